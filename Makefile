@@ -1,0 +1,55 @@
+# Two set-up commands: `make demo` and `make test`. Everything they need is installed from here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_CASES ?= 20000
+DEMO_SEED ?= 7
+DEMO_AS_OF ?= 2026-11-01
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint typecheck bench pg-start pg-stop clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "installing python3-venv (Debian)"; apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; \
+	  $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,dask,evidence]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cutover generate --cases $(DEMO_CASES) --seed $(DEMO_SEED) --as-of $(DEMO_AS_OF) \
+	  --manifest data/manifest.json --replace
+	$(BIN)/cutover plan --as-of $(DEMO_AS_OF)
+	$(BIN)/cutover run --all --as-of $(DEMO_AS_OF)
+	$(BIN)/cutover reconcile --out data/reports/reconciliation.json --format json > /dev/null; \
+	  $(BIN)/cutover reconcile
+	@echo
+	@echo "Legacy database:  data/legacy.db      (manifest: data/manifest.json)"
+	@echo "Target database:  data/target.db"
+	@echo "Reconciliation:   data/reports/reconciliation.json"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP)
+	@url=$$(scripts/pg.sh start) || { echo "make test: PostgreSQL could not be started (see above)"; exit 1; }; \
+	  echo "PostgreSQL for the tests: $$url"; \
+	  $(BIN)/ruff check . && $(BIN)/mypy && \
+	  CUTOVER_TEST_PG_URL=$$url $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	  status=$$?; scripts/pg.sh stop; exit $$status
+
+bench: $(STAMP)
+	@url=$$(scripts/pg.sh start) && $(BIN)/python bench/run.py --pg-url $$url $(BENCH_ARGS)
+
+pg-start:
+	@scripts/pg.sh start
+pg-stop:
+	@scripts/pg.sh stop
+
+clean:
+	rm -rf data .pytest_cache .ruff_cache .mypy_cache

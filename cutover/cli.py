@@ -1,0 +1,124 @@
+"""The `cutover` command line: one entry point, a sub-command per job.
+
+Exit codes: 0 success (reconcile: balanced), 1 reconcile unbalanced or audit failed,
+2 bad input or a database that cannot be used."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cutover import commands
+from cutover.errors import CutoverError
+
+DESCRIPTION = """\
+Move in-flight cases from a CID-like legacy database to an Atlas-like case model, in waves,
+and prove with reconciliation that nothing was lost.
+
+Database URLs come from --legacy/--target, or CUTOVER_LEGACY_URL / CUTOVER_TARGET_URL,
+defaulting to SQLite files under ./data/ (CUTOVER_DATA_DIR)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"cutover: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
+        return value
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a fraction in (0, 1]")
+    return value
+
+
+def _add_legacy(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--legacy", metavar="URL", help="legacy (CID) database URL [CUTOVER_LEGACY_URL]")
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", metavar="URL", help="target (Atlas) database URL [CUTOVER_TARGET_URL]")
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = _Parser(prog="cutover", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("generate", help="fill a legacy database with synthetic CID data",
+                       description="Generate a CID-like legacy database with realistic cases and injected defects.")
+    _add_legacy(p)
+    p.add_argument("--cases", type=_bounded_int(1, 5_000_000), required=True, help="number of cases (1 to 5,000,000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: same seed and N give the same rows (default 1)")
+    p.add_argument("--manifest", type=Path, help="write the injected-defect manifest (JSON) here")
+    p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the date the data is as of (default today)")
+    p.add_argument("--in-flight", type=_fraction, default=0.6, help="share of cases in flight (default 0.6)")
+    p.add_argument("--defect-rate-scale", type=float, default=1.0, help="multiply every defect rate (default 1)")
+    p.add_argument("--workers", type=_bounded_int(1, 64), default=2, help="generator processes (default 2)")
+    p.add_argument("--replace", action="store_true", help="drop and recreate a legacy database that holds data")
+    p.set_defaults(handler=commands.generate)
+
+    p = sub.add_parser("churn", help="apply one simulated day of caseworking to a legacy database",
+                       description="Change a share of cases as a day of caseworking would; a share of the "
+                                   "updated rows keep their old LAST_UPD_TS (silent updates).")
+    _add_legacy(p)
+    p.add_argument("--seed", type=int, required=True, help="random seed of the day")
+    p.add_argument("--fraction", type=_fraction, default=0.02, help="share of live cases changed (default 0.02)")
+    p.add_argument("--manifest", type=Path, help="write what changed (JSON) here")
+    p.set_defaults(handler=commands.churn)
+
+    p = sub.add_parser("init-target", help="create or upgrade the target schema (Alembic)")
+    _add_target(p)
+    p.set_defaults(handler=commands.init_target)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except CutoverError as exc:
+        print(f"cutover: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cutover: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""What each sub-command does: read settings, open databases, call the stage, print the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from cutover.db import create_engine, safe_url
+from cutover.progress import progress
+from cutover.settings import load_settings
+
+
+def generate(args: argparse.Namespace) -> int:
+    """`cutover generate`."""
+    from legacy.generate import generate_legacy
+    from legacy.generator import DEFAULT_DEFECT_RATES, GeneratorConfig
+
+    settings = load_settings(legacy_url=args.legacy)
+    engine = create_engine(settings.legacy_url)
+    rates = {k: min(1.0, v * args.defect_rate_scale) for k, v in DEFAULT_DEFECT_RATES.items()}
+    config = GeneratorConfig(seed=args.seed, cases=args.cases, as_of=args.as_of,
+                             in_flight_ratio=args.in_flight, defect_rates=rates)
+    with progress("generate cases", args.cases, quiet=args.quiet) as advance:
+        result = generate_legacy(engine, config, replace=args.replace, manifest=args.manifest,
+                                 workers=args.workers, progress=advance)
+    print(f"legacy database: {safe_url(settings.legacy_url)}")
+    print(f"cases: {result.cases:,} (seed {args.seed}, as of {args.as_of.isoformat()})")
+    for table, count in result.rows.items():
+        print(f"  {table:<15} {count:>10,} rows")
+    print(f"defects injected: {sum(len(set(v)) for v in result.defects.values()):,} case marks "
+          f"over {len(result.defects)} identifiers")
+    if args.manifest:
+        print(f"manifest: {args.manifest}")
+    return 0
+
+
+def churn(args: argparse.Namespace) -> int:
+    """`cutover churn`."""
+    from legacy.churn import apply_churn
+
+    settings = load_settings(legacy_url=args.legacy)
+    engine = create_engine(settings.legacy_url, must_exist=True)
+    result = apply_churn(engine, args.seed, args.fraction, args.manifest)
+    summary = result.manifest(args.seed)
+    print(f"churn day {summary['day']}: {summary['cases']:,} cases touched, "
+          f"{len(summary['new_cases']):,} new, {len(summary['defects']['silent_update']):,} silent updates")
+    print(json.dumps({k: len(v) for k, v in summary["changes"].items()}))
+    return 0
+
+
+def init_target(args: argparse.Namespace) -> int:
+    """`cutover init-target`."""
+    from migration.load.schema import upgrade_target
+
+    settings = load_settings(target_url=args.target)
+    revision = upgrade_target(create_engine(settings.target_url))
+    print(f"target schema at revision {revision}: {safe_url(settings.target_url)}")
+    return 0

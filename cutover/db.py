@@ -1,0 +1,63 @@
+"""Engines for both sides, with the checks that turn a bad URL into a one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from cutover.errors import CutoverError
+
+
+class DatabaseError(CutoverError):
+    """A database cannot be reached or used; the message is safe to print (no row values)."""
+
+
+def create_engine(url: str, *, must_exist: bool = False) -> Engine:
+    """Create an engine for a URL and check it connects; raise DatabaseError in one line if not."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if must_exist and not path.exists():
+            raise DatabaseError(f"no SQLite database at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        engine = sa.create_engine(parsed, future=True, pool_pre_ping=True)
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise DatabaseError(f"unsupported database URL: {safe_url(url)}") from exc
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {safe_url(url)}: {_reason(exc)}") from exc
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """Render a URL without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid url>"
+
+
+def _reason(exc: OperationalError) -> str:
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+    return first[:200]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

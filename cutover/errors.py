@@ -1,0 +1,5 @@
+"""The one error family the command line turns into a one-line message and exit code 2."""
+
+
+class CutoverError(Exception):
+    """A problem with the input or the environment, safe to print (no personal data)."""
