@@ -219,10 +219,8 @@ class CaseGenerator:
         day = day + dt.timedelta(days=rng.randint(30, 300))
         previous = None
         for _ in range(rng.randint(1, 4)):
-            outcome = _weighted(rng, (("ATT", 55), ("DNA", 20), ("CANC", 15), ("RESCH", 10)))
-            future = day > case.as_of
-            if future:
-                outcome = None
+            drawn = _weighted(rng, (("ATT", 55), ("DNA", 20), ("CANC", 15), ("RESCH", 10)))
+            outcome: str | None = None if day > case.as_of else drawn
             appt_id = next(seq)
             case.appointments.append(_appt(rng, appt_id, cid, main_id, "SUBST", day, outcome, previous))
             if outcome in (None, "ATT"):
@@ -344,7 +342,8 @@ def _person_row(rng: Random, pid: int, surname: str, forenames: str, gender: str
         "NATIONALITY": nat_cd, "GENDER": gender, "HO_REF": ho_ref,
         "PORT_REF": f"LHR/{pid % 100000:05d}" if rng.random() < 0.2 else None,
         "LANGUAGE": language, "INTERPRETER_FLG": "Y" if language != "English" else "N",
-        "DELETED_FLG": _deleted_flag(rng), "LAST_UPD_TS": dt.datetime(2004, 1, 1) + dt.timedelta(minutes=pid % 9_000_000),
+        "DELETED_FLG": _deleted_flag(rng),
+        "LAST_UPD_TS": dt.datetime(2004, 1, 1) + dt.timedelta(minutes=pid % 9_000_000),
     }
 
 

@@ -32,7 +32,8 @@ def prepare_legacy(engine: Engine, *, replace: bool) -> None:
         legacy_metadata.drop_all(engine)
     legacy_metadata.create_all(engine)
     with engine.begin() as conn:
-        for table, rows in ((REF_STATUS, REF_STATUS_ROWS), (REF_NATIONALITY, REF_NATIONALITY_ROWS), (REF_UNIT, REF_UNIT_ROWS)):
+        ref_rows = ((REF_STATUS, REF_STATUS_ROWS), (REF_NATIONALITY, REF_NATIONALITY_ROWS), (REF_UNIT, REF_UNIT_ROWS))
+        for table, rows in ref_rows:
             conn.execute(sa.delete(table))
             conn.execute(table.insert(), [dict(zip(table.c.keys(), row, strict=True)) for row in rows])
 
