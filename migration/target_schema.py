@@ -117,6 +117,7 @@ ADDRESS = sa.Table(
     sa.Column("valid_to", sa.Date),
     sa.Column("kind", _enum("address_kind", ADDRESS_KINDS), nullable=False),
     sa.Column("legacy_address_id", sa.Integer, nullable=False),
+    sa.Column("legacy_person_id", sa.Integer, nullable=False, index=True),
 )
 
 APPOINTMENT = sa.Table(
@@ -221,7 +222,7 @@ CUTOVER_RUN = sa.Table(
     sa.Column("run_id", sa.Uuid, primary_key=True),
     sa.Column("wave", sa.String(32), nullable=False, index=True),
     sa.Column("as_of", sa.Date, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("batch_size", sa.Integer, nullable=False),

@@ -79,11 +79,13 @@ POLICIES: dict[str, Policy] = {
                                              "REBOOKED_FROM_ID points at no appointment (link removed)."),
     "appointment.kind_unknown": Policy(None, "drop", "APPT_TYPE is not SCREEN, SUBST or REPORT."),
     "decision.date_unparseable": Policy("unparseable_date", "quarantine", "Correct DECISION_DT."),
+    "decision.appeal_date_unparseable": Policy("unparseable_date", "repair", "Correct APPEAL_DT (left empty)."),
     "decision.outcome_unknown": Policy(None, "quarantine", "OUTCOME_CD is not GRANT, REFUSE or NFA."),
     "flag.date_unparseable": Policy("unparseable_date", "repair", "Correct RAISED_DT / CLEARED_DT (left empty)."),
     "flag.kind_unknown": Policy(None, "drop", "FLAG_CD is not a known vulnerability code."),
     "referral.category_unknown": Policy(None, "quarantine", "SUBMISSION_CAT is not NORMAL, URGENT or EMERGENCY."),
     "note.time_missing": Policy("null_required", "drop", "CREATED_TS is empty."),
+    "referral.date_unparseable": Policy("unparseable_date", "repair", "Correct RRF_RCVD_DT (left empty)."),
     # the target's own checks (pandera), for anything the rules above did not foresee
     "schema.violation": Policy(None, "quarantine", "A value breaks the target model; see the field named."),
 }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:50:34.227485
+Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa
@@ -117,10 +117,12 @@ def upgrade() -> None:
     sa.Column('valid_to', sa.Date(), nullable=True),
     sa.Column('kind', sa.Enum('initial_accommodation', 'hotel', 'dispersal', 'detention', 'private', name='address_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('legacy_address_id', sa.Integer(), nullable=False),
+    sa.Column('legacy_person_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.person_id'], name=op.f('fk_address_person_id_person')),
     sa.PrimaryKeyConstraint('address_id', name=op.f('pk_address'))
     )
     with op.batch_alter_table('address', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_address_legacy_person_id'), ['legacy_person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_person_id'), ['person_id'], unique=False)
 
     op.create_table('case',
@@ -297,6 +299,7 @@ def downgrade() -> None:
     op.drop_table('case')
     with op.batch_alter_table('address', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_address_person_id'))
+        batch_op.drop_index(batch_op.f('ix_address_legacy_person_id'))
 
     op.drop_table('address')
     op.drop_table('unit')

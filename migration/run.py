@@ -1,0 +1,177 @@
+"""A migration run as plain functions: prepare, start a wave, migrate a batch, finish the wave.
+`flows/` wires these into Prefect; tests call them directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cutover.db import create_engine
+from cutover.errors import CutoverError
+from cutover.log import get_logger
+from migration.extract import Extract, LegacyReference
+from migration.load import Load, ensure_units
+from migration.plan import build_plan, planned_case_ids, record_plan, split_batches
+from migration.retry import with_retries
+from migration.rules.routing import UNITS
+from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
+from migration.transform import transform_batch
+
+log = get_logger("run")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs, as plain picklable values (URLs, never engines)."""
+
+    legacy_url: str
+    target_url: str
+    as_of: dt.date
+    batch_size: int = 500
+    appeal_window_days: int = 14
+    older_months: int = 36
+    retry_attempts: int = 5
+    retry_max_wait: float = 30.0
+
+
+@dataclass
+class WaveRun:
+    """A wave's run: its id, its batches and those already committed (when resuming)."""
+
+    wave: str
+    run_id: uuid.UUID
+    batches: list[list[int]]
+    committed: set[int] = field(default_factory=set)
+    resumed: bool = False
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process."""
+    return create_engine(url)
+
+
+def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
+    """Bring the target schema up, plan (new in-flight cases go to catch-up once a plan exists)
+    and read the legacy reference data."""
+    target, legacy = engine_for(cfg.target_url), engine_for(cfg.legacy_url)
+    Load.init_target(target)
+    with legacy.connect() as conn:
+        plan = build_plan(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days, older_months=cfg.older_months)
+        reference = Extract.reference(conn)
+    with target.begin() as conn:
+        ensure_units(conn, UNITS)
+        counts = record_plan(conn, plan)
+    log.info("plan: %d in flight, %d excluded, %d newly planned", len(plan.cases), len(plan.excluded),
+             counts["planned"])
+    return reference, counts
+
+
+def acquire_lock(cfg: RunConfig) -> str:
+    """Take the target's run lock; refuse while another live run holds it."""
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    with engine_for(cfg.target_url).begin() as conn:
+        current = conn.execute(sa.select(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run")).mappings().first()
+        if current is not None and current["holder"] != holder:
+            host, _, pid = current["holder"].partition(":")
+            if host != socket.gethostname() or _alive(int(pid or 0)):
+                raise CutoverError(f"another cutover run ({current['holder']}) holds the target since "
+                                   f"{current['acquired_at']}; wait for it to finish")
+            conn.execute(sa.delete(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run"))
+            current = None
+        if current is None:
+            conn.execute(CUTOVER_LOCK.insert().values(name="run", holder=holder, acquired_at=dt.datetime.now(dt.UTC)))
+    return holder
+
+
+def release_lock(cfg: RunConfig, holder: str) -> None:
+    """Give the run lock back."""
+    with engine_for(cfg.target_url).begin() as conn:
+        conn.execute(sa.delete(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run", CUTOVER_LOCK.c.holder == holder))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
+
+
+def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
+    """Resume the wave's unfinished run if there is one, else start a new run."""
+    with engine_for(cfg.target_url).begin() as conn:
+        ids = planned_case_ids(conn, wave)
+        batches = split_batches(ids, cfg.batch_size)
+        open_run = conn.execute(sa.select(CUTOVER_RUN).where(
+            CUTOVER_RUN.c.wave == wave, CUTOVER_RUN.c.status == "running",
+            CUTOVER_RUN.c.batch_size == cfg.batch_size, CUTOVER_RUN.c.as_of == cfg.as_of)
+            .order_by(CUTOVER_RUN.c.started_at.desc())).mappings().first()
+        if open_run is not None:
+            done = set(conn.execute(sa.select(CUTOVER_BATCH.c.batch_no).where(
+                CUTOVER_BATCH.c.run_id == open_run["run_id"])).scalars())
+            return WaveRun(wave, open_run["run_id"], batches, done, resumed=True)
+        conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.wave == wave, CUTOVER_RUN.c.status == "running")
+                     .values(status="abandoned", finished_at=dt.datetime.now(dt.UTC)))
+        run_id = uuid.uuid4()
+        conn.execute(CUTOVER_RUN.insert().values(run_id=run_id, wave=wave, as_of=cfg.as_of, status="running",
+                                                 started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size))
+    return WaveRun(wave, run_id, batches)
+
+
+def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id: uuid.UUID, batch_no: int,
+                  case_ids: list[int]) -> dict[str, int]:
+    """Extract, transform, validate and load one batch in one target transaction, retried whole on
+    transient faults. Cases unchanged in CID since they migrated are not touched."""
+
+    def work() -> dict[str, int]:
+        with engine_for(cfg.legacy_url).connect() as conn:
+            cases = Extract.batch(conn, case_ids)
+        with engine_for(cfg.target_url).begin() as conn:
+            known = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.legacy_fingerprint)
+                                      .where(CUTOVER_CASE.c.legacy_case_id.in_(case_ids),
+                                             CUTOVER_CASE.c.state == "migrated")).all())
+            todo = [c for c in cases if known.get(c.case_id) != c.fingerprint()]
+            result = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
+            unchanged = len(cases) - len(todo)
+            Load.batch(conn, result, wave=wave, run_id=run_id, batch_no=batch_no, case_ids=case_ids,
+                       unchanged=unchanged)
+        return {"cases": len(case_ids), "migrated": result.migrated, "quarantined": result.quarantined,
+                "unchanged": unchanged, "missing": len(case_ids) - len(cases)}
+
+    counts = with_retries(work, cfg.retry_attempts, cfg.retry_max_wait)
+    log.info("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
+             min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
+    return counts
+
+
+def finish_wave(cfg: RunConfig, run: WaveRun, status: str = "completed") -> dict[str, int]:
+    """Close the run with its totals (from its committed batches)."""
+    with engine_for(cfg.target_url).begin() as conn:
+        totals = conn.execute(sa.select(
+            sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c.migrated), 0),
+            sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c.quarantined), 0),
+            sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c.unchanged), 0)).where(
+            CUTOVER_BATCH.c.run_id == run.run_id)).one()
+        conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id == run.run_id).values(
+            status=status, finished_at=dt.datetime.now(dt.UTC), migrated=totals[0], quarantined=totals[1],
+            unchanged=totals[2]))
+    return {"migrated": int(totals[0]), "quarantined": int(totals[1]), "unchanged": int(totals[2])}
+
+
+def run_wave_locally(cfg: RunConfig, reference: LegacyReference, wave: str) -> dict[str, int]:
+    """Run a whole wave in this process without Prefect (tests, and the flows' building block)."""
+    run = start_wave(cfg, wave)
+    for batch_no, ids in enumerate(run.batches):
+        if batch_no not in run.committed:
+            migrate_batch(cfg, reference, wave, run.run_id, batch_no, ids)
+    return finish_wave(cfg, run)
