@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from cutover import commands
 from cutover.errors import CutoverError
 
@@ -74,8 +76,15 @@ def _add_format(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="cutover", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="no progress display")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    add_parser = sub.add_parser
+
+    def _sub(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return add_parser(name, parents=[common], **kwargs)  # type: ignore[arg-type]
+
+    sub.add_parser = _sub  # type: ignore[method-assign]
     sub.required = True
 
     p = sub.add_parser("generate", help="fill a legacy database with synthetic CID data",
@@ -104,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.set_defaults(handler=commands.init_target)
 
+    p = sub.add_parser("plan", help="show the waves and the excluded cases as of a date (writes nothing)",
+                       description="Classify every CID case as in flight or excluded as of a date and give each "
+                                   "in-flight case its wave (first matching cohort). Writes nothing.")
+    _add_legacy(p)
+    _add_target(p)
+    p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
+    _add_format(p)
+    p.set_defaults(handler=commands.plan)
+
+    p = sub.add_parser("run", help="migrate one wave or all waves (Prefect flows)",
+                       description="Run waves as Prefect flows, a task per batch; locally with no server, or on "
+                                   "the server named by PREFECT_API_URL. Re-running resumes and re-syncs.")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--wave", help="the wave to run")
+    which.add_argument("--all", action="store_true", help="every wave, in order")
+    _add_legacy(p)
+    _add_target(p)
+    p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
+    p.add_argument("--batch-size", type=_bounded_int(1, 100_000), help="cases per batch [CUTOVER_BATCH_SIZE, 500]")
+    p.add_argument("--workers", type=_bounded_int(1, 64), help="batches in parallel (default 1 on SQLite, else 2)")
+    p.set_defaults(handler=commands.run)
+
     return parser
 
 
@@ -114,6 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except CutoverError as exc:
         print(f"cutover: error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        # The driver's message can echo row values (personal data): name the fault, not the text.
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        print(f"cutover: error: database error {type(exc).__name__}"
+              f"{f' (SQLSTATE {code})' if code else ''} during `{args.command}`", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cutover: interrupted", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Prefect flows: only wiring; the business logic lives in migration/ and reconciliation/."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass
 
 import petl as etl
 
@@ -45,9 +44,3 @@ class Findings:
     def table(self) -> etl.Table:
         """The findings as a petl table (header: FINDING_FIELDS)."""
         return etl.wrap([list(FINDING_FIELDS)] + [list(astuple(f)) for f in self.rows])
-
-
-def findings_from_rows(rows: Iterable[dict]) -> list[Finding]:
-    """Findings read back from stored rows."""
-    names = [f.name for f in fields(Finding)]
-    return [Finding(**{n: r.get(n) for n in names}) for r in rows]
