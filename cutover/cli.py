@@ -10,10 +10,11 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cutover import commands
+from cutover import commands, report_commands, run_commands
 from cutover.errors import CutoverError
 
 DESCRIPTION = """\
@@ -48,6 +49,7 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
         return value
+
     return parse
 
 
@@ -73,22 +75,27 @@ def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
 
+def _command(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str, **kwargs: Any
+) -> argparse.ArgumentParser:
+    return sub.add_parser(name, parents=[common], **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="cutover", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress display")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    add_parser = sub.add_parser
-
-    def _sub(name: str, **kwargs: object) -> argparse.ArgumentParser:
-        return add_parser(name, parents=[common], **kwargs)  # type: ignore[arg-type]
-
-    sub.add_parser = _sub  # type: ignore[method-assign]
     sub.required = True
 
-    p = sub.add_parser("generate", help="fill a legacy database with synthetic CID data",
-                       description="Generate a CID-like legacy database with realistic cases and injected defects.")
+    p = _command(
+        sub,
+        common,
+        "generate",
+        help="fill a legacy database with synthetic CID data",
+        description="Generate a CID-like legacy database with realistic cases and injected defects.",
+    )
     _add_legacy(p)
     p.add_argument("--cases", type=_bounded_int(1, 5_000_000), required=True, help="number of cases (1 to 5,000,000)")
     p.add_argument("--seed", type=int, default=1, help="random seed: same seed and N give the same rows (default 1)")
@@ -100,31 +107,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="drop and recreate a legacy database that holds data")
     p.set_defaults(handler=commands.generate)
 
-    p = sub.add_parser("churn", help="apply one simulated day of caseworking to a legacy database",
-                       description="Change a share of cases as a day of caseworking would; a share of the "
-                                   "updated rows keep their old LAST_UPD_TS (silent updates).")
+    p = _command(
+        sub,
+        common,
+        "churn",
+        help="apply one simulated day of caseworking to a legacy database",
+        description="Change a share of cases as a day of caseworking would; a share of the "
+        "updated rows keep their old LAST_UPD_TS (silent updates).",
+    )
     _add_legacy(p)
     p.add_argument("--seed", type=int, required=True, help="random seed of the day")
     p.add_argument("--fraction", type=_fraction, default=0.02, help="share of live cases changed (default 0.02)")
     p.add_argument("--manifest", type=Path, help="write what changed (JSON) here")
     p.set_defaults(handler=commands.churn)
 
-    p = sub.add_parser("init-target", help="create or upgrade the target schema (Alembic)")
+    p = _command(sub, common, "init-target", help="create or upgrade the target schema (Alembic)")
     _add_target(p)
     p.set_defaults(handler=commands.init_target)
 
-    p = sub.add_parser("plan", help="show the waves and the excluded cases as of a date (writes nothing)",
-                       description="Classify every CID case as in flight or excluded as of a date and give each "
-                                   "in-flight case its wave (first matching cohort). Writes nothing.")
+    p = _command(
+        sub,
+        common,
+        "plan",
+        help="show the waves and the excluded cases as of a date (writes nothing)",
+        description="Classify every CID case as in flight or excluded as of a date and give each "
+        "in-flight case its wave (first matching cohort). Writes nothing.",
+    )
     _add_legacy(p)
     _add_target(p)
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
     _add_format(p)
-    p.set_defaults(handler=commands.plan)
+    p.set_defaults(handler=run_commands.plan)
 
-    p = sub.add_parser("run", help="migrate one wave or all waves (Prefect flows)",
-                       description="Run waves as Prefect flows, a task per batch; locally with no server, or on "
-                                   "the server named by PREFECT_API_URL. Re-running resumes and re-syncs.")
+    p = _command(
+        sub,
+        common,
+        "run",
+        help="migrate one wave or all waves (Prefect flows)",
+        description="Run waves as Prefect flows, a task per batch; locally with no server, or on "
+        "the server named by PREFECT_API_URL. Re-running resumes and re-syncs.",
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--wave", help="the wave to run")
     which.add_argument("--all", action="store_true", help="every wave, in order")
@@ -133,7 +155,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
     p.add_argument("--batch-size", type=_bounded_int(1, 100_000), help="cases per batch [CUTOVER_BATCH_SIZE, 500]")
     p.add_argument("--workers", type=_bounded_int(1, 64), help="batches in parallel (default 1 on SQLite, else 2)")
-    p.set_defaults(handler=commands.run)
+    p.set_defaults(handler=run_commands.run)
+
+    p = _command(sub, common, "status", help="where each wave stands (planned, migrated, quarantined, pending)")
+    _add_target(p)
+    _add_format(p)
+    p.set_defaults(handler=run_commands.status)
+
+    p = _command(
+        sub, common, "reconcile", help="prove from both databases that nothing was lost (exit 1 if not)",
+        description="Work out, with its own queries of CID and of the target, that in flight = migrated + "
+        "quarantined + pending per wave, and that every child row of a migrated case is in the target, "
+        "dropped or merged with a record. Exit 0 balanced, 1 not balanced, 2 error.",
+    )
+    _add_legacy(p)
+    _add_target(p)
+    p.add_argument("--wave", help="reconcile one wave only")
+    p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
+    _add_format(p)
+    p.add_argument("--out", type=Path, help="write the report to this file instead of standard output")
+    p.set_defaults(handler=report_commands.reconcile)
+
+    p = _command(sub, common, "explain", help="what the cutover did with given cases (by CID reference)")
+    p.add_argument("refs", nargs="*", metavar="CASE_REF", help="case references as stored in CID")
+    p.add_argument("--refs-file", type=Path, help="a file of case references, one per line")
+    _add_target(p)
+    _add_format(p)
+    p.set_defaults(handler=report_commands.explain)
 
     return parser
 
@@ -149,8 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SQLAlchemyError as exc:
         # The driver's message can echo row values (personal data): name the fault, not the text.
         code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-        print(f"cutover: error: database error {type(exc).__name__}"
-              f"{f' (SQLSTATE {code})' if code else ''} during `{args.command}`", file=sys.stderr)
+        print(
+            f"cutover: error: database error {type(exc).__name__}"
+            f"{f' (SQLSTATE {code})' if code else ''} during `{args.command}`",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("cutover: interrupted", file=sys.stderr)

@@ -45,7 +45,7 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1) -> di
     todo = [(n, ids) for n, ids in enumerate(run.batches) if n not in run.committed]
     if progress_hook is not None and run.committed:
         progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
-    runner = ThreadPoolTaskRunner(max_workers=max_workers)
+    runner: ThreadPoolTaskRunner = ThreadPoolTaskRunner(max_workers=max_workers)
     with runner:
         futures = [runner.submit(migrate_batch_task, parameters={
             "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n, "case_ids": ids})
@@ -53,7 +53,8 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1) -> di
         failures = [f for f in futures if _failed(f)]
     totals = finish_wave(cfg, run, "failed" if failures else "completed")
     create_table_artifact(key=f"wave-{wave.replace('_', '-')}-totals",
-                          table=[{"wave": wave, "batches": len(run.batches), **totals, "failed_batches": len(failures)}],
+                          table=[{"wave": wave, "batches": len(run.batches), **totals,
+                                  "failed_batches": len(failures)}],
                           description=f"Totals of wave {wave}")
     if failures:
         raise RuntimeError(f"wave {wave}: {len(failures)} batch(es) failed; run again to retry them")
@@ -69,8 +70,10 @@ def _failed(future) -> bool:  # type: ignore[no-untyped-def]
 
 
 @flow(name="cutover", persist_result=False, validate_parameters=False)
-def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1) -> dict[str, dict[str, int]]:
-    """Plan, then run each wave in order as its own sub-flow."""
-    _, counts = prepare(cfg)
+def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1,
+                 plan: bool = True) -> dict[str, dict[str, int]]:
+    """Plan (unless the caller just did), then run each wave in order as its own sub-flow."""
+    if plan:
+        prepare(cfg)
     token = uuid.uuid4().hex
     return {wave: wave_flow(cfg, token, wave, max_workers) for wave in waves}

@@ -106,7 +106,7 @@ def child_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
     for case_id, keys in parties.items():
         for party in keys:
             pid = party_person.get(party)
-            if pid in existing_people:
+            if pid is not None and pid in existing_people:
                 persons[case_id].add(pid)
     side.children["person"] = persons
     owner: dict[int, int] = {}

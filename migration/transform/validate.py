@@ -38,8 +38,8 @@ def schema_for(table_name: str) -> pa.DataFrameSchema:
             checks.append(pa.Check.isin(list(col.type.enums)))
         elif isinstance(col.type, sa.String) and col.type.length:
             checks.append(pa.Check.str_length(max_value=col.type.length))
-        columns[col.name] = pa.Column(checks=checks, nullable=bool(col.nullable), unique=bool(col.primary_key or col.unique),
-                                      coerce=False, required=True)
+        unique = bool(col.primary_key or col.unique)
+        columns[col.name] = pa.Column(checks=checks, nullable=bool(col.nullable), unique=unique, coerce=False)
     columns[CASE_COLUMN] = pa.Column(int, nullable=False)
     return pa.DataFrameSchema(columns, strict=True, name=table_name)
 

@@ -1,0 +1,112 @@
+"""`cutover reconcile` and `explain`: the proof that nothing was lost, and the story of a case."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from cutover.db import create_engine
+from cutover.errors import CutoverError
+from cutover.settings import load_settings
+from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
+
+
+def _as_of(engine: sa.Engine, given: dt.date | None) -> dt.date:
+    """The as-of date: given, else the newest run's, else the recorded plan's."""
+    if given:
+        return given
+    if sa.inspect(engine).has_table(CUTOVER_RUN.name):
+        with engine.connect() as conn:
+            latest = conn.execute(sa.select(CUTOVER_RUN.c.as_of).order_by(CUTOVER_RUN.c.started_at.desc())
+                                  .limit(1)).scalar()
+            latest = latest or conn.execute(sa.select(sa.func.max(CUTOVER_PLAN.c.as_of))).scalar()
+        if latest:
+            return latest
+    raise CutoverError("the target holds no cutover run; give --as-of or run `cutover run` first")
+
+
+def reconcile(args: argparse.Namespace) -> int:
+    """`cutover reconcile`: exit 0 when balanced, 1 when not."""
+    from migration.load import upgrade_target
+    from reconciliation import reconcile as run_reconcile
+
+    settings = load_settings(legacy_url=args.legacy, target_url=args.target)
+    legacy = create_engine(settings.legacy_url, must_exist=True)
+    target = create_engine(settings.target_url)
+    upgrade_target(target)
+    as_of = _as_of(target, args.as_of)
+    result = run_reconcile(legacy, target, as_of, wave=args.wave, appeal_window_days=settings.appeal_window_days)
+    payload = {"as_of": as_of.isoformat(), "wave": args.wave, **result.as_dict()}
+    text = json.dumps(payload, indent=1) if args.format == "json" else _text(payload)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+        print(f"reconciliation written to {args.out} ({'balanced' if result.balanced else 'NOT balanced'})")
+    else:
+        print(text)
+    return 0 if result.balanced else 1
+
+
+def _text(payload: dict) -> str:
+    t = payload["totals"]
+    lines = [
+        f"Reconciliation as of {payload['as_of']}{' (wave ' + payload['wave'] + ')' if payload['wave'] else ''}: "
+        f"{'BALANCED' if payload['balanced'] else 'NOT BALANCED'}",
+        f"  in flight {t['in_flight']:,} = migrated {t['migrated']:,} + quarantined {t['quarantined']:,} "
+        f"+ pending {t['pending']:,} + unexplained {t['unexplained']:,}   (excluded beside: {t['excluded']:,})",
+        "  by wave:",
+    ]
+    for w in payload["waves"]:
+        lines.append(f"    {w['name']:<14} in flight {w['in_flight']:>8,}  migrated {w['migrated']:>8,}  "
+                     f"quarantined {w['quarantined']:>6,}  pending {w['pending']:>8,}  "
+                     f"unexplained {w['unexplained']:>4,}")
+    lines.append("  child rows of migrated cases (legacy = target + dropped + merged):")
+    for e in payload["entities"]:
+        lines.append(f"    {e['entity']:<22} {e['legacy']:>9,} = {e['target']:>9,} + {e['dropped']:>6,} + "
+                     f"{e['merged']:>5,}  {'ok' if e['balanced'] else 'DIFFERS'}")
+    if payload["discrepancies"]:
+        lines.append(f"  discrepancies: {len(payload['discrepancies']):,} (first 20)")
+        for d in payload["discrepancies"][:20]:
+            lines.append(f"    {d['kind']:<22} {d['entity']:<14} key {d['legacy_key']} case {d['legacy_case_id']} "
+                         f"field {d['field'] or '-'}")
+    return "\n".join(lines)
+
+
+def explain(args: argparse.Namespace) -> int:
+    """`cutover explain`: what happened to each case; exit 1 if a reference is unknown."""
+    from reconciliation.explain import explain_cases
+
+    refs = list(args.refs)
+    if args.refs_file:
+        try:
+            refs += [line.strip() for line in Path(args.refs_file).read_text().splitlines() if line.strip()]
+        except OSError as exc:
+            raise CutoverError(f"cannot read --refs-file {args.refs_file}: {exc.strerror}") from exc
+    if not refs:
+        raise CutoverError("give case references, or --refs-file FILE")
+    settings = load_settings(target_url=args.target)
+    engine = create_engine(settings.target_url)
+    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
+        raise CutoverError("the target has no cutover yet; run `cutover run` first")
+    with engine.connect() as conn:
+        entries, unknown = explain_cases(conn, refs)
+    if args.format == "json":
+        print(json.dumps(entries, indent=1))
+    else:
+        for e in entries:
+            excluded = f", excluded: {e['excluded_reason']}" if e["excluded_reason"] else ""
+            print(f"{e['legacy_ref']}: {e['state']}, wave {e['wave'] or '-'}, unit {e['owning_unit'] or '-'}, "
+                  f"next task {e['next_task'] or '-'}{excluded}")
+            for a in e["actions"]:
+                print(f"  {a['kind']:<10} {a['rule']:<32} {a['entity']}.{a['field'] or '*'} "
+                      f"defect {a['defect'] or '-'}: {a['reason'] or ''}")
+    if unknown:
+        print(f"cutover: {len(unknown)} reference(s) unknown to the cutover: {', '.join(unknown[:10])}",
+              file=sys.stderr)
+        return 1
+    return 0

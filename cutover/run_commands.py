@@ -1,0 +1,144 @@
+"""`cutover plan`, `run` and `status`: planning and running waves, and where they stand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cutover.db import create_engine, safe_url
+from cutover.errors import CutoverError
+from cutover.progress import progress
+from cutover.settings import Settings, load_settings
+from migration.plan import Plan
+from migration.rules.waves import CATCH_UP, WAVE_ORDER
+from migration.run import RunConfig
+from migration.target_schema import CUTOVER_CASE, CUTOVER_PLAN, CUTOVER_RUN
+
+
+def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
+    """The run configuration from flags, CUTOVER_* variables and defaults."""
+    settings = load_settings(legacy_url=getattr(args, "legacy", None), target_url=getattr(args, "target", None),
+                             batch_size=getattr(args, "batch_size", None))
+    cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url, as_of=args.as_of,
+                    batch_size=settings.batch_size, appeal_window_days=settings.appeal_window_days,
+                    older_months=settings.older_case_months, retry_attempts=settings.retry_attempts,
+                    retry_max_wait=settings.retry_max_wait_seconds)
+    return cfg, settings
+
+
+def recorded_plan(engine: Engine) -> dict[int, str]:
+    """CASE_ID -> wave as recorded in the target (empty before the first run)."""
+    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
+        return {}
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
+
+
+def _wave_counts(result: Plan, recorded: dict[int, str]) -> Counter[str]:
+    if not recorded:
+        return result.wave_counts()
+    return Counter(recorded.get(case.case_id, CATCH_UP) for case in result.cases)
+
+
+def plan(args: argparse.Namespace) -> int:
+    """`cutover plan`: the waves with case counts and the exclusions; writes nothing."""
+    from migration.plan import build_plan
+
+    cfg, _ = run_config(args)
+    with create_engine(cfg.legacy_url, must_exist=True).connect() as conn:
+        result = build_plan(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
+                            older_months=cfg.older_months)
+    recorded = recorded_plan(create_engine(cfg.target_url)) if args.target else {}
+    waves = _wave_counts(result, recorded)
+    payload = {
+        "as_of": cfg.as_of.isoformat(), "in_flight": len(result.cases),
+        "waves": [{"name": w, "cases": waves.get(w, 0)} for w in WAVE_ORDER],
+        "excluded": dict(sorted(result.excluded_counts().items())), "excluded_total": len(result.excluded),
+        "recorded_plan": bool(recorded),
+    }
+    if args.format == "json":
+        print(json.dumps(payload, indent=1))
+        return 0
+    print(f"Plan as of {payload['as_of']}: {len(result.cases):,} cases in flight, {len(result.excluded):,} excluded")
+    for wave in WAVE_ORDER:
+        note = " (cases that appear after the plan is recorded)" if wave == CATCH_UP else ""
+        print(f"  wave {wave:<14} {waves.get(wave, 0):>9,}{note}")
+    print("Excluded (counted, never migrated):")
+    for reason, count in sorted(result.excluded_counts().items()):
+        print(f"  {reason:<20} {count:>9,}")
+    if not recorded:
+        print("Nothing written. `cutover run` records this plan in the target the first time it runs.")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """`cutover run`: plan, then Prefect flows, one per wave, a task per batch."""
+    cfg, settings = run_config(args)
+    if args.wave and args.wave not in WAVE_ORDER:
+        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
+    create_engine(cfg.legacy_url, must_exist=True)
+    waves = list(WAVE_ORDER) if args.all else [args.wave]
+    from flows.environment import prepare_prefect_environment
+    from migration.run import acquire_lock, prepare, release_lock
+
+    holder = None
+    prepare(cfg)  # schema up, plan recorded: done before Prefect starts so progress knows the total
+    try:
+        holder = acquire_lock(cfg)
+        prepare_prefect_environment(settings.data_dir)
+        from flows import cutover_flows
+
+        workers = args.workers or (1 if cfg.target_url.startswith("sqlite") else settings.max_workers)
+        plan_now = recorded_plan(create_engine(cfg.target_url))
+        total = sum(1 for wave in plan_now.values() if wave in waves)
+        with progress("migrate cases", total, quiet=args.quiet) as advance:
+            cutover_flows.progress_hook = advance
+            results = cutover_flows.cutover_flow(cfg, waves, workers, plan=False)
+    finally:
+        if holder:
+            release_lock(cfg, holder)
+    for wave, totals in results.items():
+        print(f"wave {wave:<14} migrated {totals['migrated']:>8,}  quarantined {totals['quarantined']:>6,}  "
+              f"unchanged {totals['unchanged']:>8,}")
+    print(f"target: {safe_url(cfg.target_url)}. Next: `cutover reconcile` to prove nothing was lost.")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    """`cutover status`: per wave, planned, migrated, quarantined, pending and the last run."""
+    settings = load_settings(target_url=args.target)
+    engine = create_engine(settings.target_url)
+    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
+        raise CutoverError("the target has no cutover yet; run `cutover run` first")
+    with engine.connect() as conn:
+        planned: Counter[str] = Counter(dict(conn.execute(sa.select(CUTOVER_PLAN.c.wave, sa.func.count())
+                                            .group_by(CUTOVER_PLAN.c.wave)).all()))
+        states: Counter[tuple[str, str]] = Counter()
+        for wave, state, count in conn.execute(sa.select(CUTOVER_CASE.c.wave, CUTOVER_CASE.c.state, sa.func.count())
+                                               .group_by(CUTOVER_CASE.c.wave, CUTOVER_CASE.c.state)):
+            states[(wave, state)] = count
+        last = {}
+        for row in conn.execute(sa.select(CUTOVER_RUN).order_by(CUTOVER_RUN.c.started_at)).mappings():
+            last[row["wave"]] = row
+    rows = []
+    for wave in WAVE_ORDER:
+        migrated, quarantined = states[(wave, "migrated")], states[(wave, "quarantined")]
+        run_row = last.get(wave)
+        rows.append({
+            "wave": wave, "planned": planned.get(wave, 0), "migrated": migrated, "quarantined": quarantined,
+            "pending": max(0, planned.get(wave, 0) - migrated - quarantined),
+            "last_run": run_row["started_at"].isoformat() if run_row else None,
+            "last_run_status": run_row["status"] if run_row else None,
+        })
+    if args.format == "json":
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'wave':<14} {'planned':>9} {'migrated':>9} {'quarant.':>9} {'pending':>9}  last run")
+    for r in rows:
+        print(f"{r['wave']:<14} {r['planned']:>9,} {r['migrated']:>9,} {r['quarantined']:>9,} {r['pending']:>9,}  "
+              f"{r['last_run'] or '-'} {r['last_run_status'] or ''}")
+    return 0
