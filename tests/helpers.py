@@ -1,0 +1,41 @@
+"""Small helpers the tests share: generating a legacy database and dumping tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from cutover.db import create_engine
+from legacy.generate import GenerateResult, generate_legacy
+from legacy.generator import DEFAULT_DEFECT_RATES, GeneratorConfig
+from migration.target_schema import BUSINESS_TABLES
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def generate(url: str, cases: int, seed: int = 11, manifest: Path | None = None, scale: float = 1.0,
+             workers: int = 1) -> GenerateResult:
+    """Generate a legacy database at a URL."""
+    rates = {k: min(1.0, v * scale) for k, v in DEFAULT_DEFECT_RATES.items()}
+    config = GeneratorConfig(seed=seed, cases=cases, as_of=AS_OF, defect_rates=rates)
+    return generate_legacy(create_engine(url), config, replace=True, manifest=manifest, workers=workers)
+
+
+def dump(url: str, tables: tuple[sa.Table, ...] = BUSINESS_TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the given tables, sorted, with values made comparable across engines."""
+    engine = create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for table in tables:
+            rows = conn.execute(sa.select(table)).all()
+            out[table.name] = sorted((tuple(_plain(v) for v in row) for row in rows), key=repr)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
