@@ -233,6 +233,7 @@ CONFLICTS: dict[str, frozenset[str]] = {
     "impossible_date": frozenset({"unparseable_date"}),
     "retired_status": frozenset({"unknown_status"}),
     "nationality_unmappable": frozenset({"nationality_free_text"}),
+    "rebooking_dangling": frozenset({"rebooking_loop"}),
 }
 # Decided by the case's re-creatable core, so that other cases can know of them.
 DECIDED_BY_CORE = frozenset({"reference_collision", "duplicate_person"})

@@ -51,7 +51,7 @@ REF_NATIONALITY_ROWS: tuple[tuple[str, str, str | None], ...] = (
 
 # Free text that CID accepted in PERSON.NATIONALITY: mappable, and not.
 NATIONALITY_FREE_TEXT = (
-    "Syrian Arab Rep", "Syrian", "Afghan", "Eritrean", "IRANIAN", "Viet Nam", "Sri Lankan",
+    "Syrian Arab Rep", "Syrian", "Afghanistan", "Eritrean", "IRANIAN", "Viet Nam", "Sri Lankan",
     "Iraqi", "Sudanese", "Somali", "Albanian", "Pakistani", "Ethiopian", "Chinese", "Libyan",
 )
 NATIONALITY_UNMAPPABLE = ("Kurdish", "Not known - see file", "Arabic", "Bedoon?", "see HO file", "N/K")

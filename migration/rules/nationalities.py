@@ -10,7 +10,7 @@ ICAO_CODES = frozenset({STATELESS, "XXB", "XXC", UNSPECIFIED})
 
 # Free text CID accepted, upper-cased and trimmed, to ISO alpha-3 (demonyms pycountry lacks).
 FREE_TEXT_ALIASES: dict[str, str] = {
-    "SYRIAN ARAB REP": "SYR", "SYRIAN": "SYR", "AFGHAN": "AFG", "ERITREAN": "ERI",
+    "SYRIAN ARAB REP": "SYR", "SYRIAN": "SYR", "ERITREAN": "ERI",
     "IRANIAN": "IRN", "VIET NAM": "VNM", "VIETNAMESE": "VNM", "SRI LANKAN": "LKA", "IRAQI": "IRQ",
     "SUDANESE": "SDN", "SOMALI": "SOM", "ALBANIAN": "ALB", "PAKISTANI": "PAK", "ETHIOPIAN": "ETH",
     "CHINESE": "CHN", "LIBYAN": "LBY", "IRAN": "IRN", "SYRIA": "SYR", "TURKEY": "TUR",

@@ -84,6 +84,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('run_id', name=op.f('pk_cutover_run'))
     )
     with op.batch_alter_table('cutover_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cutover_run_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_cutover_run_wave'), ['wave'], unique=False)
 
     op.create_table('person',
@@ -306,6 +307,7 @@ def downgrade() -> None:
     op.drop_table('person')
     with op.batch_alter_table('cutover_run', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cutover_run_wave'))
+        batch_op.drop_index(batch_op.f('ix_cutover_run_status'))
 
     op.drop_table('cutover_run')
     with op.batch_alter_table('cutover_plan', schema=None) as batch_op:
