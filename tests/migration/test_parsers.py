@@ -10,8 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from legacy.dates import format_cid_date, last_sunday
-from migration.parsers import (UK, clean_text, normalise_postcode, normalise_ref, parse_cid_date, split_name,
-                               uk_local_to_utc)
+from migration.parsers import (
+    UK,
+    clean_text,
+    normalise_postcode,
+    normalise_ref,
+    parse_cid_date,
+    split_name,
+    uk_local_to_utc,
+)
 
 dates = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2049, 12, 31))
 

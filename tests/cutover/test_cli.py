@@ -1,0 +1,72 @@
+"""The command line: bad input gives one line, exit code 2, and overwrites nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cutover.cli import main
+from tests.helpers import generate
+
+
+def cutover(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real entry point in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "cutover.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "--cases", "-5"],
+    ["generate", "--cases", "10000000"],
+    ["generate", "--cases", "abc"],
+    ["generate", "--cases", "5", "--bogus"],
+    ["generate", "--cases", "5", "--legacy", "postgresql+psycopg://nobody@127.0.0.1:1/none"],
+    ["generate", "--cases", "5", "--legacy", "not a url"],
+    ["plan", "--as-of", "31/12/2026"],
+    ["run", "--wave", "nonsense", "--as-of", "2026-11-01"],
+    ["frobnicate"],
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as raised:
+        code = main(args)
+        raise SystemExit(code)
+    assert raised.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cutover: error:") and "\n" not in err, err
+
+
+def test_a_legacy_database_with_data_is_not_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path / 'cid.db'}"
+    generate(url, 50, seed=1)
+    before = (tmp_path / "cid.db").read_bytes()
+    assert main(["generate", "--cases", "10", "--legacy", url, "--quiet"]) == 2
+    assert "use --replace" in capsys.readouterr().err
+    assert (tmp_path / "cid.db").read_bytes() == before
+    assert main(["generate", "--cases", "10", "--legacy", url, "--replace", "--quiet", "--workers", "1"]) == 0
+
+
+def test_missing_legacy_database_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["plan", "--legacy", f"sqlite:///{tmp_path / 'nope.db'}", "--as-of", "2026-11-01"])
+    assert code == 2 and "no SQLite database" in capsys.readouterr().err
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_help_explains_every_command() -> None:
+    result = cutover("--help")
+    assert result.returncode == 0
+    for command in ("generate", "churn", "init-target", "plan", "run", "status", "reconcile", "explain"):
+        assert command in result.stdout
+
+
+def test_plan_writes_nothing_and_prints_waves(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", tmp_path / "target.db"
+    generate(legacy, 300, seed=2)
+    assert main(["plan", "--legacy", legacy, "--as-of", "2026-11-01", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["in_flight"] == sum(w["cases"] for w in payload["waves"])
+    assert payload["excluded_total"] == 300 - payload["in_flight"]
+    assert not target.exists()
