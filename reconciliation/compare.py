@@ -31,7 +31,7 @@ class Reconciliation:
     """The reconciliation's result: totals overall and per wave, entities, discrepancies."""
 
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTAL_KEYS, 0))
-    waves: dict[str, dict[str, int]] = field(default_factory=dict)
+    waves: dict[str, dict[str, Any]] = field(default_factory=dict)
     entities: list[dict[str, Any]] = field(default_factory=list)
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
@@ -90,42 +90,51 @@ def balance(legacy: LegacySide, target: TargetSide, only_wave: str | None = None
         if only_wave and wave != only_wave:
             continue
         result.waves[wave] = {k: counts.get(k, 0) for k in TOTAL_KEYS if k != "excluded"}
+        result.waves[wave]["entities"] = []
     for key in TOTAL_KEYS:
-        result.totals[key] = sum(w.get(key, 0) for w in result.waves.values())
+        result.totals[key] = sum(int(w.get(key, 0)) for w in result.waves.values())
     result.totals["excluded"] = len(legacy.excluded)
-    result.entities = _children(legacy, target, migrated_by_wave, result.discrepancies)
+    result.entities = _children(legacy, target, migrated_by_wave, result.discrepancies, result.waves)
     return result
 
 
 def _children(legacy: LegacySide, target: TargetSide, migrated_by_wave: dict[str, set[int]],
-              discrepancies: list[Discrepancy]) -> list[dict[str, Any]]:
-    """Every child row of a migrated case is in the target, dropped with a record, or merged."""
-    rows = []
+              discrepancies: list[Discrepancy], waves: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every child row of a migrated case is in the target, dropped with a record, or merged;
+    control totals per entity, overall and per wave."""
+    overall = []
     for entity, by_case in legacy.children.items():
         totals: Counter[str] = Counter()
         for wave, cases in migrated_by_wave.items():
+            counts: Counter[str] = Counter()
             for case_id in sorted(cases):
                 expected = by_case.get(case_id, set())
                 present = _present(entity, case_id, target)
                 dropped = expected & target.dropped.get(entity, set())
                 merged = expected & target.merged if entity == "person" else set()
                 missing = expected - present - dropped - merged
-                totals["legacy"] += len(expected)
-                totals["target"] += len(expected & present)
-                totals["dropped"] += len(dropped - present)
-                totals["merged"] += len(merged - present)
+                counts["legacy"] += len(expected)
+                counts["target"] += len(expected & present)
+                counts["dropped"] += len(dropped - present)
+                counts["merged"] += len(merged - present)
                 for key in sorted(missing):
                     discrepancies.append(Discrepancy("child_row_missing", entity, key, None, case_id, wave))
                 if entity in target.children:
                     for key in sorted(present - expected):
                         discrepancies.append(Discrepancy("unexpected_in_target", entity, key, None, case_id, wave))
-                        totals["unexpected"] += 1
-        accounted = totals["target"] + totals["dropped"] + totals["merged"]
-        rows.append({"entity": entity, "legacy": totals["legacy"], "target": totals["target"],
-                     "dropped": totals["dropped"], "merged": totals["merged"],
-                     "unexpected": totals["unexpected"], "balanced": accounted == totals["legacy"]
-                     and not totals["unexpected"]})
-    return rows
+                        counts["unexpected"] += 1
+            totals.update(counts)
+            if wave in waves:
+                waves[wave].setdefault("entities", []).append(_entity_row(entity, counts))
+        overall.append(_entity_row(entity, totals))
+    return overall
+
+
+def _entity_row(entity: str, counts: Counter[str]) -> dict[str, Any]:
+    accounted = counts["target"] + counts["dropped"] + counts["merged"]
+    return {"entity": entity, "legacy": counts["legacy"], "target": counts["target"], "dropped": counts["dropped"],
+            "merged": counts["merged"], "unexpected": counts["unexpected"],
+            "balanced": accounted == counts["legacy"] and not counts["unexpected"]}
 
 
 def _present(entity: str, case_id: int, target: TargetSide) -> set[int]:

@@ -41,6 +41,10 @@ def test_cutover_balances_and_a_rerun_changes_nothing(cutover) -> None:  # type:
     totals = result.totals
     assert totals["in_flight"] == totals["migrated"] + totals["quarantined"] + totals["pending"]
     assert totals["pending"] == 0 and totals["quarantined"] > 0 and totals["excluded"] > 0
+    report = result.as_dict()
+    for entity in report["entities"]:  # control totals per wave add up to the overall ones
+        per_wave = [e for w in report["waves"] for e in w["entities"] if e["entity"] == entity["entity"]]
+        assert sum(e["legacy"] for e in per_wave) == entity["legacy"] and all(e["balanced"] for e in per_wave)
 
     before = dump(cfg.target_url)
     second = run_all(cfg)
