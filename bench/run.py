@@ -30,7 +30,8 @@ if step == "generate":
                              as_of=dt.date(2026, 11, 1)), replace=True, workers=args["workers"])
     out = {"rows": sum(result.rows.values())}
 seconds = time.perf_counter() - start
-peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, **out}))
 """
 

@@ -157,8 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_bounded_int(1, 64), help="batches in parallel (default 1 on SQLite, else 2)")
     p.set_defaults(handler=run_commands.run)
 
+    p = _command(sub, common, "rollback", help="remove a wave's cases from the target (one transaction)",
+                 description="Remove every case of a wave and all its rows from the target in one transaction, "
+                 "dependent rows first; persons shared with another wave's case stay. The wave can run again.")
+    p.add_argument("--wave", required=True, help="the wave to roll back")
+    _add_target(p)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=run_commands.rollback)
+
     p = _command(sub, common, "status", help="where each wave stands (planned, migrated, quarantined, pending)")
     _add_target(p)
+    _add_legacy(p)
     _add_format(p)
     p.set_defaults(handler=run_commands.status)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import sys
 from collections import Counter
 
 import sqlalchemy as sa
@@ -13,6 +15,7 @@ from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
 from cutover.progress import progress
 from cutover.settings import Settings, load_settings
+from migration.parsers import UK
 from migration.plan import Plan
 from migration.rules.waves import CATCH_UP, WAVE_ORDER
 from migration.run import RunConfig
@@ -97,7 +100,12 @@ def run(args: argparse.Namespace) -> int:
         total = sum(1 for wave in plan_now.values() if wave in waves)
         with progress("migrate cases", total, quiet=args.quiet) as advance:
             cutover_flows.progress_hook = advance
-            results = cutover_flows.cutover_flow(cfg, waves, workers, plan=False)
+            try:
+                results = cutover_flows.cutover_flow(cfg, waves, workers, plan=False)
+            except cutover_flows.WaveFailed as exc:
+                print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
+                      "again to resume.", file=sys.stderr)
+                return 1
     finally:
         if holder:
             release_lock(cfg, holder)
@@ -108,9 +116,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def rollback(args: argparse.Namespace) -> int:
+    """`cutover rollback`: remove a wave's cases from the target in one transaction."""
+    from migration.rollback import rollback_wave
+    from migration.run import RunConfig, acquire_lock, release_lock
+
+    settings = load_settings(target_url=args.target)
+    if args.wave not in WAVE_ORDER:
+        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
+    engine = create_engine(settings.target_url)
+    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
+        raise CutoverError("the target has no cutover yet; nothing to roll back")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CutoverError(f"rolling back wave {args.wave} removes its cases from the target; add --yes")
+        answer = input(f"Remove every case of wave {args.wave} from {safe_url(settings.target_url)}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing rolled back")
+            return 1
+    cfg = RunConfig(legacy_url="", target_url=settings.target_url, as_of=dt.date.today())
+    holder = acquire_lock(cfg)
+    try:
+        with engine.begin() as conn:
+            counts = rollback_wave(conn, args.wave)
+    finally:
+        release_lock(cfg, holder)
+    print(f"wave {args.wave} rolled back: {counts['cases_removed']:,} cases removed from the target, "
+          f"{counts['runs_rolled_back']} run(s) marked rolled back; `cutover run --wave {args.wave}` runs it again")
+    return 0
+
+
 def status(args: argparse.Namespace) -> int:
     """`cutover status`: per wave, planned, migrated, quarantined, pending and the last run."""
-    settings = load_settings(target_url=args.target)
+    settings = load_settings(target_url=args.target, legacy_url=args.legacy)
     engine = create_engine(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
         raise CutoverError("the target has no cutover yet; run `cutover run` first")
@@ -124,21 +162,49 @@ def status(args: argparse.Namespace) -> int:
         last = {}
         for row in conn.execute(sa.select(CUTOVER_RUN).order_by(CUTOVER_RUN.c.started_at)).mappings():
             last[row["wave"]] = row
+    changed = _changed_by_wave(settings, engine, last)
     rows = []
     for wave in WAVE_ORDER:
         migrated, quarantined = states[(wave, "migrated")], states[(wave, "quarantined")]
+        excluded = states[(wave, "excluded")]
         run_row = last.get(wave)
         rows.append({
             "wave": wave, "planned": planned.get(wave, 0), "migrated": migrated, "quarantined": quarantined,
-            "pending": max(0, planned.get(wave, 0) - migrated - quarantined),
+            "excluded_since_plan": excluded,
+            "pending": max(0, planned.get(wave, 0) - migrated - quarantined - excluded),
             "last_run": run_row["started_at"].isoformat() if run_row else None,
             "last_run_status": run_row["status"] if run_row else None,
+            "changed_in_cid_since": changed.get(wave),
         })
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'wave':<14} {'planned':>9} {'migrated':>9} {'quarant.':>9} {'pending':>9}  last run")
+    print(f"{'wave':<14} {'planned':>9} {'migrated':>9} {'quarant.':>9} {'pending':>9} {'changed':>8}  last run")
     for r in rows:
-        print(f"{r['wave']:<14} {r['planned']:>9,} {r['migrated']:>9,} {r['quarantined']:>9,} {r['pending']:>9,}  "
-              f"{r['last_run'] or '-'} {r['last_run_status'] or ''}")
+        changed_text = "-" if r["changed_in_cid_since"] is None else f"{r['changed_in_cid_since']:,}"
+        print(f"{r['wave']:<14} {r['planned']:>9,} {r['migrated']:>9,} {r['quarantined']:>9,} {r['pending']:>9,} "
+              f"{changed_text:>8}  {r['last_run'] or '-'} {r['last_run_status'] or ''}")
+    print("changed: cases with a CID row whose LAST_UPD_TS moved since the wave's last run "
+          "(`cutover reconcile` also finds silent updates)")
     return 0
+
+
+def _changed_by_wave(settings: Settings, target: Engine, last: dict) -> dict[str, int]:
+    """Per wave, planned cases touched in CID since the wave's last run (when CID is reachable)."""
+    from cutover.db import DatabaseError
+    from reconciliation.changes import touched_since
+
+    try:
+        legacy = create_engine(settings.legacy_url, must_exist=True)
+    except DatabaseError:
+        return {}
+    plan_waves = recorded_plan(target)
+    out: dict[str, int] = {}
+    with legacy.connect() as conn:
+        for wave, run_row in last.items():
+            started = run_row["started_at"]
+            if started.tzinfo is not None:
+                started = started.astimezone(UK).replace(tzinfo=None)
+            touched = touched_since(conn, started)
+            out[wave] = sum(1 for cid in touched if plan_waves.get(cid) == wave)
+    return out

@@ -14,6 +14,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from migration.extract import Extract, LegacyReference
 from migration.run import RunConfig, engine_for, finish_wave, migrate_batch, prepare, start_wave
 
+
+class WaveFailed(RuntimeError):
+    """Some batches of a wave failed after their retries; the committed ones stay committed."""
+
+
 # Set by the command line to advance its progress display; tasks run in this process's threads.
 progress_hook: Callable[[int], None] | None = None
 
@@ -57,7 +62,7 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1) -> di
                                   "failed_batches": len(failures)}],
                           description=f"Totals of wave {wave}")
     if failures:
-        raise RuntimeError(f"wave {wave}: {len(failures)} batch(es) failed; run again to retry them")
+        raise WaveFailed(f"wave {wave}: {len(failures)} of {len(todo)} batch(es) failed")
     return totals
 
 

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from cutover.db import create_engine
 from cutover.errors import CutoverError
 from cutover.log import get_logger
-from migration.extract import Extract, LegacyReference
+from migration.extract import Extract, LegacyCase, LegacyReference
 from migration.load import Load, ensure_units
-from migration.plan import build_plan, planned_case_ids, record_plan, split_batches
+from migration.plan import build_plan, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import with_retries
 from migration.rules.routing import UNITS
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
@@ -119,6 +119,10 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
         if open_run is not None:
             done = set(conn.execute(sa.select(CUTOVER_BATCH.c.batch_no).where(
                 CUTOVER_BATCH.c.run_id == open_run["run_id"])).scalars())
+            conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id == open_run["run_id"])
+                         .values(attempts=CUTOVER_RUN.c.attempts + 1))
+            log.warning("wave %s: resuming interrupted run %s (%d of %d batches committed)", wave,
+                        open_run["run_id"], len(done), len(batches))
             return WaveRun(wave, open_run["run_id"], batches, done, resumed=True)
         conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.wave == wave, CUTOVER_RUN.c.status == "running")
                      .values(status="abandoned", finished_at=dt.datetime.now(dt.UTC)))
@@ -136,17 +140,22 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
     def work() -> dict[str, int]:
         with engine_for(cfg.legacy_url).connect() as conn:
             cases = Extract.batch(conn, case_ids)
+        left = left_flight(cases, case_ids, reference, cfg)
+        staying = [c for c in cases if c.case_id not in left]
         with engine_for(cfg.target_url).begin() as conn:
-            known = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.legacy_fingerprint)
-                                      .where(CUTOVER_CASE.c.legacy_case_id.in_(case_ids),
-                                             CUTOVER_CASE.c.state == "migrated")).all())
-            todo = [c for c in cases if known.get(c.case_id) != c.fingerprint()]
+            records = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state,
+                                             CUTOVER_CASE.c.legacy_fingerprint)
+                                   .where(CUTOVER_CASE.c.legacy_case_id.in_(case_ids))).all()
+            known = {cid: fp for cid, state, fp in records if state == "migrated"}
+            already_out = {cid for cid, state, _ in records if state == "excluded"}
+            left = {cid: why for cid, why in left.items() if cid not in already_out}
+            todo = [c for c in staying if known.get(c.case_id) != c.fingerprint()]
             result = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
-            unchanged = len(cases) - len(todo)
+            unchanged = len(staying) - len(todo)
             Load.batch(conn, result, wave=wave, run_id=run_id, batch_no=batch_no, case_ids=case_ids,
-                       unchanged=unchanged)
+                       unchanged=unchanged, left=left, as_of=cfg.as_of)
         return {"cases": len(case_ids), "migrated": result.migrated, "quarantined": result.quarantined,
-                "unchanged": unchanged, "missing": len(case_ids) - len(cases)}
+                "unchanged": unchanged, "excluded": len(left)}
 
     counts = with_retries(work, cfg.retry_attempts, cfg.retry_max_wait)
     log.info("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
@@ -154,18 +163,33 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
     return counts
 
 
+def left_flight(cases: list[LegacyCase], case_ids: list[int], reference: LegacyReference,
+                cfg: RunConfig) -> dict[int, tuple[str | None, str]]:
+    """Planned cases that are no longer in flight (closed, withdrawn, deleted, or gone from CID):
+    CASE_ID -> (CASE_REF, reason). The stated policy: such a case leaves the target and counts as
+    excluded; if it comes back into flight, the next run of its wave migrates it again."""
+    left: dict[int, tuple[str | None, str]] = {}
+    for case in cases:
+        decisions = [d for d in case.children.get("DECISION", []) if (d.get("DELETED_FLG") or "N") != "Y"]
+        in_flight, reason = is_in_flight(case.header, decisions[-1] if decisions else None, reference, cfg.as_of,
+                                         cfg.appeal_window_days)
+        if not in_flight:
+            left[case.case_id] = (case.header.get("CASE_REF"), reason or "terminal_status")
+    found = {c.case_id for c in cases}
+    left.update({cid: (None, "missing_in_legacy") for cid in case_ids if cid not in found})
+    return left
+
+
 def finish_wave(cfg: RunConfig, run: WaveRun, status: str = "completed") -> dict[str, int]:
     """Close the run with its totals (from its committed batches)."""
+    counted = ("migrated", "quarantined", "unchanged", "excluded")
     with engine_for(cfg.target_url).begin() as conn:
-        totals = conn.execute(sa.select(
-            sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c.migrated), 0),
-            sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c.quarantined), 0),
-            sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c.unchanged), 0)).where(
-            CUTOVER_BATCH.c.run_id == run.run_id)).one()
+        row = conn.execute(sa.select(*(sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c[c]), 0) for c in counted))
+                           .where(CUTOVER_BATCH.c.run_id == run.run_id)).one()
+        totals = {c: int(v) for c, v in zip(counted, row, strict=True)}
         conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id == run.run_id).values(
-            status=status, finished_at=dt.datetime.now(dt.UTC), migrated=totals[0], quarantined=totals[1],
-            unchanged=totals[2]))
-    return {"migrated": int(totals[0]), "quarantined": int(totals[1]), "unchanged": int(totals[2])}
+            status=status, finished_at=dt.datetime.now(dt.UTC), **totals))
+    return totals
 
 
 def run_wave_locally(cfg: RunConfig, reference: LegacyReference, wave: str) -> dict[str, int]:

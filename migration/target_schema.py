@@ -229,6 +229,8 @@ CUTOVER_RUN = sa.Table(
     sa.Column("migrated", sa.Integer, nullable=False, server_default="0"),
     sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
     sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("excluded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
 )
 
 CUTOVER_BATCH = sa.Table(
@@ -242,6 +244,7 @@ CUTOVER_BATCH = sa.Table(
     sa.Column("migrated", sa.Integer, nullable=False),
     sa.Column("quarantined", sa.Integer, nullable=False),
     sa.Column("unchanged", sa.Integer, nullable=False),
+    sa.Column("excluded", sa.Integer, nullable=False, server_default="0"),
     sa.Column("committed_at", sa.DateTime(timezone=True), nullable=False),
 )
 

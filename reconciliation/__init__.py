@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.engine import Engine
 
+from reconciliation.changes import changed_since_migration
 from reconciliation.compare import Discrepancy, Reconciliation, balance
 from reconciliation.legacy_side import child_keys, in_flight_cases
 from reconciliation.target_side import read_target
@@ -19,7 +20,14 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
     with legacy.connect() as conn:
         legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
         child_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
-    return balance(legacy_side, target_side, wave)
+        changed = changed_since_migration(conn, target_side.fingerprints)
+    result = balance(legacy_side, target_side, wave)
+    for case_id in changed:
+        case_wave = target_side.plan.get(case_id)
+        if wave is None or case_wave == wave:
+            result.discrepancies.append(Discrepancy("changed_since_migration", "case", case_id, None, case_id,
+                                                    case_wave))
+    return result
 
 
 class Reconcile:

@@ -42,7 +42,7 @@ def _explain_one(conn: Connection, case_id: int, ref: str) -> dict[str, Any]:
     state_row = conn.execute(sa.select(CUTOVER_CASE).where(CUTOVER_CASE.c.legacy_case_id == case_id)).mappings().first()
     target = conn.execute(sa.select(CASE.c.owning_unit, TASK.c.kind).select_from(
         CASE.outerjoin(TASK, TASK.c.case_id == CASE.c.case_id)).where(CASE.c.legacy_case_id == case_id)).first()
-    if plan is None and excluded is not None:
+    if (plan is None and excluded is not None) or (state_row is not None and state_row["state"] == "excluded"):
         state = "excluded"
     elif state_row is not None and state_row["state"] in ("migrated", "quarantined"):
         state = state_row["state"]

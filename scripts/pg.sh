@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: own data folder, own port, loopback only.
-# Usage: scripts/pg.sh start|stop|url. Installs Debian's server packages when none is present.
+# Usage: scripts/pg.sh start|stop|restart|url. Installs Debian's server packages when none is present.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 PGPORT=${CUTOVER_PG_PORT:-54329}
@@ -57,9 +57,17 @@ stop() {
   [ -f "$PGDIR/data/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true
 }
 
+restart() {
+  local bin; bin=$(find_bin)
+  as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast -w -t 60 restart \
+    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB" \
+    -l "$PGDIR/server.log" >/dev/null
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   url) echo "$url" ;;
-  *) echo "usage: scripts/pg.sh start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: scripts/pg.sh start|stop|restart|url" >&2; exit 2 ;;
 esac

@@ -70,6 +70,14 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
     dbs.drop_all()
 
 
+@pytest.fixture
+def pg_databases(tmp_path: Path) -> Iterator[Databases]:
+    """Throwaway databases on PostgreSQL only (for what only a server can show: kill -9, restarts)."""
+    dbs = Databases("postgresql", tmp_path)
+    yield dbs
+    dbs.drop_all()
+
+
 @pytest.fixture(scope="session")
 def session_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str], str]]:
     """Databases that live for the whole session (for expensive shared data)."""

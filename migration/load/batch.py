@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from migration.load.writes import delete_cases, delete_stale_children, parents_first, upsert
-from migration.target_schema import APPOINTMENT, BUSINESS_TABLES, CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_FINDING
+from migration.target_schema import (
+    APPOINTMENT,
+    BUSINESS_TABLES,
+    CUTOVER_BATCH,
+    CUTOVER_CASE,
+    CUTOVER_EXCLUSION,
+    CUTOVER_FINDING,
+)
 from migration.transform import TransformResult
 from migration.transform.keys import key
 from migration.transform.validate import CASE_COLUMN
 
 
 def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: uuid.UUID, batch_no: int,
-               case_ids: Sequence[int], unchanged: int) -> None:
+               case_ids: Sequence[int], unchanged: int, left: Mapping[int, tuple[str | None, str]] | None = None,
+               as_of: dt.date | None = None) -> None:
     """Write a batch: upsert its business rows, drop rows CID no longer has, remove cases that are
-    now quarantined, record case states, findings and the committed batch."""
+    now quarantined or no longer in flight, record case states, findings and the committed batch."""
+    left = left or {}
     migrated = [o.legacy_case_id for o in result.outcomes if o.state == "migrated"]
     quarantined = [o.legacy_case_id for o in result.outcomes if o.state == "quarantined"]
-    delete_cases(conn, [key("case", cid) for cid in quarantined])
+    delete_cases(conn, [key("case", cid) for cid in [*quarantined, *left]])
+    _record_left(conn, left, wave, run_id, as_of)
     for table in BUSINESS_TABLES:
         rows = result.rows.get(table.name, [])
         upsert(conn, table, parents_first(rows) if table is APPOINTMENT else rows)
@@ -45,7 +55,24 @@ def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: 
     conn.execute(CUTOVER_BATCH.insert().values(
         run_id=run_id, batch_no=batch_no, wave=wave, first_case_id=min(case_ids), last_case_id=max(case_ids),
         cases=len(case_ids), migrated=len(migrated), quarantined=len(quarantined), unchanged=unchanged,
-        committed_at=dt.datetime.now(dt.UTC)))
+        excluded=len(left), committed_at=dt.datetime.now(dt.UTC)))
+
+
+def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], wave: str, run_id: uuid.UUID,
+                 as_of: dt.date | None) -> None:
+    """Cases that left flight: state `excluded` and the reason, findings cleared."""
+    if not left:
+        return
+    ids = list(left)
+    conn.execute(sa.delete(CUTOVER_CASE).where(CUTOVER_CASE.c.legacy_case_id.in_(ids)))
+    conn.execute(sa.delete(CUTOVER_FINDING).where(CUTOVER_FINDING.c.legacy_case_id.in_(ids)))
+    conn.execute(sa.delete(CUTOVER_EXCLUSION).where(CUTOVER_EXCLUSION.c.legacy_case_id.in_(ids)))
+    conn.execute(CUTOVER_CASE.insert(), [
+        {"legacy_case_id": cid, "legacy_ref": ref, "wave": wave, "state": "excluded", "legacy_fingerprint": "",
+         "target_fingerprint": None, "run_id": run_id} for cid, (ref, _) in left.items()])
+    conn.execute(CUTOVER_EXCLUSION.insert(), [
+        {"legacy_case_id": cid, "legacy_ref": ref, "reason": reason, "as_of": as_of or dt.date.today()}
+        for cid, (ref, reason) in left.items()])
 
 
 __all__ = ["CASE_COLUMN", "load_batch"]

@@ -30,7 +30,7 @@ def record_plan(conn: Connection, plan: Plan) -> dict[str, int]:
         conn.execute(CUTOVER_PLAN.insert(), new_rows)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
     excluded = [{"legacy_case_id": e.case_id, "legacy_ref": e.legacy_ref, "reason": e.reason, "as_of": plan.as_of}
-                for e in plan.excluded if e.case_id not in existing]
+                for e in plan.excluded]
     if excluded:
         conn.execute(CUTOVER_EXCLUSION.insert(), excluded)
     return {"planned": len(new_rows), "catch_up": 0 if first_plan else len(new_rows)}

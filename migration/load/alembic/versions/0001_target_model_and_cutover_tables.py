@@ -81,6 +81,8 @@ def upgrade() -> None:
     sa.Column('migrated', sa.Integer(), server_default='0', nullable=False),
     sa.Column('quarantined', sa.Integer(), server_default='0', nullable=False),
     sa.Column('unchanged', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('excluded', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='1', nullable=False),
     sa.PrimaryKeyConstraint('run_id', name=op.f('pk_cutover_run'))
     )
     with op.batch_alter_table('cutover_run', schema=None) as batch_op:
@@ -156,6 +158,7 @@ def upgrade() -> None:
     sa.Column('migrated', sa.Integer(), nullable=False),
     sa.Column('quarantined', sa.Integer(), nullable=False),
     sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('excluded', sa.Integer(), server_default='0', nullable=False),
     sa.Column('committed_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['cutover_run.run_id'], name=op.f('fk_cutover_batch_run_id_cutover_run')),
     sa.PrimaryKeyConstraint('run_id', 'batch_no', name=op.f('pk_cutover_batch'))
