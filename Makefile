@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	  echo "installing python3-venv (Debian)"; apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; \
 	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,dask,evidence]"
+	$(BIN)/python -m pip install -q -e ".[dev,dask]"
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cutover import commands, report_commands, run_commands
+from cutover import audit_commands, commands, report_commands, run_commands
 from cutover.errors import CutoverError
 
 DESCRIPTION = """\
@@ -191,6 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     _add_format(p)
     p.set_defaults(handler=report_commands.explain)
+
+    audit = _command(sub, common, "audit", help="verify the ledger or an evidence pack; export the pack")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    audit_sub.required = True
+    p = _command(audit_sub, common, "verify", help="verify the ledger (--target) or a pack (--pack), offline",
+                 description="Recompute the Merkle tree from the stored entries, check every entry's form and "
+                 "chain and every signed checkpoint; name the first thing that diverges. Exit 0 verified, 1 not.")
+    _add_target(p)
+    p.add_argument("--pack", type=Path, help="verify this evidence pack instead (no database needed)")
+    p.add_argument("--checkpoints", type=Path, help="checkpoints file kept outside the database [CUTOVER_CHECKPOINTS]")
+    p.add_argument("--expect-key", metavar="FPR", help="the signing key's SHA-256 fingerprint to insist on")
+    p.set_defaults(handler=audit_commands.audit_verify)
+    p = _command(audit_sub, common, "export", help="write the evidence pack (BagIt, signed)")
+    _add_target(p)
+    p.add_argument("--out", type=Path, required=True, help="a new folder for the pack")
+    p.set_defaults(handler=audit_commands.audit_export)
 
     return parser
 

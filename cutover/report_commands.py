@@ -44,9 +44,15 @@ def reconcile(args: argparse.Namespace) -> int:
     payload = {"as_of": as_of.isoformat(), "wave": args.wave, **result.as_dict()}
     text = json.dumps(payload, indent=1) if args.format == "json" else _text(payload)
     if args.out:
+        from audit.reports import record_report, report_bytes
+        from cutover.audit_commands import write_checkpoint
+
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+        args.out.write_bytes(report_bytes(payload) if args.format == "json" else (text + "\n").encode())
+        with target.begin() as conn:
+            record_report(conn, f"reconciliation-{args.wave or 'all'}", payload)
         print(f"reconciliation written to {args.out} ({'balanced' if result.balanced else 'NOT balanced'})")
+        write_checkpoint(settings, target)
     else:
         print(text)
     return 0 if result.balanced else 1

@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)
                 return 1
+        from cutover.audit_commands import write_checkpoint
+
+        write_checkpoint(settings, create_engine(cfg.target_url))
     finally:
         if holder:
             release_lock(cfg, holder)
@@ -139,6 +142,9 @@ def rollback(args: argparse.Namespace) -> int:
     try:
         with engine.begin() as conn:
             counts = rollback_wave(conn, args.wave)
+        from cutover.audit_commands import write_checkpoint
+
+        write_checkpoint(settings, engine)
     finally:
         release_lock(cfg, holder)
     print(f"wave {args.wave} rolled back: {counts['cases_removed']:,} cases removed from the target, "

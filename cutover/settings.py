@@ -31,12 +31,19 @@ class Settings:
     max_workers: int = 2
     retry_attempts: int = 5
     retry_max_wait_seconds: float = 30.0
+    signing_key: Path | None = None
+    checkpoints: Path | None = None
+    ledger_origin: str = "cutover.example/ledger"
 
     def __post_init__(self) -> None:
         data = Path(self.data_dir)
         object.__setattr__(self, "data_dir", data)
         if not self.legacy_url:
             object.__setattr__(self, "legacy_url", f"sqlite:///{data / 'legacy.db'}")
+        if self.signing_key is None:
+            object.__setattr__(self, "signing_key", data / "keys" / "ledger-ed25519.pem")
+        if self.checkpoints is None:
+            object.__setattr__(self, "checkpoints", data / "checkpoints.jsonl")
         if not self.target_url:
             object.__setattr__(self, "target_url", f"sqlite:///{data / 'target.db'}")
         if self.batch_size < 1 or self.batch_size > 100_000:
@@ -66,6 +73,6 @@ def _coerce(type_name: object, raw: str) -> object:
         return int(raw)
     if name == "float":
         return float(raw)
-    if name == "Path":
+    if name in ("Path", "Path | None"):
         return Path(raw)
     return raw

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from audit.entries import make_body
+from audit.ledger import append
 from migration.load import delete_cases
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_RUN
 from migration.transform.keys import key
@@ -27,4 +29,6 @@ def rollback_wave(conn: Connection, wave: str) -> dict[str, int]:
     runs = conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.wave == wave,
                                                      CUTOVER_RUN.c.status != "rolled_back")
                         .values(status="rolled_back")).rowcount
-    return {"cases_removed": removed, "case_records": len(ids), "runs_rolled_back": int(runs or 0)}
+    counts = {"cases_removed": removed, "case_records": len(ids), "runs_rolled_back": int(runs or 0)}
+    append(conn, [make_body("rollback", wave=wave, counts=counts)])
+    return counts

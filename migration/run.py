@@ -13,10 +13,13 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from audit.entries import make_body
+from audit.ledger import append
 from cutover.db import create_engine
 from cutover.errors import CutoverError
 from cutover.log import get_logger
 from migration.extract import Extract, LegacyCase, LegacyReference
+from migration.ledgering import flush
 from migration.load import Load, ensure_units
 from migration.plan import build_plan, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import with_retries
@@ -69,6 +72,8 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     with target.begin() as conn:
         ensure_units(conn, UNITS)
         counts = record_plan(conn, plan)
+        append(conn, [make_body("plan", as_of=cfg.as_of.isoformat(), counts={
+            "in_flight": len(plan.cases), "excluded": len(plan.excluded), **counts})])
     log.info("plan: %d in flight, %d excluded, %d newly planned", len(plan.cases), len(plan.excluded),
              counts["planned"])
     return reference, counts
@@ -121,14 +126,24 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
                 CUTOVER_BATCH.c.run_id == open_run["run_id"])).scalars())
             conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id == open_run["run_id"])
                          .values(attempts=CUTOVER_RUN.c.attempts + 1))
+            append(conn, [make_body("run_resumed", run_id=str(open_run["run_id"]), wave=wave,
+                                    counts={"batches": len(batches), "committed": len(done),
+                                            "attempt": open_run["attempts"] + 1})])
             log.warning("wave %s: resuming interrupted run %s (%d of %d batches committed)", wave,
                         open_run["run_id"], len(done), len(batches))
             return WaveRun(wave, open_run["run_id"], batches, done, resumed=True)
-        conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.wave == wave, CUTOVER_RUN.c.status == "running")
+        stale = conn.execute(sa.select(CUTOVER_RUN.c.run_id).where(CUTOVER_RUN.c.wave == wave,
+                                                                   CUTOVER_RUN.c.status == "running")).scalars().all()
+        for old in stale:
+            flush(conn, old)
+            append(conn, [make_body("run_finished", run_id=str(old), wave=wave, status="abandoned")])
+        conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id.in_(stale))
                      .values(status="abandoned", finished_at=dt.datetime.now(dt.UTC)))
         run_id = uuid.uuid4()
         conn.execute(CUTOVER_RUN.insert().values(run_id=run_id, wave=wave, as_of=cfg.as_of, status="running",
                                                  started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size))
+        append(conn, [make_body("run_started", run_id=str(run_id), wave=wave, as_of=cfg.as_of.isoformat(),
+                                counts={"batches": len(batches), "cases": len(ids), "batch_size": cfg.batch_size})])
     return WaveRun(wave, run_id, batches)
 
 
@@ -189,6 +204,9 @@ def finish_wave(cfg: RunConfig, run: WaveRun, status: str = "completed") -> dict
         totals = {c: int(v) for c, v in zip(counted, row, strict=True)}
         conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id == run.run_id).values(
             status=status, finished_at=dt.datetime.now(dt.UTC), **totals))
+        flush(conn, run.run_id)
+        append(conn, [make_body("run_finished", run_id=str(run.run_id), wave=run.wave, status=status,
+                                counts=totals)])
     return totals
 
 

@@ -284,3 +284,40 @@ CUTOVER_TABLES = (
     CUTOVER_PLAN, CUTOVER_EXCLUSION, CUTOVER_RUN, CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_FINDING,
     CUTOVER_LOCK,
 )
+
+# ---- the record of the cutover (audit/): append-only, see alembic revision 0002 -----------------
+
+CUTOVER_LEDGER = sa.Table(
+    "cutover_ledger", target_metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("leaf_hash", sa.String(64), nullable=False),
+)
+
+CUTOVER_LEDGER_PENDING = sa.Table(
+    "cutover_ledger_pending", target_metadata,
+    sa.Column("run_id", sa.Uuid, primary_key=True),
+    sa.Column("batch_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("ord", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+CUTOVER_CHECKPOINT = sa.Table(
+    "cutover_checkpoint", target_metadata,
+    sa.Column("checkpoint_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("root", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("key_fingerprint", sa.String(64), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+)
+
+CUTOVER_REPORT = sa.Table(
+    "cutover_report", target_metadata,
+    sa.Column("report_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("ledger_seq", sa.Integer, nullable=False),
+)

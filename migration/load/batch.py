@@ -10,6 +10,7 @@ from dataclasses import asdict
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from migration.ledgering import batch_bodies, stage
 from migration.load.writes import delete_cases, delete_stale_children, parents_first, upsert
 from migration.target_schema import (
     APPOINTMENT,
@@ -52,6 +53,10 @@ def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: 
         conn.execute(CUTOVER_FINDING.insert(), [
             {k: v for k, v in asdict(f).items() if k != "legacy_ref"} | {"wave": wave, "run_id": run_id}
             for f in result.findings])
+    counts = {"cases": len(case_ids), "migrated": len(migrated), "quarantined": len(quarantined),
+              "unchanged": unchanged, "excluded": len(left)}
+    stage(conn, run_id, batch_no, batch_bodies(run_id, wave, batch_no, list(case_ids), counts, result.outcomes,
+                                               result.findings, left))
     conn.execute(CUTOVER_BATCH.insert().values(
         run_id=run_id, batch_no=batch_no, wave=wave, first_case_id=min(case_ids), last_case_id=max(case_ids),
         cases=len(case_ids), migrated=len(migrated), quarantined=len(quarantined), unchanged=unchanged,

@@ -1,0 +1,56 @@
+"""Ledger entry bodies: a closed set of typed fields, serialised as canonical JSON (RFC 8785).
+
+Never names, birth dates, addresses, note text, nor a database error message: the field set
+below has no place for them, and `make_body` refuses anything else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rfc8785
+
+KINDS = frozenset({
+    "plan", "run_started", "run_resumed", "run_finished", "batch_committed", "repair", "quarantine", "drop",
+    "merge", "exclude", "rollback", "report",
+})
+# field -> accepted Python types
+FIELDS: dict[str, tuple[type, ...]] = {
+    "v": (int,), "seq": (int,), "prev": (str,), "kind": (str,), "run_id": (str,), "wave": (str,),
+    "as_of": (str,), "batch_no": (int,), "first_case_id": (int,), "last_case_id": (int,),
+    "legacy_case_id": (int,), "legacy_ref": (str,), "rule": (str,), "defect": (str,), "entity": (str,),
+    "field": (str,), "legacy_key": (int,), "reason": (str,), "status": (str,), "counts": (dict,),
+    "digest": (str,), "report": (str,),
+}
+VERSION = 1
+
+
+class EntryError(ValueError):
+    """A ledger body outside the closed set of fields or types."""
+
+
+def check_body(body: dict[str, Any]) -> None:
+    """Refuse a body with an unknown field, a wrong type or an unknown kind."""
+    for name, value in body.items():
+        if name not in FIELDS:
+            raise EntryError(f"ledger field {name!r} is not allowed")
+        if value is not None and not isinstance(value, FIELDS[name]):
+            raise EntryError(f"ledger field {name!r} has type {type(value).__name__}")
+        if isinstance(value, bool):
+            raise EntryError(f"ledger field {name!r} must not be a boolean")
+    if body.get("kind") not in KINDS:
+        raise EntryError(f"ledger kind {body.get('kind')!r} is not known")
+    counts = body.get("counts") or {}
+    if not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in counts.items()):
+        raise EntryError("ledger counts must map names to whole numbers")
+
+
+def make_body(kind: str, **fields: Any) -> dict[str, Any]:
+    """A checked body (without seq and prev, which the ledger adds), dropping None fields."""
+    body = {"v": VERSION, "kind": kind, **{k: v for k, v in fields.items() if v is not None}}
+    check_body(body)
+    return body
+
+
+def canonical(body: dict[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON bytes of a body."""
+    return rfc8785.dumps(body)

@@ -1,0 +1,79 @@
+"""The ledger: append entries (hash-chained, canonical JSON), read them, write signed checkpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Connection
+
+from audit.checkpoint import Checkpoint, sign
+from audit.entries import canonical, check_body
+from audit.keys import fingerprint, public_pem
+from audit.merkle import leaf_hash, root
+from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
+
+GENESIS = "0" * 64
+KEY_NAME = "cutover-ledger"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored ledger entry."""
+
+    seq: int
+    body: str
+    leaf_hash: str
+
+
+def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
+    """Append bodies in order, each chained to the one before; return the new tree size."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE cutover_ledger IN SHARE ROW EXCLUSIVE MODE")
+    last = conn.execute(sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.leaf_hash)
+                        .order_by(CUTOVER_LEDGER.c.seq.desc()).limit(1)).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    rows = []
+    for body in bodies:
+        seq += 1
+        full = {**body, "seq": seq, "prev": prev}
+        check_body(full)
+        data = canonical(full)
+        prev = leaf_hash(data).hex()
+        rows.append({"seq": seq, "kind": full["kind"], "body": data.decode(), "leaf_hash": prev})
+    for i in range(0, len(rows), 5000):
+        conn.execute(CUTOVER_LEDGER.insert(), rows[i:i + 5000])
+    return seq
+
+
+def read_entries(conn: Connection) -> list[Entry]:
+    """Every entry in sequence order."""
+    stmt = sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.body, CUTOVER_LEDGER.c.leaf_hash).order_by(
+        CUTOVER_LEDGER.c.seq)
+    return [Entry(*row) for row in conn.execution_options(yield_per=20000).execute(stmt)]
+
+
+def write_checkpoint(conn: Connection, key: Ed25519PrivateKey, origin: str, file: Path | None) -> Checkpoint:
+    """Sign the current tree head, store it in the target and append it to the file outside it."""
+    leaves = [leaf_hash(e.body.encode()) for e in read_entries(conn)]
+    checkpoint = Checkpoint(origin, len(leaves), root(leaves))
+    note = sign(checkpoint, key, KEY_NAME)
+    public = key.public_key()
+    conn.execute(CUTOVER_CHECKPOINT.insert().values(size=checkpoint.size, root=checkpoint.root.hex(), note=note,
+                                                    key_fingerprint=fingerprint(public),
+                                                    public_key=public_pem(public)))
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with file.open("a") as handle:
+            handle.write(json.dumps({"size": checkpoint.size, "note": note}) + "\n")
+    return checkpoint
+
+
+def read_checkpoint_file(path: Path) -> list[str]:
+    """The signed notes appended to a checkpoints file."""
+    return [json.loads(line)["note"] for line in path.read_text().splitlines() if line.strip()]

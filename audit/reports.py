@@ -1,0 +1,38 @@
+"""Reports recorded in the target and the ledger: the stored JSON and an entry with its digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from audit.entries import make_body
+from audit.ledger import append
+from migration.target_schema import CUTOVER_REPORT
+
+
+def report_bytes(payload: dict[str, Any]) -> bytes:
+    """The stored form of a report: sorted-key JSON, newline-terminated."""
+    return (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode()
+
+
+def record_report(conn: Connection, name: str, payload: dict[str, Any]) -> str:
+    """Store a report and append its ledger entry (digest and totals); return the digest."""
+    data = report_bytes(payload)
+    digest = hashlib.sha256(data).hexdigest()
+    totals = {k: int(v) for k, v in payload.get("totals", {}).items()}
+    seq = append(conn, [make_body("report", report=name, digest=digest, counts=totals)])
+    conn.execute(CUTOVER_REPORT.insert().values(name=name, digest=digest, body=data.decode(), ledger_seq=seq))
+    return digest
+
+
+def latest_reports(conn: Connection) -> dict[str, str]:
+    """The newest stored report of each name: name -> body."""
+    out: dict[str, str] = {}
+    for name, body in conn.execute(sa.select(CUTOVER_REPORT.c.name, CUTOVER_REPORT.c.body)
+                                   .order_by(CUTOVER_REPORT.c.report_id)):
+        out[name] = body
+    return out

@@ -1,0 +1,55 @@
+"""What the migration tells the ledger: bodies built from its own records, appended in order by
+the one coordinator of a run (batches stage theirs in their own transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from audit.entries import make_body
+from audit.ledger import append
+from migration.target_schema import CUTOVER_LEDGER_PENDING
+from migration.transform import CaseOutcome, Finding
+
+
+def stage(conn: Connection, run_id: uuid.UUID, batch_no: int, bodies: Iterable[dict[str, Any]]) -> None:
+    """Keep a batch's bodies beside its data, in its transaction, until the coordinator appends them."""
+    rows = [{"run_id": run_id, "batch_no": batch_no, "ord": i, "body": json.dumps(b)} for i, b in enumerate(bodies)]
+    if rows:
+        conn.execute(sa.delete(CUTOVER_LEDGER_PENDING).where(CUTOVER_LEDGER_PENDING.c.run_id == run_id,
+                                                             CUTOVER_LEDGER_PENDING.c.batch_no == batch_no))
+        conn.execute(CUTOVER_LEDGER_PENDING.insert(), rows)
+
+
+def flush(conn: Connection, run_id: uuid.UUID) -> int:
+    """Append a run's staged bodies in batch order, then forget them; return how many."""
+    rows = conn.execute(sa.select(CUTOVER_LEDGER_PENDING.c.body).where(CUTOVER_LEDGER_PENDING.c.run_id == run_id)
+                        .order_by(CUTOVER_LEDGER_PENDING.c.batch_no, CUTOVER_LEDGER_PENDING.c.ord)).scalars().all()
+    if rows:
+        append(conn, [json.loads(r) for r in rows])
+        conn.execute(sa.delete(CUTOVER_LEDGER_PENDING).where(CUTOVER_LEDGER_PENDING.c.run_id == run_id))
+    return len(rows)
+
+
+def batch_bodies(run_id: uuid.UUID, wave: str, batch_no: int, case_ids: list[int], counts: Mapping[str, int],
+                 outcomes: list[CaseOutcome], findings: list[Finding],
+                 left: Mapping[int, tuple[str | None, str]]) -> list[dict[str, Any]]:
+    """The batch commit (with a digest of what it decided per case), then each finding and exclusion."""
+    digest = hashlib.sha256("\n".join(
+        f"{o.legacy_case_id}:{o.state}:{o.legacy_fingerprint}:{o.target_fingerprint or ''}"
+        for o in sorted(outcomes, key=lambda o: o.legacy_case_id)).encode()).hexdigest()
+    rid = str(run_id)
+    bodies = [make_body("batch_committed", run_id=rid, wave=wave, batch_no=batch_no, first_case_id=min(case_ids),
+                        last_case_id=max(case_ids), counts=dict(counts), digest=digest)]
+    bodies += [make_body(f.action, run_id=rid, wave=wave, batch_no=batch_no, legacy_case_id=f.legacy_case_id,
+                         legacy_ref=f.legacy_ref, rule=f.rule, defect=f.defect, entity=f.entity, field=f.field,
+                         legacy_key=f.legacy_key) for f in findings]
+    bodies += [make_body("exclude", run_id=rid, wave=wave, batch_no=batch_no, legacy_case_id=cid, legacy_ref=ref,
+                         reason=reason) for cid, (ref, reason) in sorted(left.items())]
+    return bodies
