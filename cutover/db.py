@@ -28,8 +28,10 @@ def create_engine(url: str, *, must_exist: bool = False) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    # Reconciliation hashes the text of timestamps in SQL: one time zone for every session.
+    connect_args = {"options": "-c timezone=UTC"} if parsed.get_backend_name() == "postgresql" else {}
     try:
-        engine = sa.create_engine(parsed, future=True, pool_pre_ping=True)
+        engine = sa.create_engine(parsed, future=True, pool_pre_ping=True, connect_args=connect_args)
     except (NoSuchModuleError, ArgumentError) as exc:
         raise DatabaseError(f"unsupported database URL: {safe_url(url)}") from exc
     if engine.dialect.name == "sqlite":
@@ -56,8 +58,12 @@ def _reason(exc: OperationalError) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    from migration.load.digests import sqlite_functions
+
+    sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
     cur.close()

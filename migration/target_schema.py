@@ -321,3 +321,14 @@ CUTOVER_REPORT = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("ledger_seq", sa.Integer, nullable=False),
 )
+
+CUTOVER_ROW_DIGEST = sa.Table(
+    "cutover_row_digest", target_metadata,
+    sa.Column("entity", sa.String(32), primary_key=True),
+    sa.Column("row_key", sa.Uuid, primary_key=True),
+    sa.Column("range_key", sa.Integer, nullable=False),
+    sa.Column("field_hashes", sa.Text, nullable=False),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+    sa.Column("row_h28", sa.BigInteger, nullable=False),
+    sa.Index("ix_cutover_row_digest_entity_range", "entity", "range_key"),
+)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from migration.ledgering import batch_bodies, stage
+from migration.load.digests import record_digests
 from migration.load.writes import delete_cases, delete_stale_children, parents_first, upsert
 from migration.target_schema import (
     APPOINTMENT,
@@ -38,6 +39,8 @@ def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: 
     for table in BUSINESS_TABLES:
         rows = result.rows.get(table.name, [])
         upsert(conn, table, parents_first(rows) if table is APPOINTMENT else rows)
+        pk = next(iter(table.primary_key)).name
+        record_digests(conn, table, [r[pk] for r in rows])
     legacy_people = {r["legacy_person_id"] for r in result.rows.get("address", [])}
     legacy_people |= {r["legacy_person_id"] for r in result.rows.get("person", [])}
     delete_stale_children(conn, result.rows, [key("case", cid) for cid in migrated], legacy_people)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from migration.load.digests import forget_digests
 from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, TASK, UNIT
 
 Row = dict[str, Any]
@@ -85,12 +86,17 @@ def delete_stale_children(conn: Connection, rows: dict[str, list[Row]], case_key
                     sa.select(APPOINTMENT.c.appointment_id).where(
                         APPOINTMENT.c.case_id.in_(case_keys), APPOINTMENT.c.appointment_id.not_in(keep))))
                 .values(rebooked_from_id=None))
-        conn.execute(sa.delete(table).where(table.c.case_id.in_(case_keys), table.c[pk].not_in(keep)))
+        _delete(conn, table, table.c.case_id.in_(case_keys), table.c[pk].not_in(keep))
     people = sorted(set(legacy_person_ids))
     if people:
         keep = [r["address_id"] for r in rows.get(ADDRESS.name, [])]
-        conn.execute(sa.delete(ADDRESS).where(ADDRESS.c.legacy_person_id.in_(people),
-                                              ADDRESS.c.address_id.not_in(keep)))
+        _delete(conn, ADDRESS, ADDRESS.c.legacy_person_id.in_(people), ADDRESS.c.address_id.not_in(keep))
+
+
+def _delete(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
+    """Delete rows and their recorded digests."""
+    forget_digests(conn, table, *where)
+    return int(conn.execute(sa.delete(table).where(*where)).rowcount or 0)
 
 
 def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
@@ -102,17 +108,17 @@ def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
                                 .distinct()).scalars())
     conn.execute(sa.update(APPOINTMENT).where(APPOINTMENT.c.case_id.in_(case_keys)).values(rebooked_from_id=None))
     for table in CASE_CHILD_TABLES:
-        conn.execute(sa.delete(table).where(table.c.case_id.in_(case_keys)))
-    removed = conn.execute(sa.delete(CASE).where(CASE.c.case_id.in_(case_keys))).rowcount
+        _delete(conn, table, table.c.case_id.in_(case_keys))
+    removed = _delete(conn, CASE, CASE.c.case_id.in_(case_keys))
     if persons:
         still_used = sa.select(CASE_PARTY.c.person_id).where(CASE_PARTY.c.person_id.in_(persons))
         orphans = list(conn.execute(sa.select(PERSON.c.person_id).where(
             PERSON.c.person_id.in_(persons), PERSON.c.person_id.not_in(still_used))).scalars())
         if orphans:
             conn.execute(sa.update(APPOINTMENT).where(APPOINTMENT.c.person_id.in_(orphans)).values(person_id=None))
-            conn.execute(sa.delete(ADDRESS).where(ADDRESS.c.person_id.in_(orphans)))
-            conn.execute(sa.delete(PERSON).where(PERSON.c.person_id.in_(orphans)))
-    return int(removed or 0)
+            _delete(conn, ADDRESS, ADDRESS.c.person_id.in_(orphans))
+            _delete(conn, PERSON, PERSON.c.person_id.in_(orphans))
+    return removed
 
 
 __all__ = ["CASE_CHILD_TABLES", "TASK", "delete_cases", "delete_stale_children", "ensure_units", "parents_first",

@@ -1,0 +1,101 @@
+"""Row and field digests computed by the database itself (md5 of each value's text), recorded
+when a row is loaded and recomputed by reconciliation: the same SQL on both occasions, so any
+later change to a loaded row shows, down to the field."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from migration.target_schema import (
+    ADDRESS,
+    APPOINTMENT,
+    CASE,
+    CASE_NOTE,
+    CASE_PARTY,
+    CUTOVER_ROW_DIGEST,
+    DECISION,
+    PERSON,
+    RESETTLEMENT_REFERRAL,
+    TASK,
+    VULNERABILITY,
+)
+
+FIELD_HASH_CHARS = 8
+NULL_TEXT = "\u2400"  # the SYMBOL FOR NULL: no text value of CID is this one character
+# Each business table's numeric range key (for narrowing), from its own columns or its case.
+RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
+    CASE.name: (CASE, "legacy_case_id"), PERSON.name: (PERSON, "legacy_person_id"),
+    CASE_PARTY.name: (CASE_PARTY, "legacy_case_person_id"), ADDRESS.name: (ADDRESS, "legacy_address_id"),
+    APPOINTMENT.name: (APPOINTMENT, "legacy_appt_id"), CASE_NOTE.name: (CASE_NOTE, "legacy_note_id"),
+    DECISION.name: (DECISION, "legacy_decision_id"), VULNERABILITY.name: (VULNERABILITY, "legacy_flag_id"),
+    RESETTLEMENT_REFERRAL.name: (RESETTLEMENT_REFERRAL, "legacy_referral_id"), TASK.name: (CASE, "legacy_case_id"),
+}
+
+
+def sqlite_functions(dbapi_conn: Any) -> None:
+    """md5 and a 31-bit integer of a hex digest, for SQLite (PostgreSQL has its own)."""
+    dbapi_conn.create_function("md5", 1, lambda s: None if s is None else hashlib.md5(str(s).encode()).hexdigest(),
+                               deterministic=True)
+    dbapi_conn.create_function("cutover_h28", 1, lambda h: None if h is None else int(h[:7], 16),
+                               deterministic=True)
+
+
+def h28(conn: Connection, hex_digest: sa.ColumnElement) -> sa.ColumnElement:
+    """A non-negative 28-bit integer from a hex digest's first 7 digits, so SUM() never overflows."""
+    if conn.dialect.name == "postgresql":
+        bits = sa.cast(sa.literal("x") + sa.func.substr(hex_digest, 1, 7), postgresql.BIT(28))
+        return sa.cast(bits, sa.Integer)
+    return sa.func.cutover_h28(hex_digest)
+
+
+def field_hashes(table: sa.Table) -> sa.ColumnElement:
+    """The concatenated short md5 of every column's text, in column order."""
+    parts = [sa.func.substr(sa.func.md5(sa.func.coalesce(sa.cast(col, sa.Text), NULL_TEXT)), 1, FIELD_HASH_CHARS)
+             for col in table.columns]
+    return functools.reduce(lambda a, b: a.concat(b), parts)
+
+
+def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select:
+    """SELECT range key, primary key, field hashes, row hash and its integer for a business table's
+    rows (those matching `where`)."""
+    key_table, key_column = RANGE_KEYS[table.name]
+    pk = next(iter(table.primary_key))
+    fields = field_hashes(table).label("field_hashes")
+    inner = sa.select(key_table.c[key_column].label("range_key"), pk.label("row_key"), fields)
+    if key_table is not table:
+        inner = inner.join_from(table, key_table, key_table.c.case_id == table.c.case_id)
+    sub = inner.where(*where).subquery()
+    row_hash = sa.func.md5(sub.c.field_hashes)
+    return sa.select(sub.c.range_key, sub.c.row_key, sub.c.field_hashes, row_hash.label("row_hash"),
+                     h28(conn, row_hash).label("row_h28"))
+
+
+def record_digests(conn: Connection, table: sa.Table, keys: Sequence[uuid.UUID]) -> None:
+    """Record (or refresh) the digests of these rows, as the database computes them now."""
+    if not keys:
+        return
+    pk = next(iter(table.primary_key))
+    for i in range(0, len(keys), 5000):
+        chunk = list(keys[i:i + 5000])
+        conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
+                                                         CUTOVER_ROW_DIGEST.c.row_key.in_(chunk)))
+        rows = hashed_rows(conn, table, pk.in_(chunk)).subquery()
+        conn.execute(CUTOVER_ROW_DIGEST.insert().from_select(
+            ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
+            sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
+                      rows.c.row_hash, rows.c.row_h28)))
+
+
+def forget_digests(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> None:
+    """Drop the digests of the rows of `table` matching `where` (call just before deleting them)."""
+    pk = next(iter(table.primary_key))
+    conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
+                                                     CUTOVER_ROW_DIGEST.c.row_key.in_(sa.select(pk).where(*where))))
