@@ -55,7 +55,7 @@ def read_entries(conn: Connection) -> list[Entry]:
     """Every entry in sequence order."""
     stmt = sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.body, CUTOVER_LEDGER.c.leaf_hash).order_by(
         CUTOVER_LEDGER.c.seq)
-    return [Entry(*row) for row in conn.execution_options(yield_per=20000).execute(stmt)]
+    return [Entry(*row) for row in conn.execute(stmt, execution_options={"yield_per": 20000})]
 
 
 def write_checkpoint(conn: Connection, key: Ed25519PrivateKey, origin: str, file: Path | None) -> Checkpoint:

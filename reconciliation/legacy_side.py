@@ -68,8 +68,8 @@ def in_flight_cases(conn: Connection, as_of: dt.date, appeal_window_days: int) -
                           .order_by(DECISION.c.DECISION_ID)):
         refused[r.CASE_ID] = (r.DECISION_DT, r.APPEAL_LODGED_FLG) if r.OUTCOME_CD == "REFUSE" else (None, "X")
     side = LegacySide()
-    rows = conn.execution_options(yield_per=10000).execute(
-        sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.CASE_REF, CASE_HDR.c.STATUS_CD, CASE_HDR.c.DELETED_FLG))
+    headers = sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.CASE_REF, CASE_HDR.c.STATUS_CD, CASE_HDR.c.DELETED_FLG)
+    rows = conn.execute(headers, execution_options={"yield_per": 10000})
     for r in rows:
         status = (r.STATUS_CD or "").strip().upper()
         if r.DELETED_FLG == "Y":
@@ -95,7 +95,8 @@ def child_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
     """Fill side.children with every CID child row of these cases, by target entity."""
     for entity, (table, key, case_col) in CHILD_ENTITIES.items():
         found: dict[int, set[int]] = defaultdict(set)
-        for case_id, pk in conn.execution_options(yield_per=20000).execute(sa.select(table.c[case_col], table.c[key])):
+        stmt = sa.select(table.c[case_col], table.c[key])
+        for case_id, pk in conn.execute(stmt, execution_options={"yield_per": 20000}):
             if case_id in case_ids:
                 found[case_id].add(pk)
         side.children[entity] = found
@@ -114,8 +115,8 @@ def child_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
         for pid in pids:
             owner.setdefault(pid, case_id)
     addresses: dict[int, set[int]] = defaultdict(set)
-    for aid, pid in conn.execution_options(yield_per=20000).execute(sa.select(ADDRESS.c.ADDRESS_ID,
-                                                                              ADDRESS.c.PERSON_ID)):
+    stmt = sa.select(ADDRESS.c.ADDRESS_ID, ADDRESS.c.PERSON_ID)
+    for aid, pid in conn.execute(stmt, execution_options={"yield_per": 20000}):
         if pid in owner:
             addresses[owner[pid]].add(aid)
     side.children["address"] = addresses

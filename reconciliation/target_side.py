@@ -67,7 +67,7 @@ def read_target(conn: Connection) -> TargetSide:
     for entity, (table, legacy_key) in CASE_ENTITIES.items():
         found: dict[int, set[int]] = defaultdict(set)
         stmt = sa.select(CASE.c.legacy_case_id, table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
-        for case_id, key in conn.execution_options(yield_per=20000).execute(stmt):
+        for case_id, key in conn.execute(stmt, execution_options={"yield_per": 20000}):
             found[case_id].add(key)
         side.children[entity] = found
     side.persons = set(conn.execute(sa.select(PERSON.c.legacy_person_id)).scalars())

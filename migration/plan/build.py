@@ -99,7 +99,7 @@ def _headers_with_main(conn: Connection) -> Iterator[dict[str, Any]]:
             .select_from(CASE_HDR.outerjoin(main, main.c.CASE_ID == CASE_HDR.c.CASE_ID)
                          .outerjoin(PERSON, PERSON.c.PERSON_ID == main.c.PERSON_ID))
             .order_by(CASE_HDR.c.CASE_ID))
-    for r in conn.execution_options(yield_per=5000).execute(stmt).mappings():
+    for r in conn.execute(stmt, execution_options={"yield_per": 5000}).mappings():
         yield dict(r)
 
 
