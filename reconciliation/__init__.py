@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from reconciliation.changes import changed_since_migration
 from reconciliation.compare import Discrepancy, Reconciliation, balance
+from reconciliation.fields import check_fields
 from reconciliation.integrity import check_integrity
 from reconciliation.legacy_side import child_keys, in_flight_cases
 from reconciliation.target_side import read_target
@@ -23,9 +24,13 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
         legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
         child_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
         changed = changed_since_migration(conn, target_side.fingerprints)
+        with target.connect() as target_conn:
+            mismatched = check_fields(conn, target_conn)
     result = balance(legacy_side, target_side, wave)
     if wave is None:
         result.discrepancies.extend(tampered)
+        changed_cases = set(changed)
+        result.discrepancies.extend(d for d in mismatched if not (d.entity == "case" and d.legacy_key in changed_cases))
     for case_id in changed:
         case_wave = target_side.plan.get(case_id)
         if wave is None or case_wave == wave:
