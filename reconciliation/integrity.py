@@ -14,6 +14,7 @@ from migration.target_schema import BUSINESS_TABLES, CUTOVER_ROW_DIGEST
 from reconciliation.compare import Discrepancy
 
 LEAF_ROWS = 64
+FANOUT = 16
 
 
 @dataclass
@@ -25,14 +26,19 @@ class IntegrityStats:
     per_entity: dict[str, int] = field(default_factory=dict)
 
 
-def _totals(conn: Connection, table: sa.Table, lo: int, hi: int) -> tuple[tuple[int, int], tuple[int, int]]:
+def _bucket_totals(conn: Connection, table: sa.Table, lo: int, hi: int,
+                   width: int) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+    """Count and hash total per sub-range of [lo, hi], live and recorded: one grouped query each."""
     live = hashed_rows(conn, table).subquery()
-    live_q = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(live.c.row_h28), 0)).where(
-        live.c.range_key.between(lo, hi))
-    rec_q = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CUTOVER_ROW_DIGEST.c.row_h28), 0)).where(
-        CUTOVER_ROW_DIGEST.c.entity == table.name, CUTOVER_ROW_DIGEST.c.range_key.between(lo, hi))
-    a, b = conn.execute(live_q).one(), conn.execute(rec_q).one()
-    return (int(a[0]), int(a[1])), (int(b[0]), int(b[1]))
+    live_bucket = ((live.c.range_key - lo) // width).label("bucket")
+    live_q = (sa.select(live_bucket, sa.func.count(), sa.func.sum(live.c.row_h28))
+              .where(live.c.range_key.between(lo, hi)).group_by(live_bucket))
+    rec = CUTOVER_ROW_DIGEST
+    rec_bucket = ((rec.c.range_key - lo) // width).label("bucket")
+    rec_q = (sa.select(rec_bucket, sa.func.count(), sa.func.sum(rec.c.row_h28))
+             .where(rec.c.entity == table.name, rec.c.range_key.between(lo, hi)).group_by(rec_bucket))
+    return ({int(b): (int(c), int(t)) for b, c, t in conn.execute(live_q)},
+            {int(b): (int(c), int(t)) for b, c, t in conn.execute(rec_q)})
 
 
 def _leaf(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityStats,
@@ -58,16 +64,19 @@ def _leaf(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityS
 
 def _narrow(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityStats,
             out: list[Discrepancy]) -> None:
-    live, recorded = _totals(conn, table, lo, hi)
+    """Split [lo, hi] into FANOUT sub-ranges, compare their totals, recurse into those that differ."""
+    width = max(1, -(-(hi - lo + 1) // FANOUT))
+    live, recorded = _bucket_totals(conn, table, lo, hi, width)
     stats.queries += 2
-    if live == recorded:
-        return
-    if max(live[0], recorded[0]) <= LEAF_ROWS or hi <= lo:
-        _leaf(conn, table, lo, hi, stats, out)
-        return
-    mid = (lo + hi) // 2
-    _narrow(conn, table, lo, mid, stats, out)
-    _narrow(conn, table, mid + 1, hi, stats, out)
+    for bucket in sorted(set(live) | set(recorded)):
+        a, b = live.get(bucket, (0, 0)), recorded.get(bucket, (0, 0))
+        if a == b:
+            continue
+        sub_lo, sub_hi = lo + bucket * width, min(hi, lo + (bucket + 1) * width - 1)
+        if max(a[0], b[0]) <= LEAF_ROWS or sub_hi <= sub_lo:
+            _leaf(conn, table, sub_lo, sub_hi, stats, out)
+        else:
+            _narrow(conn, table, sub_lo, sub_hi, stats, out)
 
 
 def check_integrity(conn: Connection, stats: IntegrityStats | None = None) -> list[Discrepancy]:
