@@ -23,7 +23,16 @@ from legacy.churn import apply_churn
 from migration.rollback import rollback_wave
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, acquire_lock, engine_for, prepare, release_lock, run_wave_locally
-from migration.target_schema import BUSINESS_TABLES, CASE, CUTOVER_BATCH, CUTOVER_LOCK, CUTOVER_PLAN, CUTOVER_RUN
+from migration.target_schema import (
+    BUSINESS_TABLES,
+    CASE,
+    CUTOVER_BATCH,
+    CUTOVER_CASE,
+    CUTOVER_LEDGER,
+    CUTOVER_LOCK,
+    CUTOVER_PLAN,
+    CUTOVER_RUN,
+)
 from reconciliation import reconcile
 from tests.helpers import AS_OF, dump, generate
 
@@ -35,7 +44,7 @@ def run_all(cfg: RunConfig) -> dict[str, dict[str, int]]:
     return {wave: run_wave_locally(cfg, reference, wave) for wave in WAVE_ORDER}
 
 
-def test_churn_then_resync_balances_again(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_churn_then_resync_balances_again(databases, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:  # type: ignore[no-untyped-def]
     legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 1500, seed=31)
     run_all(RunConfig(legacy, target, AS_OF, batch_size=250))
@@ -43,6 +52,11 @@ def test_churn_then_resync_balances_again(databases, tmp_path: Path) -> None:  #
     manifest = json.loads((tmp_path / "day.json").read_text())
     cfg = RunConfig(legacy, target, day.day, batch_size=250)
 
+    from cutover.cli import main
+
+    assert main(["status", "--target", target, "--legacy", legacy, "--format", "json"]) == 0
+    waves = json.loads(capsys.readouterr().out)
+    assert sum(w["changed_in_cid_since"] or 0 for w in waves) > 0  # cheap view: LAST_UPD_TS moved
     before = reconcile(create_engine(legacy), create_engine(target), day.day)
     assert not before.balanced
     changed = {d.legacy_case_id for d in before.discrepancies if d.kind == "changed_since_migration"}
@@ -143,6 +157,12 @@ def test_kill_minus_9_at_random_points_then_rerun_matches_a_clean_run(pg_databas
     with create_engine(target).connect() as conn:
         attempts = conn.execute(sa.select(sa.func.max(CUTOVER_RUN.c.attempts))).scalar()
     assert attempts and attempts > 1  # an interrupted run shows as such
+    verified = _cli(["audit", "verify", "--target", target], tmp_path)
+    out, err = verified.communicate(timeout=300)
+    assert verified.returncode == 0, err
+    with create_engine(target).connect() as conn:
+        kinds = set(conn.execute(sa.select(CUTOVER_LEDGER.c.kind)).scalars())
+    assert "run_resumed" in kinds  # ... in the ledger too
 
 
 def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
@@ -175,3 +195,47 @@ def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogC
     with create_engine(target).connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(CASE)).scalar()
     assert BUSINESS_TABLES
+
+
+def test_a_server_that_stays_away_stops_the_run_and_the_next_run_completes(pg_databases) -> None:  # type: ignore[no-untyped-def]
+    legacy, target = pg_databases.new("legacy"), pg_databases.new("target")
+    generate(legacy, 300, seed=35)
+    cfg = RunConfig(legacy, target, AS_OF, batch_size=50, retry_attempts=2, retry_max_wait=0.2)
+    reference, _ = prepare(cfg)
+    port = str(make_url(os.environ["CUTOVER_TEST_PG_URL"]).port)
+    env = {**os.environ, "CUTOVER_PG_PORT": port}
+    subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop"], check=True, env=env)
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            run_wave_locally(cfg, reference, "specialisms")
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start"], check=True, env=env, capture_output=True)
+    engine_for.cache_clear()
+    reference, _ = prepare(cfg)
+    for wave in WAVE_ORDER:
+        run_wave_locally(cfg, reference, wave)
+    assert reconcile(create_engine(legacy), create_engine(target), AS_OF).balanced
+
+
+def test_a_quarantined_case_fixed_in_cid_migrates_on_the_next_run(databases) -> None:  # type: ignore[no-untyped-def]
+    from legacy.schema import CASE_HDR
+
+    legacy, target = databases.new("legacy"), databases.new("target")
+    generate(legacy, 800, seed=36, scale=3.0)
+    cfg = RunConfig(legacy, target, AS_OF, batch_size=200)
+    run_all(cfg)
+    with create_engine(target).connect() as conn:
+        held = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id).where(
+            CUTOVER_CASE.c.state == "quarantined")).scalars().all()
+    with create_engine(legacy).connect() as conn:
+        unknown = [cid for cid, status in conn.execute(sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.STATUS_CD).where(
+            CASE_HDR.c.CASE_ID.in_(held))) if status in ("XFER", "HOLD2", "Q99", "TMP")]
+    assert unknown
+    with create_engine(legacy).begin() as conn:  # an operations lead sets a current status in CID
+        conn.execute(sa.update(CASE_HDR).where(CASE_HDR.c.CASE_ID.in_(unknown)).values(STATUS_CD="AWDC"))
+    run_all(cfg)
+    with create_engine(target).connect() as conn:
+        states = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state).where(
+            CUTOVER_CASE.c.legacy_case_id.in_(unknown))).all())
+    assert sum(state == "migrated" for state in states.values()) >= len(unknown) // 2
+    assert reconcile(create_engine(legacy), create_engine(target), AS_OF).balanced
