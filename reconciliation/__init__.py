@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy.engine import Engine
 
 from reconciliation.changes import changed_since_migration
+from reconciliation.child_totals import case_child_totals
 from reconciliation.compare import Discrepancy, Reconciliation, balance
 from reconciliation.fields import check_fields
 from reconciliation.integrity import check_integrity
-from reconciliation.legacy_side import child_keys, in_flight_cases
+from reconciliation.legacy_side import in_flight_cases, person_keys
 from reconciliation.target_side import read_target
 
 
@@ -22,11 +23,13 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
         tampered = check_integrity(conn)
     with legacy.connect() as conn:
         legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
-        child_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
+        person_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
         changed = changed_since_migration(conn, target_side.fingerprints)
+        result = balance(legacy_side, target_side, wave)
         with target.connect() as target_conn:
             mismatched = check_fields(conn, target_conn)
-    result = balance(legacy_side, target_side, wave)
+            result.entities = case_child_totals(conn, target_conn, result.migrated_by_wave, result.waves,
+                                                result.discrepancies) + result.entities
     if wave is None:
         result.discrepancies.extend(tampered)
         changed_cases = set(changed)

@@ -34,6 +34,7 @@ class Reconciliation:
     waves: dict[str, dict[str, Any]] = field(default_factory=dict)
     entities: list[dict[str, Any]] = field(default_factory=list)
     discrepancies: list[Discrepancy] = field(default_factory=list)
+    migrated_by_wave: dict[str, set[int]] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -94,6 +95,7 @@ def balance(legacy: LegacySide, target: TargetSide, only_wave: str | None = None
     for key in TOTAL_KEYS:
         result.totals[key] = sum(int(w.get(key, 0)) for w in result.waves.values())
     result.totals["excluded"] = len(legacy.excluded)
+    result.migrated_by_wave = dict(migrated_by_wave)
     result.entities = _children(legacy, target, migrated_by_wave, result.discrepancies, result.waves)
     return result
 

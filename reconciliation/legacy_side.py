@@ -91,16 +91,14 @@ def _appeal_open(decision: tuple[str | None, str | None] | None, as_of: dt.date,
     return day is None or (as_of - day).days <= window
 
 
-def child_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
-    """Fill side.children with every CID child row of these cases, by target entity."""
-    for entity, (table, key, case_col) in CHILD_ENTITIES.items():
-        found: dict[int, set[int]] = defaultdict(set)
-        stmt = sa.select(table.c[case_col], table.c[key])
-        for case_id, pk in conn.execute(stmt, execution_options={"yield_per": 20000}):
-            if case_id in case_ids:
-                found[case_id].add(pk)
-        side.children[entity] = found
-    parties = side.children["case_party"]
+def person_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
+    """Fill side.children with the persons and addresses of these cases (reached through parties,
+    so counted by key here; the case-keyed entities are totalled by the database)."""
+    parties: dict[int, set[int]] = defaultdict(set)
+    stmt = sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.CASE_PERSON_ID)
+    for case_id, pk in conn.execute(stmt, execution_options={"yield_per": 20000}):
+        if case_id in case_ids:
+            parties[case_id].add(pk)
     party_person = dict(conn.execute(sa.select(CASE_PERSON.c.CASE_PERSON_ID, CASE_PERSON.c.PERSON_ID)).all())
     existing_people = set(conn.execute(sa.select(PERSON.c.PERSON_ID)).scalars())
     persons: dict[int, set[int]] = defaultdict(set)

@@ -64,12 +64,6 @@ def read_target(conn: Connection) -> TargetSide:
     side.plan = dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
     side.completed_waves = set(conn.execute(sa.select(CUTOVER_RUN.c.wave).where(
         CUTOVER_RUN.c.status == "completed")).scalars())
-    for entity, (table, legacy_key) in CASE_ENTITIES.items():
-        found: dict[int, set[int]] = defaultdict(set)
-        stmt = sa.select(CASE.c.legacy_case_id, table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
-        for case_id, key in conn.execute(stmt, execution_options={"yield_per": 20000}):
-            found[case_id].add(key)
-        side.children[entity] = found
     side.persons = set(conn.execute(sa.select(PERSON.c.legacy_person_id)).scalars())
     side.addresses = set(conn.execute(sa.select(ADDRESS.c.legacy_address_id)).scalars())
     for entity, key, action in conn.execute(sa.select(CUTOVER_FINDING.c.entity, CUTOVER_FINDING.c.legacy_key,
