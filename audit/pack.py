@@ -43,7 +43,7 @@ def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path) -> dict[str
     (out / "checkpoints.jsonl").write_text("".join(json.dumps({"note": n}) + "\n" for n in notes))
     (out / "public_key.pem").write_text(public_pem(key.public_key()))
     for name, body in reports.items():
-        (out / "reports" / f"{name}.json").write_text(body)
+        (out / "reports" / name).write_text(body)
     bag = bagit.make_bag(str(out), bag_info={
         "External-Description": "cutover evidence pack: ledger, checkpoints, reconciliation reports",
         "Ledger-Entries": str(len(entries)), "Checkpoints": str(len(notes)),
@@ -97,12 +97,14 @@ def verify_pack(path: Path, expect_key: str | None) -> Verification:
 
 def _check_reports(result: Verification, folder: Path) -> None:
     recorded = {(b.get("report"), b.get("digest")): b for b in result.bodies if b.get("kind") == "report"}
-    for file in sorted(folder.glob("*.json")):
+    for file in sorted(folder.iterdir()):
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        entry = recorded.get((file.stem, digest))
+        entry = recorded.get((file.name, digest))
         if entry is None:
             result.failure = f"report {file.name} is not the one the ledger recorded"
             return
+        if file.suffix != ".json":
+            continue
         totals = {k: int(v) for k, v in json.loads(file.read_text()).get("totals", {}).items()}
         if totals != entry.get("counts"):
             result.failure = f"report {file.name}: its totals differ from the ledger's"

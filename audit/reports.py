@@ -20,10 +20,14 @@ def report_bytes(payload: dict[str, Any]) -> bytes:
 
 
 def record_report(conn: Connection, name: str, payload: dict[str, Any]) -> str:
-    """Store a report and append its ledger entry (digest and totals); return the digest."""
-    data = report_bytes(payload)
+    """Store a JSON report (`name` ends in .json) and its ledger entry (digest and totals)."""
+    totals = {k: int(v) for k, v in payload.get("totals", {}).items() if not isinstance(v, bool)}
+    return record_document(conn, name, report_bytes(payload), totals)
+
+
+def record_document(conn: Connection, name: str, data: bytes, totals: dict[str, int]) -> str:
+    """Store a report file of any kind and append its ledger entry; return the digest."""
     digest = hashlib.sha256(data).hexdigest()
-    totals = {k: int(v) for k, v in payload.get("totals", {}).items()}
     seq = append(conn, [make_body("report", report=name, digest=digest, counts=totals)])
     conn.execute(CUTOVER_REPORT.insert().values(name=name, digest=digest, body=data.decode(), ledger_seq=seq))
     return digest

@@ -185,6 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the report to this file instead of standard output")
     p.set_defaults(handler=report_commands.reconcile)
 
+    p = _command(sub, common, "report", help="the reconciliation as HTML pages per wave, with quarantine worklists",
+                 description="Write index.html and one self-contained page per wave (totals, conservation, "
+                 "charts, discrepancies, the quarantine worklist; no personal data), worklist-WAVE.csv and "
+                 "reconciliation.json; record them in the ledger. Exit 0 balanced, 1 not.")
+    _add_legacy(p)
+    _add_target(p)
+    p.add_argument("--out", type=Path, required=True, help="folder for the report")
+    p.add_argument("--wave", help="one wave only")
+    p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
+    p.set_defaults(handler=report_commands.report)
+
     p = _command(sub, common, "explain", help="what the cutover did with given cases (by CID reference)")
     p.add_argument("refs", nargs="*", metavar="CASE_REF", help="case references as stored in CID")
     p.add_argument("--refs-file", type=Path, help="a file of case references, one per line")
@@ -215,6 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        from cutover.log import setup_logging
+        from cutover.settings import load_settings
+
+        setup_logging(load_settings().log_level)
         return int(args.handler(args) or 0)
     except CutoverError as exc:
         print(f"cutover: error: {exc}", file=sys.stderr)

@@ -38,6 +38,6 @@ def make_ledger(legacy: str, target: str, tmp_path: Path):  # type: ignore[no-un
         run_wave_locally(cfg, reference, wave)
     report = reconcile(create_engine(legacy), engine, AS_OF)
     with engine.begin() as conn:
-        record_report(conn, "reconciliation-all", {"as_of": AS_OF.isoformat(), **report.as_dict()})
+        record_report(conn, "reconciliation-all.json", {"as_of": AS_OF.isoformat(), **report.as_dict()})
         write_checkpoint(conn, key, "test/ledger", checkpoints)
     return target, key, checkpoints
