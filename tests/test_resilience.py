@@ -120,11 +120,16 @@ def _cli(args: list[str], home: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def _committed(target: str) -> int:
+def _committed(target: str, mid_run: bool = False) -> int:
+    """Batches committed so far (with mid_run: 0 unless a wave's run is open with a batch committed)."""
     engine = sa.create_engine(target)
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(CUTOVER_BATCH.name):
+                return 0
+            if mid_run and not conn.execute(sa.select(CUTOVER_BATCH.c.run_id).join(
+                    CUTOVER_RUN, CUTOVER_RUN.c.run_id == CUTOVER_BATCH.c.run_id).where(
+                    CUTOVER_RUN.c.status == "running").limit(1)).first():
                 return 0
             return int(conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_BATCH)).scalar() or 0)
     finally:
@@ -144,7 +149,8 @@ def test_kill_minus_9_at_random_points_then_rerun_matches_a_clean_run(pg_databas
         wanted = seen + rng.randint(1, 8)
         proc = _cli(args, tmp_path)
         deadline = time.monotonic() + 300
-        while _committed(target) < wanted and proc.poll() is None and time.monotonic() < deadline:
+        # kill while a wave's run is open, so that the next run has something to resume
+        while _committed(target, mid_run=True) < wanted and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its Prefect server, at once
         proc.wait()
