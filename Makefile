@@ -8,7 +8,7 @@ DEMO_SEED ?= 7
 DEMO_AS_OF ?= 2026-11-01
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck bench pg-start pg-stop clean
+.PHONY: demo test lint typecheck bench pg-start pg-stop clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -36,7 +36,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP)
+# The browser test drives Debian's Chromium (no browser download): install it when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make test: chromium is missing and installing it needs root" >&2; exit 1; fi; }
+
+test: $(STAMP) chromium
 	@url=$$(scripts/pg.sh start) || { echo "make test: PostgreSQL could not be started (see above)"; exit 1; }; \
 	  echo "PostgreSQL for the tests: $$url"; \
 	  $(BIN)/ruff check . && $(BIN)/mypy && \
