@@ -203,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p)
     p.set_defaults(handler=report_commands.explain)
 
+    p = _command(sub, common, "ui", help="start the Prefect UI on loopback (prefect server start)")
+    p.add_argument("--port", type=_bounded_int(1024, 65535), default=4200, help="port (default 4200)")
+    p.set_defaults(handler=run_commands.ui)
+
     audit = _command(sub, common, "audit", help="verify the ledger or an evidence pack; export the pack")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
     audit_sub.required = True

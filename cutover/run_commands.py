@@ -29,7 +29,7 @@ def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
     cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url, as_of=args.as_of,
                     batch_size=settings.batch_size, appeal_window_days=settings.appeal_window_days,
                     older_months=settings.older_case_months, retry_attempts=settings.retry_attempts,
-                    retry_max_wait=settings.retry_max_wait_seconds)
+                    retry_max_wait=settings.retry_max_wait_seconds, report_dir=str(settings.data_dir / "reports"))
     return cfg, settings
 
 
@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)
                 return 1
+            except RuntimeError as exc:  # Prefect's own failures (its API unreachable, say): safe to show
+                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                raise CutoverError(f"Prefect could not run the flows: {first}") from exc
         from cutover.audit_commands import write_checkpoint
 
         write_checkpoint(settings, create_engine(cfg.target_url))
@@ -214,3 +217,21 @@ def _changed_by_wave(settings: Settings, target: Engine, last: dict) -> dict[str
             touched = touched_since(conn, started)
             out[wave] = sum(1 for cid in touched if plan_waves.get(cid) == wave)
     return out
+
+
+def ui(args: argparse.Namespace) -> int:
+    """`cutover ui`: start Prefect's server and UI on loopback, in the foreground."""
+    import subprocess
+
+    from flows.environment import prepare_prefect_environment
+
+    settings = load_settings()
+    prepare_prefect_environment(settings.data_dir)
+    url = f"http://127.0.0.1:{args.port}"
+    print(f"Prefect UI on {url} (Ctrl-C stops it). In another shell: export PREFECT_API_URL={url}/api "
+          "and every `cutover run` shows there, a flow run per wave and a task run per batch.")
+    try:
+        return subprocess.call([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                "--port", str(args.port)])
+    except KeyboardInterrupt:
+        return 0

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -61,6 +62,11 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1) -> di
                           table=[{"wave": wave, "batches": len(run.batches), **totals,
                                   "failed_batches": len(failures)}],
                           description=f"Totals of wave {wave}")
+    if cfg.report_dir:
+        page = Path(cfg.report_dir).resolve() / f"wave-{wave}.html"
+        create_link_artifact(key=f"wave-{wave.replace('_', '-')}-report", link=page.as_uri(),
+                             link_text=f"Reconciliation report of wave {wave}",
+                             description="Written by `cutover report`; open it from the machine that ran it.")
     if failures:
         raise WaveFailed(f"wave {wave}: {len(failures)} of {len(todo)} batch(es) failed")
     return totals

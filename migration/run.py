@@ -42,6 +42,7 @@ class RunConfig:
     older_months: int = 36
     retry_attempts: int = 5
     retry_max_wait: float = 30.0
+    report_dir: str = ""  # where `cutover report` writes its pages: runs link to them
 
 
 @dataclass
@@ -173,7 +174,7 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
                 "unchanged": unchanged, "excluded": len(left)}
 
     counts = with_retries(work, cfg.retry_attempts, cfg.retry_max_wait)
-    log.info("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
+    log.debug("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
              min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
     return counts
 
