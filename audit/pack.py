@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import bagit
@@ -26,8 +27,14 @@ TAG_FILES = frozenset({"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "mani
                        "tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIGNATURE})
 
 
-def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path) -> dict[str, int]:
-    """Write the evidence pack to `out` (which must not exist or be empty)."""
+EXPORT_STEPS = 3
+
+
+def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path,
+                progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the evidence pack to `out` (which must not exist or be empty); `progress` is told of
+    each of the EXPORT_STEPS steps."""
+    step = progress or (lambda done: None)
     import sqlalchemy as sa
 
     if out.exists() and any(out.iterdir()):
@@ -38,6 +45,7 @@ def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path) -> dict[str
     if not notes:
         raise CutoverError("the ledger has no checkpoint yet; run `cutover run` first")
     reports = latest_reports(conn)
+    step(1)
     (out / "reports").mkdir(parents=True)
     (out / "ledger.jsonl").write_text("".join(e.body + "\n" for e in entries))
     (out / "checkpoints.jsonl").write_text("".join(json.dumps({"note": n}) + "\n" for n in notes))
@@ -49,8 +57,10 @@ def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path) -> dict[str
         "Ledger-Entries": str(len(entries)), "Checkpoints": str(len(notes)),
         "Key-Fingerprint": fingerprint(key.public_key()),
     }, checksums=["sha256", "sha512"])
+    step(1)
     tag_manifest = Path(bag.path) / "tagmanifest-sha256.txt"
     (Path(bag.path) / SIGNATURE).write_text(base64.b64encode(key.sign(tag_manifest.read_bytes())).decode() + "\n")
+    step(1)
     return {"entries": len(entries), "checkpoints": len(notes), "reports": len(reports)}
 
 

@@ -85,9 +85,12 @@ def audit_export(args: argparse.Namespace) -> int:
     if not settings.signing_key.exists():
         raise CutoverError(f"no signing key at {settings.signing_key} (CUTOVER_SIGNING_KEY); the pack must be "
                            "signed by the key that signed the checkpoints")
+    from audit.pack import EXPORT_STEPS
+    from cutover.progress import progress
+
     engine = create_engine(settings.target_url)
-    with engine.connect() as conn:
-        counts = export_pack(conn, load_or_create_key(settings.signing_key), args.out)
+    with engine.connect() as conn, progress("export steps", EXPORT_STEPS, quiet=args.quiet) as advance:
+        counts = export_pack(conn, load_or_create_key(settings.signing_key), args.out, advance)
     print(f"evidence pack written to {args.out}: {counts['entries']:,} ledger entries, {counts['checkpoints']} "
           f"checkpoints, {counts['reports']} reports. Verify offline: cutover audit verify --pack {args.out}")
     return 0

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from cutover.db import create_engine
 from cutover.errors import CutoverError
+from cutover.progress import progress
 from cutover.settings import load_settings
 from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
+from reconciliation import STEPS
 
 
 def _as_of(engine: sa.Engine, given: dt.date | None) -> dt.date:
@@ -40,7 +42,9 @@ def reconcile(args: argparse.Namespace) -> int:
     target = create_engine(settings.target_url)
     upgrade_target(target)
     as_of = _as_of(target, args.as_of)
-    result = run_reconcile(legacy, target, as_of, wave=args.wave, appeal_window_days=settings.appeal_window_days)
+    with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
+        result = run_reconcile(legacy, target, as_of, wave=args.wave, appeal_window_days=settings.appeal_window_days,
+                               progress=advance)
     payload = {"as_of": as_of.isoformat(), "wave": args.wave, **result.as_dict()}
     text = json.dumps(payload, indent=1) if args.format == "json" else _text(payload)
     if args.out:
@@ -134,7 +138,9 @@ def report(args: argparse.Namespace) -> int:
     target = create_engine(settings.target_url)
     upgrade_target(target)
     as_of = _as_of(target, args.as_of)
-    result = run_reconcile(legacy, target, as_of, appeal_window_days=settings.appeal_window_days)
+    with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
+        result = run_reconcile(legacy, target, as_of, appeal_window_days=settings.appeal_window_days,
+                               progress=advance)
     waves = [args.wave] if args.wave else list(WAVE_ORDER)
     with target.begin() as conn:
         pages = render_reports(conn, result, as_of, args.out, waves)

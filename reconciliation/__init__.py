@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
@@ -14,22 +15,33 @@ from reconciliation.integrity import check_integrity
 from reconciliation.legacy_side import in_flight_cases, person_keys
 from reconciliation.target_side import read_target
 
+STEPS = 7
+
 
 def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | None = None,
-              appeal_window_days: int = 14) -> Reconciliation:
-    """Reconcile CID with the target as of a date, overall or for one wave."""
+              appeal_window_days: int = 14, progress: Callable[[int], None] | None = None) -> Reconciliation:
+    """Reconcile CID with the target as of a date, overall or for one wave; `progress` is told
+    of each of the STEPS steps as it ends."""
+    step = progress or (lambda done: None)
     with target.connect() as conn:
         target_side = read_target(conn)
+        step(1)
         tampered = check_integrity(conn)
+        step(1)
     with legacy.connect() as conn:
         legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
         person_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
+        step(1)
         changed = changed_since_migration(conn, target_side.fingerprints)
+        step(1)
         result = balance(legacy_side, target_side, wave)
+        step(1)
         with target.connect() as target_conn:
             mismatched = check_fields(conn, target_conn)
+            step(1)
             result.entities = case_child_totals(conn, target_conn, result.migrated_by_wave, result.waves,
                                                 result.discrepancies) + result.entities
+            step(1)
     if wave is None:
         result.discrepancies.extend(tampered)
         changed_cases = set(changed)
