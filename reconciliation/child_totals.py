@@ -35,45 +35,80 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [list(ids[i:i + CHUNK]) for i in range(0, len(ids), CHUNK)]
 
 
-def legacy_totals(conn: Connection, entity: str, case_ids: Sequence[int]) -> tuple[int, int]:
-    """Count and hash total of CID's rows of an entity for these cases."""
+Span = tuple[int, int] | None
+
+
+def legacy_totals(conn: Connection, entity: str, case_ids: Sequence[int], span: Span = None) -> tuple[int, int]:
+    """Count and hash total of CID's rows of an entity for these cases (keys within `span`)."""
     table, key, case_col = CHILD_ENTITIES[entity]
+    within = [table.c[key].between(*span)] if span else []
     count = total = 0
     for chunk in _chunks(case_ids):
-        c, t = _sum(conn, sa.select(table.c[key]).where(table.c[case_col].in_(chunk)))
+        c, t = _sum(conn, sa.select(table.c[key]).where(table.c[case_col].in_(chunk), *within))
         count, total = count + c, total + t
     return count, total
 
 
-def target_totals(conn: Connection, entity: str, case_ids: Sequence[int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(count, hash total) of the target's distinct legacy keys, and of the dropped ones, for these cases."""
+def target_totals(conn: Connection, entity: str, case_ids: Sequence[int],
+                  span: Span = None) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(count, hash total) of the target's distinct legacy keys, and of the dropped ones, for these
+    cases (keys within `span`)."""
     table, legacy_key = CASE_ENTITIES[entity]
+    within = [table.c[legacy_key].between(*span)] if span else []
+    dropped_within = [CUTOVER_FINDING.c.legacy_key.between(*span)] if span else []
     loaded = dropped = (0, 0)
     for chunk in _chunks(case_ids):
         rows = (sa.select(table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
-                .where(CASE.c.legacy_case_id.in_(chunk)).distinct())
+                .where(CASE.c.legacy_case_id.in_(chunk), *within).distinct())
         gone = (sa.select(CUTOVER_FINDING.c.legacy_key).where(
             CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-            CUTOVER_FINDING.c.legacy_case_id.in_(chunk)).distinct())
+            CUTOVER_FINDING.c.legacy_case_id.in_(chunk), *dropped_within).distinct())
         a, b = _sum(conn, rows), _sum(conn, gone)
         loaded, dropped = (loaded[0] + a[0], loaded[1] + a[1]), (dropped[0] + b[0], dropped[1] + b[1])
     return loaded, dropped
 
 
-def _keys(legacy: Connection, target: Connection, entity: str, case_ids: Sequence[int]):  # type: ignore[no-untyped-def]
+def _keys(legacy: Connection, target: Connection, entity: str, case_ids: Sequence[int], span: tuple[int, int]):  # type: ignore[no-untyped-def]
     table, key, case_col = CHILD_ENTITIES[entity]
     t_table, legacy_key = CASE_ENTITIES[entity]
     cid, tid = {}, {}
     dropped: set[int] = set()
     for chunk in _chunks(case_ids):
         cid.update(dict(legacy.execute(sa.select(table.c[key], table.c[case_col]).where(
-            table.c[case_col].in_(chunk))).all()))
+            table.c[case_col].in_(chunk), table.c[key].between(*span))).all()))
         tid.update(dict(target.execute(sa.select(t_table.c[legacy_key], CASE.c.legacy_case_id).join(
-            CASE, CASE.c.case_id == t_table.c.case_id).where(CASE.c.legacy_case_id.in_(chunk))).all()))
+            CASE, CASE.c.case_id == t_table.c.case_id).where(CASE.c.legacy_case_id.in_(chunk),
+                                                           t_table.c[legacy_key].between(*span))).all()))
         dropped |= set(target.execute(sa.select(CUTOVER_FINDING.c.legacy_key).where(
             CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-            CUTOVER_FINDING.c.legacy_case_id.in_(chunk))).scalars())
+            CUTOVER_FINDING.c.legacy_case_id.in_(chunk), CUTOVER_FINDING.c.legacy_key.between(*span))).scalars())
     return cid, tid, dropped
+
+
+LEAF_ROWS, FANOUT = 64, 16
+
+
+def _narrow(legacy: Connection, target: Connection, entity: str, ids: Sequence[int], span: tuple[int, int],
+            wave: str, row: dict[str, Any], discrepancies: list[Discrepancy]) -> None:
+    """Recurse into the key ranges whose totals differ; name the rows only in the smallest ones."""
+    in_cid = legacy_totals(legacy, entity, ids, span)
+    loaded, dropped = target_totals(target, entity, ids, span)
+    if in_cid == (loaded[0] + dropped[0], loaded[1] + dropped[1]):
+        return
+    lo, hi = span
+    if max(in_cid[0], loaded[0] + dropped[0]) > LEAF_ROWS and hi > lo:
+        width = max(1, -(-(hi - lo + 1) // FANOUT))
+        for start in range(lo, hi + 1, width):
+            _narrow(legacy, target, entity, ids, (start, min(hi, start + width - 1)), wave, row, discrepancies)
+        return
+    cid, tid, gone = _keys(legacy, target, entity, ids, span)
+    row["target"] -= len(set(tid) - set(cid))
+    row["dropped"] -= len(gone - set(cid)) + len(gone & set(tid) & set(cid))
+    for key in sorted(set(cid) - set(tid) - gone):
+        discrepancies.append(Discrepancy("child_row_missing", entity, key, None, cid[key], wave))
+    for key in sorted(set(tid) - set(cid)):
+        discrepancies.append(Discrepancy("unexpected_in_target", entity, key, None, tid[key], wave))
+        row["unexpected"] += 1
 
 
 def case_child_totals(legacy: Connection, target: Connection, migrated_by_wave: dict[str, set[int]],
@@ -88,14 +123,7 @@ def case_child_totals(legacy: Connection, target: Connection, migrated_by_wave: 
             loaded, dropped = target_totals(target, entity, ids)
             row = {"legacy": cid_side[0], "target": loaded[0], "dropped": dropped[0], "merged": 0, "unexpected": 0}
             if cid_side != (loaded[0] + dropped[0], loaded[1] + dropped[1]):
-                in_cid, in_target, gone = _keys(legacy, target, entity, ids)
-                row["target"] = len(set(in_target) & set(in_cid))
-                row["dropped"] = len((gone & set(in_cid)) - set(in_target))
-                for key in sorted(set(in_cid) - set(in_target) - gone):
-                    discrepancies.append(Discrepancy("child_row_missing", entity, key, None, in_cid[key], wave))
-                for key in sorted(set(in_target) - set(in_cid)):
-                    discrepancies.append(Discrepancy("unexpected_in_target", entity, key, None, in_target[key], wave))
-                    row["unexpected"] += 1
+                _narrow(legacy, target, entity, ids, (0, 2**31 - 1), wave, row, discrepancies)
             row["balanced"] = row["legacy"] == row["target"] + row["dropped"] and not row["unexpected"]
             if wave in waves:
                 waves[wave].setdefault("entities", []).append({"entity": entity, **row})
