@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from cutover.db import create_engine
 from legacy.generate import GenerateResult, generate_legacy
 from legacy.generator import DEFAULT_DEFECT_RATES, GeneratorConfig
+from migration.rules.waves import WAVE_ORDER
+from migration.run import RunConfig, prepare, run_wave_locally
 from migration.target_schema import BUSINESS_TABLES
 
 AS_OF = dt.date(2026, 11, 1)
@@ -39,3 +41,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
+
+
+def run_all(cfg: RunConfig) -> dict[str, dict[str, int]]:
+    """Plan and run every wave through the plain functions (no Prefect)."""
+    reference, _ = prepare(cfg)
+    return {wave: run_wave_locally(cfg, reference, wave) for wave in WAVE_ORDER}

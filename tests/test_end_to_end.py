@@ -9,11 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from cutover.db import create_engine
-from migration.rules.waves import WAVE_ORDER
-from migration.run import RunConfig, prepare, run_wave_locally
+from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING
 from reconciliation import reconcile
-from tests.helpers import AS_OF, dump, generate
+from tests.helpers import AS_OF, dump, generate, run_all
 
 CASES = 2500
 
@@ -26,10 +25,6 @@ def cutover(databases, tmp_path: Path):  # type: ignore[no-untyped-def]
     cfg = RunConfig(legacy, target, AS_OF, batch_size=300)
     return cfg, json.loads((tmp_path / "manifest.json").read_text())
 
-
-def run_all(cfg: RunConfig) -> dict[str, dict[str, int]]:
-    reference, _ = prepare(cfg)
-    return {wave: run_wave_locally(cfg, reference, wave) for wave in WAVE_ORDER}
 
 
 def test_cutover_balances_and_a_rerun_changes_nothing(cutover) -> None:  # type: ignore[no-untyped-def]

@@ -34,14 +34,10 @@ from migration.target_schema import (
     CUTOVER_RUN,
 )
 from reconciliation import reconcile
-from tests.helpers import AS_OF, dump, generate
+from tests.helpers import AS_OF, dump, generate, run_all
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def run_all(cfg: RunConfig) -> dict[str, dict[str, int]]:
-    reference, _ = prepare(cfg)
-    return {wave: run_wave_locally(cfg, reference, wave) for wave in WAVE_ORDER}
 
 
 def test_churn_then_resync_balances_again(databases, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:  # type: ignore[no-untyped-def]

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from cutover.cli import main
 from cutover.db import create_engine
 from migration.rules.waves import WAVE_ORDER
-from migration.run import RunConfig, prepare, run_wave_locally
+from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_LEDGER
-from tests.helpers import AS_OF, generate
+from tests.helpers import AS_OF, generate, run_all
 
 EXTERNAL = re.compile(r"""(<script|<link|<img|<iframe|@import|url\(|src=|href=["']?(https?:|//))""", re.I)
 
@@ -23,9 +23,7 @@ def test_report_pages_are_self_contained_and_list_every_quarantined_case(tmp_pat
     legacy, target = f"sqlite:///{tmp_path / 'legacy.db'}", f"sqlite:///{tmp_path / 'target.db'}"
     generate(legacy, 700, seed=61, scale=3.0)
     cfg = RunConfig(legacy, target, AS_OF, batch_size=200)
-    reference, _ = prepare(cfg)
-    for wave in WAVE_ORDER:
-        run_wave_locally(cfg, reference, wave)
+    run_all(cfg)
     out = tmp_path / "report"
     assert main(["report", "--legacy", legacy, "--target", target, "--out", str(out), "--quiet"]) == 0
     pages = sorted(p.name for p in out.glob("*.html"))

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from cutover.cli import main
-from migration.rules.waves import WAVE_ORDER
-from migration.run import RunConfig, prepare, run_wave_locally
-from tests.helpers import AS_OF, generate
+from migration.run import RunConfig
+from tests.helpers import AS_OF, generate, run_all
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -24,9 +23,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     legacy, target = f"sqlite:///{folder / 'legacy.db'}", f"sqlite:///{folder / 'target.db'}"
     generate(legacy, 500, seed=81, scale=3.0)
     cfg = RunConfig(legacy, target, AS_OF, batch_size=200)
-    reference, _ = prepare(cfg)
-    for wave in WAVE_ORDER:
-        run_wave_locally(cfg, reference, wave)
+    run_all(cfg)
     out = folder / "report"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUTOVER_DATA_DIR", str(folder / "data"))

@@ -7,12 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from cutover.db import create_engine
-from migration.rules.waves import WAVE_ORDER
-from migration.run import RunConfig, prepare, run_wave_locally
+from migration.run import RunConfig
 from migration.target_schema import CASE, DECISION, PERSON
 from reconciliation import reconcile
 from reconciliation.integrity import IntegrityStats, check_integrity
-from tests.helpers import AS_OF, generate
+from tests.helpers import AS_OF, generate, run_all
 
 
 @pytest.fixture
@@ -20,9 +19,7 @@ def migrated(databases):  # type: ignore[no-untyped-def]
     legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 600, seed=51)
     cfg = RunConfig(legacy, target, AS_OF, batch_size=150)
-    reference, _ = prepare(cfg)
-    for wave in WAVE_ORDER:
-        run_wave_locally(cfg, reference, wave)
+    run_all(cfg)
     assert reconcile(create_engine(legacy), create_engine(target), AS_OF).balanced
     return legacy, target
 
