@@ -23,12 +23,17 @@ demo: $(STAMP)
 	  --manifest data/manifest.json --replace
 	$(BIN)/cutover plan --as-of $(DEMO_AS_OF)
 	$(BIN)/cutover run --all --as-of $(DEMO_AS_OF)
-	$(BIN)/cutover reconcile --out data/reports/reconciliation.json --format json > /dev/null; \
-	  $(BIN)/cutover reconcile
+	$(BIN)/cutover reconcile
+	$(BIN)/cutover report --out data/reports
+	rm -rf data/evidence-pack
+	$(BIN)/cutover audit export --out data/evidence-pack
+	$(BIN)/cutover audit verify --pack data/evidence-pack
 	@echo
-	@echo "Legacy database:  data/legacy.db      (manifest: data/manifest.json)"
-	@echo "Target database:  data/target.db"
-	@echo "Reconciliation:   data/reports/reconciliation.json"
+	@echo "Legacy database (CID):   data/legacy.db        (injected defects: data/manifest.json)"
+	@echo "Target database (Atlas): data/target.db"
+	@echo "Reports for operations:  data/reports/index.html  (a page and a worklist CSV per wave)"
+	@echo "Evidence pack (BagIt):   data/evidence-pack    (cutover audit verify --pack data/evidence-pack)"
+	@echo "Ledger checkpoints:      data/checkpoints.jsonl  (signing key: data/keys/ledger-ed25519.pem)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
