@@ -154,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
     p.add_argument("--batch-size", type=_bounded_int(1, 100_000), help="cases per batch [CUTOVER_BATCH_SIZE, 500]")
-    p.add_argument("--workers", type=_bounded_int(1, 64), help="batches in parallel (default 1 on SQLite, else 2)")
+    p.add_argument("--threads", type=_bounded_int(1, 64), help="threads running batches (default 1 on SQLite, else 2)")
+    p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
+                   help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
+    p.add_argument("--workers", type=_bounded_int(1, 64), help="run the batches on a local Dask cluster of N processes")
     p.set_defaults(handler=run_commands.run)
 
     p = _command(sub, common, "rollback", help="remove a wave's cases from the target (one transaction)",

@@ -95,13 +95,15 @@ def run(args: argparse.Namespace) -> int:
         prepare_prefect_environment(settings.data_dir)
         from flows import cutover_flows
 
-        workers = args.workers or (1 if cfg.target_url.startswith("sqlite") else settings.max_workers)
+        threads = args.threads or (1 if cfg.target_url.startswith("sqlite") else settings.max_workers)
+        dask_address = args.dask_address or settings.dask_address or None
         plan_now = recorded_plan(create_engine(cfg.target_url))
         total = sum(1 for wave in plan_now.values() if wave in waves)
         with progress("migrate cases", total, quiet=args.quiet) as advance:
             cutover_flows.progress_hook = advance
             try:
-                results = cutover_flows.cutover_flow(cfg, waves, workers, plan=False)
+                results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address,
+                                                     dask_workers=args.workers)
             except cutover_flows.WaveFailed as exc:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)

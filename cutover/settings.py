@@ -34,6 +34,7 @@ class Settings:
     signing_key: Path | None = None
     checkpoints: Path | None = None
     ledger_origin: str = "cutover.example/ledger"
+    dask_address: str = ""
 
     def __post_init__(self) -> None:
         data = Path(self.data_dir)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
@@ -38,25 +39,39 @@ def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID,
                        case_ids: list[int]) -> dict[str, int]:
     """One batch, in one target transaction (transient DB faults retried inside with tenacity;
     the task's own retries cover anything else that kills an attempt)."""
-    counts = migrate_batch(cfg, _reference(cfg, token), wave, run_id, batch_no, case_ids)
-    if progress_hook is not None:
-        progress_hook(len(case_ids))
-    return counts
+    return migrate_batch(cfg, _reference(cfg, token), wave, run_id, batch_no, case_ids)
+
+
+def task_runner(max_workers: int, dask_address: str | None = None, dask_workers: int | None = None) -> Any:
+    """Dask when asked (an existing cluster, or a local one of N processes), else threads."""
+    if dask_address or dask_workers:
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": dask_workers, "processes": True,
+                                              "threads_per_worker": 1, "dashboard_address": None})
+    return ThreadPoolTaskRunner(max_workers=max_workers)
 
 
 @flow(name="cutover-wave", flow_run_name="wave-{wave}", persist_result=False, validate_parameters=False)
-def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1) -> dict[str, int]:
+def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_address: str | None = None,
+              dask_workers: int | None = None) -> dict[str, int]:
     """Run or resume one wave: its batches as tasks, then its totals as a Prefect artifact."""
     run = start_wave(cfg, wave)
     todo = [(n, ids) for n, ids in enumerate(run.batches) if n not in run.committed]
     if progress_hook is not None and run.committed:
         progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
-    runner: ThreadPoolTaskRunner = ThreadPoolTaskRunner(max_workers=max_workers)
-    with runner:
+    with task_runner(max_workers, dask_address, dask_workers) as runner:
         futures = [runner.submit(migrate_batch_task, parameters={
             "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n, "case_ids": ids})
             for n, ids in todo]
-        failures = [f for f in futures if _failed(f)]
+        failures = []
+        for (_, ids), future in zip(todo, futures, strict=True):
+            if _failed(future):
+                failures.append(future)
+            elif progress_hook is not None:
+                progress_hook(len(ids))
     totals = finish_wave(cfg, run, "failed" if failures else "completed")
     create_table_artifact(key=f"wave-{wave.replace('_', '-')}-totals",
                           table=[{"wave": wave, "batches": len(run.batches), **totals,
@@ -81,10 +96,10 @@ def _failed(future) -> bool:  # type: ignore[no-untyped-def]
 
 
 @flow(name="cutover", persist_result=False, validate_parameters=False)
-def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1,
-                 plan: bool = True) -> dict[str, dict[str, int]]:
+def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1, plan: bool = True,
+                 dask_address: str | None = None, dask_workers: int | None = None) -> dict[str, dict[str, int]]:
     """Plan (unless the caller just did), then run each wave in order as its own sub-flow."""
     if plan:
         prepare(cfg)
     token = uuid.uuid4().hex
-    return {wave: wave_flow(cfg, token, wave, max_workers) for wave in waves}
+    return {wave: wave_flow(cfg, token, wave, max_workers, dask_address, dask_workers) for wave in waves}

@@ -26,6 +26,7 @@ from migration.retry import with_retries
 from migration.rules.routing import UNITS
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
 from migration.transform import transform_batch
+from migration.transform.keys import key
 
 log = get_logger("run")
 
@@ -140,7 +141,9 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
             append(conn, [make_body("run_finished", run_id=str(old), wave=wave, status="abandoned")])
         conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id.in_(stale))
                      .values(status="abandoned", finished_at=dt.datetime.now(dt.UTC)))
-        run_id = uuid.uuid4()
+        # Derived, not random: the same work gives the same ledger, whatever ran the batches.
+        runs_so_far = conn.execute(sa.select(sa.func.count()).where(CUTOVER_RUN.c.wave == wave)).scalar() or 0
+        run_id = key("run", wave, cfg.as_of.isoformat(), runs_so_far + 1)
         conn.execute(CUTOVER_RUN.insert().values(run_id=run_id, wave=wave, as_of=cfg.as_of, status="running",
                                                  started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size))
         append(conn, [make_body("run_started", run_id=str(run_id), wave=wave, as_of=cfg.as_of.isoformat(),
@@ -154,6 +157,13 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
     transient faults. Cases unchanged in CID since they migrated are not touched."""
 
     def work() -> dict[str, int]:
+        with engine_for(cfg.target_url).connect() as conn:
+            # A batch that committed but whose worker died before saying so is re-run by Dask or
+            # Prefect: it is already done (issue #15442 of Prefect).
+            done = conn.execute(sa.select(CUTOVER_BATCH).where(CUTOVER_BATCH.c.run_id == run_id,
+                                                               CUTOVER_BATCH.c.batch_no == batch_no)).mappings().first()
+        if done is not None:
+            return {k: int(done[k]) for k in ("cases", "migrated", "quarantined", "unchanged", "excluded")}
         with engine_for(cfg.legacy_url).connect() as conn:
             cases = Extract.batch(conn, case_ids)
         left = left_flight(cases, case_ids, reference, cfg)
