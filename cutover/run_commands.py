@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     holder = None
     prepare(cfg)  # schema up, plan recorded: done before Prefect starts so progress knows the total
+    stack = contextlib.ExitStack()
     try:
         holder = acquire_lock(cfg)
         prepare_prefect_environment(settings.data_dir)
@@ -97,13 +99,19 @@ def run(args: argparse.Namespace) -> int:
 
         threads = args.threads or (1 if cfg.target_url.startswith("sqlite") else settings.max_workers)
         dask_address = args.dask_address or settings.dask_address or None
+        if args.workers and not dask_address:
+            # One local cluster for the whole run: its worker processes start once, not per wave.
+            from distributed import LocalCluster
+
+            cluster = stack.enter_context(LocalCluster(n_workers=args.workers, processes=True,
+                                                       threads_per_worker=1, dashboard_address=None))
+            dask_address = cluster.scheduler_address
         plan_now = recorded_plan(create_engine(cfg.target_url))
         total = sum(1 for wave in plan_now.values() if wave in waves)
         with progress("migrate cases", total, quiet=args.quiet) as advance:
             cutover_flows.progress_hook = advance
             try:
-                results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address,
-                                                     dask_workers=args.workers)
+                results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)
@@ -115,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
         write_checkpoint(settings, create_engine(cfg.target_url))
     finally:
+        stack.close()
         if holder:
             release_lock(cfg, holder)
     for wave, totals in results.items():

@@ -1,0 +1,61 @@
+"""Benchmark: `cutover run --all` of one CID into PostgreSQL with the batches on a local Dask
+cluster of 1, 2 and 4 worker processes (and on one thread, for reference).
+
+Usage: python bench/dask_workers.py --pg-url URL [--cases 6000]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _database(admin: str, label: str) -> str:
+    url = make_url(admin)
+    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> int:
+    """Run the benchmark and print one line per configuration."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg-url", required=True)
+    parser.add_argument("--cases", type=int, default=6000)
+    args = parser.parse_args()
+    from tests.helpers import generate
+
+    legacy = _database(args.pg_url, "legacy")
+    generate(legacy, args.cases, seed=1, workers=2)
+    for label, flags in (("1 thread", ["--threads", "1"]), ("1 Dask worker", ["--workers", "1"]),
+                         ("2 Dask workers", ["--workers", "2"]), ("4 Dask workers", ["--workers", "4"])):
+        target = _database(args.pg_url, "target")
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "CUTOVER_DATA_DIR": home, "PREFECT_HOME": f"{home}/prefect"}
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "cutover.cli", "run", "--all", "--as-of", "2026-11-01",
+                                   "--legacy", legacy, "--target", target, "--batch-size", "200", "--quiet", *flags],
+                                  env=env, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            print(f"{label}: failed\n{done.stderr[-2000:]}")
+            return 1
+        print(f"{args.cases:,} cases  {label:<15} {seconds:7.1f} s  (including Prefect's start)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
