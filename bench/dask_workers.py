@@ -11,23 +11,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import fresh_database  # noqa: E402  (bench/run.py, beside this file)
 
 
 def _database(admin: str, label: str) -> str:
-    url = make_url(admin)
-    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return fresh_database(admin, label)[1]
 
 
 def main() -> int:

@@ -44,7 +44,8 @@ def _step(step: str, **args: object) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _fresh_database(admin_url: str, label: str) -> tuple[str, str]:
+def fresh_database(admin_url: str, label: str) -> tuple[str, str]:
+    """A new empty database on the server: (its name, its URL)."""
     admin = make_url(admin_url)
     name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
@@ -72,7 +73,7 @@ def main() -> int:
     args = parser.parse_args()
     figures = []
     for cases in args.cases:
-        name, url = _fresh_database(args.pg_url, "legacy")
+        name, url = fresh_database(args.pg_url, "legacy")
         try:
             gen = _step("generate", url=url, cases=cases, seed=1, workers=args.workers)
         finally:
