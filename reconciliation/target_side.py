@@ -45,7 +45,6 @@ class TargetSide:
     fingerprints: dict[int, str] = field(default_factory=dict)  # migrated CASE_ID -> legacy fingerprint
     plan: dict[int, str] = field(default_factory=dict)
     completed_waves: set[str] = field(default_factory=set)
-    children: dict[str, dict[int, set[int]]] = field(default_factory=dict)  # entity -> case -> legacy keys
     persons: set[int] = field(default_factory=set)  # legacy PERSON_IDs standing in the target
     addresses: set[int] = field(default_factory=set)  # legacy ADDRESS_IDs in the target
     dropped: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # entity -> legacy keys

@@ -41,6 +41,7 @@ class LegacyCase:
     children: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     persons: dict[int, Row] = field(default_factory=dict)
     addresses: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    _fingerprint: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def case_id(self) -> int:
@@ -49,7 +50,12 @@ class LegacyCase:
 
     def fingerprint(self) -> str:
         """SHA-256 of every legacy row of the case in canonical form: changes show even when
-        LAST_UPD_TS did not move."""
+        LAST_UPD_TS did not move. Computed once per case (the run and the transform both ask)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._digest()
+        return self._fingerprint
+
+    def _digest(self) -> str:
         body = {
             "h": self.header,
             "c": {k: sorted(v, key=_first_value) for k, v in sorted(self.children.items())},

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from migration.load.digests import forget_digests
-from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, TASK, UNIT
+from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, UNIT
 
 Row = dict[str, Any]
 CHUNK = 5000
@@ -120,6 +120,3 @@ def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
             _delete(conn, PERSON, PERSON.c.person_id.in_(orphans))
     return removed
 
-
-__all__ = ["CASE_CHILD_TABLES", "TASK", "delete_cases", "delete_stale_children", "ensure_units", "parents_first",
-           "upsert"]
