@@ -12,9 +12,9 @@ from sqlalchemy.engine import Connection
 
 from migration.ledgering import batch_bodies, stage
 from migration.load.digests import record_digests
-from migration.load.writes import delete_cases, delete_stale_children, parents_first, upsert
+from migration.load.staging import copy_rows, key_list, stage_rows
+from migration.load.writes import delete_cases, delete_stale_children, merge
 from migration.target_schema import (
-    APPOINTMENT,
     BUSINESS_TABLES,
     CUTOVER_BATCH,
     CUTOVER_CASE,
@@ -29,33 +29,32 @@ from migration.transform.validate import CASE_COLUMN
 def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: uuid.UUID, batch_no: int,
                case_ids: Sequence[int], unchanged: int, left: Mapping[int, tuple[str | None, str]] | None = None,
                as_of: dt.date | None = None) -> None:
-    """Write a batch: upsert its business rows, drop rows CID no longer has, remove cases that are
-    now quarantined or no longer in flight, record case states, findings and the committed batch."""
+    """Write a batch: stage its business rows (COPY on PostgreSQL) and merge them one statement
+    per table, drop rows CID no longer has, remove cases that are now quarantined or no longer in
+    flight, record case states, findings and the committed batch."""
     left = left or {}
     migrated = [o.legacy_case_id for o in result.outcomes if o.state == "migrated"]
     quarantined = [o.legacy_case_id for o in result.outcomes if o.state == "quarantined"]
     delete_cases(conn, [key("case", cid) for cid in [*quarantined, *left]])
     _record_left(conn, left, wave, run_id, as_of)
-    for table in BUSINESS_TABLES:
-        rows = result.rows.get(table.name, [])
-        upsert(conn, table, parents_first(rows) if table is APPOINTMENT else rows)
-        pk = next(iter(table.primary_key)).name
-        record_digests(conn, table, [r[pk] for r in rows])
-    legacy_people = {r["legacy_person_id"] for r in result.rows.get("address", [])}
-    legacy_people |= {r["legacy_person_id"] for r in result.rows.get("person", [])}
-    delete_stale_children(conn, result.rows, [key("case", cid) for cid in migrated], legacy_people)
+    if migrated:
+        stages = {table.name: stage_rows(conn, table, result.rows.get(table.name, [])) for table in BUSINESS_TABLES}
+        for table in BUSINESS_TABLES:
+            staged = stages[table.name]
+            merge(conn, table, staged)
+            record_digests(conn, table, sa.select(staged.c[next(iter(table.primary_key)).name]))
+        delete_stale_children(conn, stages)
     processed = [o.legacy_case_id for o in result.outcomes]
     if processed:
-        conn.execute(sa.delete(CUTOVER_CASE).where(CUTOVER_CASE.c.legacy_case_id.in_(processed)))
-        conn.execute(sa.delete(CUTOVER_FINDING).where(CUTOVER_FINDING.c.legacy_case_id.in_(processed)))
-        conn.execute(CUTOVER_CASE.insert(), [
+        conn.execute(sa.delete(CUTOVER_CASE).where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, processed)))
+        conn.execute(sa.delete(CUTOVER_FINDING).where(key_list(conn, CUTOVER_FINDING.c.legacy_case_id, processed)))
+        copy_rows(conn, CUTOVER_CASE, [
             {"legacy_case_id": o.legacy_case_id, "legacy_ref": o.legacy_ref, "wave": wave, "state": o.state,
              "legacy_fingerprint": o.legacy_fingerprint, "target_fingerprint": o.target_fingerprint,
              "run_id": run_id} for o in result.outcomes])
-    if result.findings:
-        conn.execute(CUTOVER_FINDING.insert(), [
-            {k: v for k, v in asdict(f).items() if k != "legacy_ref"} | {"wave": wave, "run_id": run_id}
-            for f in result.findings])
+    copy_rows(conn, CUTOVER_FINDING, [
+        {k: v for k, v in asdict(f).items() if k != "legacy_ref"} | {"wave": wave, "run_id": run_id}
+        for f in result.findings])
     counts = {"cases": len(case_ids), "migrated": len(migrated), "quarantined": len(quarantined),
               "unchanged": unchanged, "excluded": len(left)}
     stage(conn, run_id, batch_no, batch_bodies(run_id, wave, batch_no, list(case_ids), counts, result.outcomes,

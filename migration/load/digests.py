@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,20 +76,17 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
                      h28(conn, row_hash).label("row_h28"))
 
 
-def record_digests(conn: Connection, table: sa.Table, keys: Sequence[uuid.UUID]) -> None:
-    """Record (or refresh) the digests of these rows, as the database computes them now."""
-    if not keys:
-        return
+def record_digests(conn: Connection, table: sa.Table, keys: sa.Select) -> None:
+    """Record (or refresh) the digests of the rows whose primary key `keys` selects, as the
+    database computes them now."""
     pk = next(iter(table.primary_key))
-    for i in range(0, len(keys), 5000):
-        chunk = list(keys[i:i + 5000])
-        conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
-                                                         CUTOVER_ROW_DIGEST.c.row_key.in_(chunk)))
-        rows = hashed_rows(conn, table, pk.in_(chunk)).subquery()
-        conn.execute(CUTOVER_ROW_DIGEST.insert().from_select(
-            ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
-            sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
-                      rows.c.row_hash, rows.c.row_h28)))
+    conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
+                                                     CUTOVER_ROW_DIGEST.c.row_key.in_(keys)))
+    rows = hashed_rows(conn, table, pk.in_(keys)).subquery()
+    conn.execute(CUTOVER_ROW_DIGEST.insert().from_select(
+        ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
+        sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
+                  rows.c.row_hash, rows.c.row_h28)))
 
 
 def forget_digests(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> None:

@@ -4,7 +4,7 @@ a case's rows (dependent rows first) for re-sync, quarantine after migration and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from migration.load.digests import forget_digests
+from migration.load.staging import key_list
 from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, UNIT
 
 Row = dict[str, Any]
@@ -49,48 +50,39 @@ def ensure_units(conn: Connection, units: dict[str, str]) -> None:
     upsert(conn, UNIT, [{"unit_code": code, "name": name} for code, name in units.items()])
 
 
-def parents_first(rows: Sequence[Row]) -> list[Row]:
-    """Appointments ordered so that an appointment comes after the one it was rebooked from."""
-    pending = list(rows)
-    keys = {r["appointment_id"] for r in rows}
-    done: set[uuid.UUID] = set()
-    ordered: list[Row] = []
-    while pending:
-        ready = [r for r in pending if r["rebooked_from_id"] is None or r["rebooked_from_id"] in done
-                 or r["rebooked_from_id"] not in keys]
-        if not ready:  # cannot happen once loops are cut; keep the rest rather than spin
-            ready = pending
-        ordered.extend(ready)
-        done.update(r["appointment_id"] for r in ready)
-        ready_ids = {id(r) for r in ready}
-        pending = [r for r in pending if id(r) not in ready_ids]
-    return ordered
+def merge(conn: Connection, table: sa.Table, stage: sa.Table) -> None:
+    """Upsert every staged row in one statement; rows whose values did not change are not touched.
+
+    For `person`, the record with the lowest legacy PERSON_ID stands for a merged human."""
+    names = [c.name for c in table.columns]
+    pk = [c.name for c in table.primary_key]
+    cols = [n for n in names if n not in pk]
+    # `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause of the SELECT.
+    stmt = _insert(conn, table).from_select(names, sa.select(*(stage.c[n] for n in names)).where(sa.true()))
+    changed = sa.or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
+    if table is PERSON:
+        changed = sa.and_(changed, stmt.excluded.legacy_person_id <= table.c.legacy_person_id)
+    conn.execute(stmt.on_conflict_do_update(index_elements=pk, set_={c: stmt.excluded[c] for c in cols},
+                                            where=changed))
 
 
-def delete_stale_children(conn: Connection, rows: dict[str, list[Row]], case_keys: Sequence[uuid.UUID],
-                          legacy_person_ids: Iterable[int]) -> None:
-    """Remove rows of these cases that the new rows no longer hold (removed or deleted in CID)."""
-    if not case_keys:
-        return
+def delete_stale_children(conn: Connection, stages: dict[str, sa.Table]) -> None:
+    """Remove rows of the staged cases that the staged rows no longer hold (removed or deleted in
+    CID), and addresses of staged persons that CID no longer has."""
+    cases = sa.select(stages[CASE.name].c.case_id)
     for table in CASE_CHILD_TABLES:
         pk = next(iter(table.primary_key)).name
-        keep = [r[pk] for r in rows.get(table.name, [])]
+        stale = sa.and_(table.c.case_id.in_(cases), table.c[pk].not_in(sa.select(stages[table.name].c[pk])))
         if table is APPOINTMENT:
             # Cut links into rows about to go first, so the self-reference never blocks the delete.
-            conn.execute(sa.update(APPOINTMENT).where(
-                APPOINTMENT.c.case_id.in_(case_keys), APPOINTMENT.c.appointment_id.not_in(keep))
-                .values(rebooked_from_id=None))
-            conn.execute(sa.update(APPOINTMENT).where(
-                APPOINTMENT.c.case_id.in_(case_keys),
-                APPOINTMENT.c.rebooked_from_id.in_(
-                    sa.select(APPOINTMENT.c.appointment_id).where(
-                        APPOINTMENT.c.case_id.in_(case_keys), APPOINTMENT.c.appointment_id.not_in(keep))))
-                .values(rebooked_from_id=None))
-        _delete(conn, table, table.c.case_id.in_(case_keys), table.c[pk].not_in(keep))
-    people = sorted(set(legacy_person_ids))
-    if people:
-        keep = [r["address_id"] for r in rows.get(ADDRESS.name, [])]
-        _delete(conn, ADDRESS, ADDRESS.c.legacy_person_id.in_(people), ADDRESS.c.address_id.not_in(keep))
+            conn.execute(sa.update(APPOINTMENT).where(stale).values(rebooked_from_id=None))
+            conn.execute(sa.update(APPOINTMENT).where(APPOINTMENT.c.rebooked_from_id.in_(
+                sa.select(APPOINTMENT.c.appointment_id).where(stale))).values(rebooked_from_id=None))
+        _delete(conn, table, stale)
+    people = sa.union(sa.select(stages[PERSON.name].c.legacy_person_id),
+                      sa.select(stages[ADDRESS.name].c.legacy_person_id))
+    _delete(conn, ADDRESS, ADDRESS.c.legacy_person_id.in_(people),
+            ADDRESS.c.address_id.not_in(sa.select(stages[ADDRESS.name].c.address_id)))
 
 
 def _delete(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
@@ -104,19 +96,21 @@ def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
     only when no remaining case refers to them. Returns the number of cases removed."""
     if not case_keys:
         return 0
-    persons = list(conn.execute(sa.select(CASE_PARTY.c.person_id).where(CASE_PARTY.c.case_id.in_(case_keys))
-                                .distinct()).scalars())
-    conn.execute(sa.update(APPOINTMENT).where(APPOINTMENT.c.case_id.in_(case_keys)).values(rebooked_from_id=None))
+    persons = list(conn.execute(sa.select(CASE_PARTY.c.person_id).distinct()
+                                .where(key_list(conn, CASE_PARTY.c.case_id, case_keys))).scalars())
+    conn.execute(sa.update(APPOINTMENT).where(key_list(conn, APPOINTMENT.c.case_id, case_keys))
+                 .values(rebooked_from_id=None))
     for table in CASE_CHILD_TABLES:
-        _delete(conn, table, table.c.case_id.in_(case_keys))
-    removed = _delete(conn, CASE, CASE.c.case_id.in_(case_keys))
+        _delete(conn, table, key_list(conn, table.c.case_id, case_keys))
+    removed = _delete(conn, CASE, key_list(conn, CASE.c.case_id, case_keys))
     if persons:
-        still_used = sa.select(CASE_PARTY.c.person_id).where(CASE_PARTY.c.person_id.in_(persons))
+        still_used = sa.select(CASE_PARTY.c.person_id).where(key_list(conn, CASE_PARTY.c.person_id, persons))
         orphans = list(conn.execute(sa.select(PERSON.c.person_id).where(
-            PERSON.c.person_id.in_(persons), PERSON.c.person_id.not_in(still_used))).scalars())
+            key_list(conn, PERSON.c.person_id, persons), PERSON.c.person_id.not_in(still_used))).scalars())
         if orphans:
-            conn.execute(sa.update(APPOINTMENT).where(APPOINTMENT.c.person_id.in_(orphans)).values(person_id=None))
-            _delete(conn, ADDRESS, ADDRESS.c.person_id.in_(orphans))
-            _delete(conn, PERSON, PERSON.c.person_id.in_(orphans))
+            conn.execute(sa.update(APPOINTMENT).where(key_list(conn, APPOINTMENT.c.person_id, orphans))
+                         .values(person_id=None))
+            _delete(conn, ADDRESS, key_list(conn, ADDRESS.c.person_id, orphans))
+            _delete(conn, PERSON, key_list(conn, PERSON.c.person_id, orphans))
     return removed
 

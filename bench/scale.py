@@ -1,0 +1,127 @@
+"""Benchmark: the cutover against the floor of a raw copy, on PostgreSQL, at chosen scales.
+
+For each scale it generates a CID (not timed here; bench/run.py times generation), then measures,
+each step in a process of its own so that its peak resident memory is its own:
+  floor      COPY of every legacy table out of CID and into an empty copy of its schema
+  migrate    `cutover run --all` of that CID into an empty target
+  reconcile  `cutover reconcile` of the result
+and prints seconds, the ratio to the floor and peak memory (the step's processes, not the server's).
+
+Usage: python bench/scale.py --pg-url postgresql+psycopg://cutover@127.0.0.1:54329/cutover --cases 100000
+       (or `make bench-scale BENCH_ARGS="--cases 100000 1000000"`)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from run import _drop, _step, fresh_database
+
+AS_OF = "2026-11-01"
+FLOOR = r"""
+import json, sys, time
+import sqlalchemy as sa
+from cutover.db import create_engine
+from legacy.schema import legacy_metadata
+source, dest = create_engine(sys.argv[1]), create_engine(sys.argv[2])
+legacy_metadata.create_all(dest)
+start, rows = time.perf_counter(), 0
+with source.connect() as out_conn, dest.begin() as in_conn:
+    src, dst = out_conn.connection.driver_connection, in_conn.connection.driver_connection
+    for table in legacy_metadata.sorted_tables:
+        name = source.dialect.identifier_preparer.format_table(table)
+        with src.cursor() as out_cur, dst.cursor() as in_cur:
+            with out_cur.copy(f"COPY {name} TO STDOUT") as reader, in_cur.copy(f"COPY {name} FROM STDIN") as writer:
+                for block in reader:
+                    writer.write(block)
+            rows += in_cur.rowcount
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
+"""
+
+
+def _measured(argv: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a process to its end: wall seconds, peak resident memory (the process, or the largest
+    of the children it waited for), its output."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: {' '.join(argv[:3])} failed:\n{err.read()[-3000:]}")
+        return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "out": out.read()}
+
+
+def bench(admin_url: str, cases: int, workers: int, batch_size: int, keep: bool) -> list[dict]:
+    """Generate a CID of `cases` cases, then floor, migrate and reconcile; return the figures."""
+    names: list[str] = []
+    figures: list[dict] = []
+    try:
+        legacy_name, legacy = fresh_database(admin_url, "legacy")
+        names.append(legacy_name)
+        _step("generate", url=legacy, cases=cases, seed=1, workers=2)
+        floor_name, floor_url = fresh_database(admin_url, "floor")
+        names.append(floor_name)
+        floor = _measured([sys.executable, "-c", FLOOR, legacy, floor_url])
+        floor |= json.loads(floor["out"].strip().splitlines()[-1])
+        figures.append({"cases": cases, "step": "floor", "seconds": floor["seconds"], "peak_mib": floor["peak_mib"],
+                        "rows": floor["rows"]})
+        target_name, target = fresh_database(admin_url, "target")
+        names.append(target_name)
+        with tempfile.TemporaryDirectory(prefix="cutover-bench-") as data_dir:
+            env = {"CUTOVER_LEGACY_URL": legacy, "CUTOVER_TARGET_URL": target, "CUTOVER_DATA_DIR": data_dir,
+                   "CUTOVER_BATCH_SIZE": str(batch_size), "CUTOVER_MAX_WORKERS": str(workers)}
+            cutover = str(Path(sys.executable).with_name("cutover"))
+            migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet"], env)
+            figures.append({"cases": cases, "step": "migrate", "seconds": migrate["seconds"],
+                            "peak_mib": migrate["peak_mib"], "detail": migrate["out"].strip().splitlines()[-1:]})
+            rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--quiet", "--format", "json"], env)
+            summary = json.loads(rec["out"])
+            figures.append({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
+                            "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
+    finally:
+        if not keep:
+            for name in names:
+                _drop(admin_url, name)
+    floor_seconds = figures[0]["seconds"]
+    for f in figures:
+        f["ratio"] = f["seconds"] / floor_seconds
+    return figures
+
+
+def main() -> int:
+    """Run the benchmark at each scale and print a table of figures (and JSON with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg-url", required=True, help="an admin URL of a PostgreSQL server (databases are created)")
+    parser.add_argument("--cases", type=int, nargs="+", default=[100_000], help="scales (default 100000)")
+    parser.add_argument("--workers", type=int, default=2, help="batches run at once (default 2)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="cases per batch (default 1000)")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    args = parser.parse_args()
+    figures = []
+    print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}", flush=True)
+    for cases in args.cases:
+        for f in bench(args.pg_url, cases, args.workers, args.batch_size, args.keep):
+            figures.append(f)
+            print(f"{cases:>10,}  {f['step']:<10} {f['seconds']:9.1f} {f['ratio']:8.2f} {f['peak_mib']:9.0f}",
+                  flush=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "when": time.strftime("%Y-%m-%d"),
+                                         "figures": figures}, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
