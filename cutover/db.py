@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cutover.errors import CutoverError
@@ -58,7 +61,7 @@ def _reason(exc: OperationalError) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    from migration.load.digests import sqlite_functions
+    from cutover.sqlhash import sqlite_functions
 
     sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
@@ -67,3 +70,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def key_list(conn: Connection, column: sa.ColumnElement, keys: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`column IN keys`, sent as one array parameter on PostgreSQL (a statement with thousands of
+    bound values costs more to compile and convert than to run)."""
+    if conn.dialect.name == "postgresql" and keys:
+        return column == sa.any_(sa.bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(keys))

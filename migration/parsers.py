@@ -127,7 +127,8 @@ def clean_text(text: str) -> tuple[str, tuple[str, ...]]:
     stripped = _CONTROL.sub("", text)
     if stripped != text:
         repairs.append("control_chars")
-    fixed = ftfy.fix_encoding(stripped)
+    # Mojibake is always non-ASCII: most CID text is ASCII and need not go through ftfy.
+    fixed = stripped if stripped.isascii() else ftfy.fix_encoding(stripped)
     if fixed != stripped:
         repairs.append("mojibake")
     return fixed, tuple(repairs)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from audit.entries import make_body
 from audit.ledger import append
-from cutover.db import create_engine
+from cutover.db import create_engine, key_list
 from cutover.errors import CutoverError
 from cutover.log import get_logger
 from migration.extract import Extract, LegacyCase, LegacyReference
@@ -171,11 +171,11 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
         with engine_for(cfg.target_url).begin() as conn:
             records = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state,
                                              CUTOVER_CASE.c.legacy_fingerprint)
-                                   .where(CUTOVER_CASE.c.legacy_case_id.in_(case_ids))).all()
+                                   .where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, case_ids))).all()
             known = {cid: fp for cid, state, fp in records if state == "migrated"}
             already_out = {cid for cid, state, _ in records if state == "excluded"}
             left = {cid: why for cid, why in left.items() if cid not in already_out}
-            todo = [c for c in staying if known.get(c.case_id) != c.fingerprint()]
+            todo = [c for c in staying if known.get(c.case_id) != c.fingerprint]
             result = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
             unchanged = len(staying) - len(todo)
             Load.batch(conn, result, wave=wave, run_id=run_id, batch_no=batch_no, case_ids=case_ids,

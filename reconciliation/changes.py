@@ -1,5 +1,6 @@
-"""Changes in CID since a case migrated, found by comparing fingerprints of the legacy rows taken
-at extraction with fresh ones, so a row changed without LAST_UPD_TS moving is found too."""
+"""Changes in CID since a case migrated, found by comparing the fingerprints of the legacy rows
+taken at extraction with fresh ones (both computed by CID's database with the same SQL), so a row
+changed without LAST_UPD_TS moving is found too."""
 
 from __future__ import annotations
 
@@ -9,21 +10,22 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from migration.extract import extract_batch
-
-CHUNK = 1000
+from migration.extract.fingerprint import all_fingerprints
 
 
 def changed_since_migration(conn: Connection, fingerprints: Mapping[int, str]) -> list[int]:
     """CASE_IDs whose legacy rows no longer match the fingerprint recorded when they migrated
-    (a case gone from CID counts as changed)."""
-    ids = sorted(fingerprints)
+    (a case gone from CID counts as changed): one pass of CID's database over every case."""
+    seen: set[int] = set()
     changed: list[int] = []
-    for i in range(0, len(ids), CHUNK):
-        chunk = ids[i:i + CHUNK]
-        fresh = {c.case_id: c.fingerprint() for c in extract_batch(conn, chunk)}
-        changed.extend(cid for cid in chunk if fresh.get(cid) != fingerprints[cid])
-    return changed
+    for case_id, fresh in all_fingerprints(conn):
+        recorded = fingerprints.get(case_id)
+        if recorded is not None:
+            seen.add(case_id)
+            if recorded != fresh:
+                changed.append(case_id)
+    changed.extend(cid for cid in fingerprints if cid not in seen)
+    return sorted(changed)
 
 
 def touched_since(conn: Connection, since: dt.datetime) -> set[int]:

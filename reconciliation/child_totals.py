@@ -10,12 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
 from reconciliation.legacy_side import CHILD_ENTITIES
 from reconciliation.target_side import CASE_ENTITIES
 
-CHUNK = 5000
+CHUNK = 100_000
 MULTIPLIER, MODULUS = 2654435761, 2**32  # Knuth's multiplicative hash: portable integer SQL
 
 
@@ -44,7 +45,7 @@ def legacy_totals(conn: Connection, entity: str, case_ids: Sequence[int], span: 
     within = [table.c[key].between(*span)] if span else []
     count = total = 0
     for chunk in _chunks(case_ids):
-        c, t = _sum(conn, sa.select(table.c[key]).where(table.c[case_col].in_(chunk), *within))
+        c, t = _sum(conn, sa.select(table.c[key]).where(key_list(conn, table.c[case_col], chunk), *within))
         count, total = count + c, total + t
     return count, total
 
@@ -59,10 +60,10 @@ def target_totals(conn: Connection, entity: str, case_ids: Sequence[int],
     loaded = dropped = (0, 0)
     for chunk in _chunks(case_ids):
         rows = (sa.select(table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
-                .where(CASE.c.legacy_case_id.in_(chunk), *within).distinct())
+                .where(key_list(conn, CASE.c.legacy_case_id, chunk), *within).distinct())
         gone = (sa.select(CUTOVER_FINDING.c.legacy_key).where(
             CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-            CUTOVER_FINDING.c.legacy_case_id.in_(chunk), *dropped_within).distinct())
+            key_list(conn, CUTOVER_FINDING.c.legacy_case_id, chunk), *dropped_within).distinct())
         a, b = _sum(conn, rows), _sum(conn, gone)
         loaded, dropped = (loaded[0] + a[0], loaded[1] + a[1]), (dropped[0] + b[0], dropped[1] + b[1])
     return loaded, dropped
@@ -75,13 +76,14 @@ def _keys(legacy: Connection, target: Connection, entity: str, case_ids: Sequenc
     dropped: set[int] = set()
     for chunk in _chunks(case_ids):
         cid.update(dict(legacy.execute(sa.select(table.c[key], table.c[case_col]).where(
-            table.c[case_col].in_(chunk), table.c[key].between(*span))).all()))
+            key_list(legacy, table.c[case_col], chunk), table.c[key].between(*span))).all()))
         tid.update(dict(target.execute(sa.select(t_table.c[legacy_key], CASE.c.legacy_case_id).join(
-            CASE, CASE.c.case_id == t_table.c.case_id).where(CASE.c.legacy_case_id.in_(chunk),
+            CASE, CASE.c.case_id == t_table.c.case_id).where(key_list(target, CASE.c.legacy_case_id, chunk),
                                                            t_table.c[legacy_key].between(*span))).all()))
         dropped |= set(target.execute(sa.select(CUTOVER_FINDING.c.legacy_key).where(
             CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-            CUTOVER_FINDING.c.legacy_case_id.in_(chunk), CUTOVER_FINDING.c.legacy_key.between(*span))).scalars())
+            key_list(target, CUTOVER_FINDING.c.legacy_case_id, chunk),
+            CUTOVER_FINDING.c.legacy_key.between(*span))).scalars())
     return cid, tid, dropped
 
 

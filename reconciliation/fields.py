@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from legacy.schema import APPOINTMENT as L_APPT
 from legacy.schema import CASE_FLAG as L_FLAG
 from legacy.schema import CASE_HDR as L_CASE
@@ -73,8 +74,9 @@ def check_fields(legacy: Connection, target: Connection) -> list[Discrepancy]:
             continue
         columns = [l_table.c[l_key], *(l_table.c[src] for src, _ in fields.values())]
         keys = sorted(loaded)
-        for i in range(0, len(keys), 5000):
-            for row in legacy.execute(sa.select(*columns).where(l_table.c[l_key].in_(keys[i:i + 5000]))):
+        for i in range(0, len(keys), 50_000):
+            chunk = keys[i:i + 50_000]
+            for row in legacy.execute(sa.select(*columns).where(key_list(legacy, l_table.c[l_key], chunk))):
                 mine = loaded[row[0]]
                 for n, (column, (_, read)) in enumerate(fields.items(), start=1):
                     if read(row[n]) != mine[n]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from migration.load.digests import FIELD_HASH_CHARS, RANGE_KEYS, hashed_rows
+from cutover.sqlhash import FIELD_HASH_CHARS
+from migration.load.digests import RANGE_KEYS, hashed_rows
 from migration.target_schema import BUSINESS_TABLES, CUTOVER_ROW_DIGEST
 from reconciliation.compare import Discrepancy
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -24,6 +22,7 @@ from legacy.schema import (
     PERSON,
     UNHCR_REFERRAL,
 )
+from migration.extract.fingerprint import case_fingerprints
 
 Row = dict[str, Any]
 # Child tables keyed by CASE_ID, with their primary key; PERSON and ADDRESS come through parties.
@@ -41,45 +40,18 @@ class LegacyCase:
     children: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     persons: dict[int, Row] = field(default_factory=dict)
     addresses: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
-    _fingerprint: str | None = field(default=None, repr=False, compare=False)
+    fingerprint: str = ""  # computed by CID's database (migration/extract/fingerprint.py)
 
     @property
     def case_id(self) -> int:
         """CASE_ID."""
         return int(self.header["CASE_ID"])
 
-    def fingerprint(self) -> str:
-        """SHA-256 of every legacy row of the case in canonical form: changes show even when
-        LAST_UPD_TS did not move. Computed once per case (the run and the transform both ask)."""
-        if self._fingerprint is None:
-            self._fingerprint = self._digest()
-        return self._fingerprint
-
-    def _digest(self) -> str:
-        body = {
-            "h": self.header,
-            "c": {k: sorted(v, key=_first_value) for k, v in sorted(self.children.items())},
-            "p": [self.persons[k] for k in sorted(self.persons)],
-            "a": [sorted(self.addresses[k], key=_first_value) for k in sorted(self.addresses)],
-        }
-        return hashlib.sha256(json.dumps(body, default=_json_default, sort_keys=True,
-                                         separators=(",", ":")).encode()).hexdigest()
-
-
-def _first_value(row: Row) -> Any:
-    return next(iter(row.values()))
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return str(value)
-
 
 def _rows(conn: Connection, table: sa.Table, column: str, keys: Sequence[int], order: str) -> list[Row]:
     if not keys:
         return []
-    stmt = sa.select(table).where(table.c[column].in_(keys)).order_by(table.c[order])
+    stmt = sa.select(table).where(key_list(conn, table.c[column], keys)).order_by(table.c[order])
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
@@ -105,4 +77,6 @@ def extract_batch(conn: Connection, case_ids: Sequence[int]) -> list[LegacyCase]
             if pid in persons:
                 case.persons[pid] = persons[pid]
                 case.addresses[pid] = addresses.get(pid, [])
+    for case_id, fingerprint in case_fingerprints(conn, sorted(cases)).items():
+        cases[case_id].fingerprint = fingerprint
     return [cases[i] for i in ids if i in cases]

@@ -10,9 +10,10 @@ from dataclasses import asdict
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from migration.ledgering import batch_bodies, stage
 from migration.load.digests import record_digests
-from migration.load.staging import copy_rows, key_list, stage_rows
+from migration.load.staging import copy_rows, stage_rows
 from migration.load.writes import delete_cases, delete_stale_children, merge
 from migration.target_schema import (
     BUSINESS_TABLES,
@@ -71,9 +72,9 @@ def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], w
     if not left:
         return
     ids = list(left)
-    conn.execute(sa.delete(CUTOVER_CASE).where(CUTOVER_CASE.c.legacy_case_id.in_(ids)))
-    conn.execute(sa.delete(CUTOVER_FINDING).where(CUTOVER_FINDING.c.legacy_case_id.in_(ids)))
-    conn.execute(sa.delete(CUTOVER_EXCLUSION).where(CUTOVER_EXCLUSION.c.legacy_case_id.in_(ids)))
+    conn.execute(sa.delete(CUTOVER_CASE).where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, ids)))
+    conn.execute(sa.delete(CUTOVER_FINDING).where(key_list(conn, CUTOVER_FINDING.c.legacy_case_id, ids)))
+    conn.execute(sa.delete(CUTOVER_EXCLUSION).where(key_list(conn, CUTOVER_EXCLUSION.c.legacy_case_id, ids)))
     conn.execute(CUTOVER_CASE.insert(), [
         {"legacy_case_id": cid, "legacy_ref": ref, "wave": wave, "state": "excluded", "legacy_fingerprint": "",
          "target_fingerprint": None, "run_id": run_id} for cid, (ref, _) in left.items()])

@@ -1,17 +1,19 @@
-"""Row and field digests computed by the database itself (md5 of each value's text), recorded
+"""Row and field digests computed by the database itself (a hash of each value's text), recorded
 when a row is loaded and recomputed by reconciliation: the same SQL on both occasions, so any
 later change to a loaded row shows, down to the field."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
+from cutover.sqlhash import NULL_TEXT, field_hash, h28
 from migration.target_schema import (
     ADDRESS,
     APPOINTMENT,
@@ -26,8 +28,6 @@ from migration.target_schema import (
     VULNERABILITY,
 )
 
-FIELD_HASH_CHARS = 8
-NULL_TEXT = "\u2400"  # the SYMBOL FOR NULL: no text value of CID is this one character
 # Each business table's numeric range key (for narrowing), from its own columns or its case.
 RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
     CASE.name: (CASE, "legacy_case_id"), PERSON.name: (PERSON, "legacy_person_id"),
@@ -38,26 +38,9 @@ RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
 }
 
 
-def sqlite_functions(dbapi_conn: Any) -> None:
-    """md5 and a 31-bit integer of a hex digest, for SQLite (PostgreSQL has its own)."""
-    dbapi_conn.create_function("md5", 1, lambda s: None if s is None else hashlib.md5(str(s).encode()).hexdigest(),
-                               deterministic=True)
-    dbapi_conn.create_function("cutover_h28", 1, lambda h: None if h is None else int(h[:7], 16),
-                               deterministic=True)
-
-
-def h28(conn: Connection, hex_digest: sa.ColumnElement) -> sa.ColumnElement:
-    """A non-negative 28-bit integer from a hex digest's first 7 digits, so SUM() never overflows."""
-    if conn.dialect.name == "postgresql":
-        bits = sa.cast(sa.literal("x") + sa.func.substr(hex_digest, 1, 7), postgresql.BIT(28))
-        return sa.cast(bits, sa.Integer)
-    return sa.func.cutover_h28(hex_digest)
-
-
-def field_hashes(table: sa.Table) -> sa.ColumnElement:
-    """The concatenated short md5 of every column's text, in column order."""
-    parts = [sa.func.substr(sa.func.md5(sa.func.coalesce(sa.cast(col, sa.Text), NULL_TEXT)), 1, FIELD_HASH_CHARS)
-             for col in table.columns]
+def field_hashes(conn: Connection, table: sa.Table) -> sa.ColumnElement:
+    """The concatenated short hash of every column's text, in column order."""
+    parts = [field_hash(conn, sa.func.coalesce(sa.cast(col, sa.Text), NULL_TEXT)) for col in table.columns]
     return functools.reduce(lambda a, b: a.concat(b), parts)
 
 
@@ -66,7 +49,7 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
     rows (those matching `where`)."""
     key_table, key_column = RANGE_KEYS[table.name]
     pk = next(iter(table.primary_key))
-    fields = field_hashes(table).label("field_hashes")
+    fields = field_hashes(conn, table).label("field_hashes")
     inner = sa.select(key_table.c[key_column].label("range_key"), pk.label("row_key"), fields)
     if key_table is not table:
         inner = inner.join_from(table, key_table, key_table.c.case_id == table.c.case_id)
@@ -80,17 +63,22 @@ def record_digests(conn: Connection, table: sa.Table, keys: sa.Select) -> None:
     """Record (or refresh) the digests of the rows whose primary key `keys` selects, as the
     database computes them now."""
     pk = next(iter(table.primary_key))
-    conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
-                                                     CUTOVER_ROW_DIGEST.c.row_key.in_(keys)))
     rows = hashed_rows(conn, table, pk.in_(keys)).subquery()
-    conn.execute(CUTOVER_ROW_DIGEST.insert().from_select(
+    insert = _insert(conn).from_select(
         ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
         sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
-                  rows.c.row_hash, rows.c.row_h28)))
+                  rows.c.row_hash, rows.c.row_h28).where(sa.true()))
+    columns = ("range_key", "field_hashes", "row_hash", "row_h28")
+    conn.execute(insert.on_conflict_do_update(index_elements=["entity", "row_key"],
+                                              set_={c: insert.excluded[c] for c in columns}))
 
 
-def forget_digests(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> None:
-    """Drop the digests of the rows of `table` matching `where` (call just before deleting them)."""
-    pk = next(iter(table.primary_key))
+def _insert(conn: Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(CUTOVER_ROW_DIGEST)
+
+
+def forget_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:
+    """Drop the digests of these rows of `table` (call just before deleting them)."""
     conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
-                                                     CUTOVER_ROW_DIGEST.c.row_key.in_(sa.select(pk).where(*where))))
+                                                     key_list(conn, CUTOVER_ROW_DIGEST.c.row_key, keys)))

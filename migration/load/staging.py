@@ -7,19 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 Row = dict[str, Any]
 _staging = sa.MetaData()
-
-
-def key_list(conn: Connection, column: sa.ColumnElement, keys: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """`column IN keys`, sent as one array parameter on PostgreSQL (a statement with thousands of
-    bound values costs more to compile and convert than to run)."""
-    if conn.dialect.name == "postgresql" and keys:
-        return column == sa.any_(sa.bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
-    return column.in_(list(keys))
 
 
 def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from migration.load.digests import forget_digests
-from migration.load.staging import key_list
 from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, UNIT
 
 Row = dict[str, Any]
@@ -86,9 +86,14 @@ def delete_stale_children(conn: Connection, stages: dict[str, sa.Table]) -> None
 
 
 def _delete(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
-    """Delete rows and their recorded digests."""
-    forget_digests(conn, table, *where)
-    return int(conn.execute(sa.delete(table).where(*where)).rowcount or 0)
+    """Delete rows and their recorded digests; the keys are read first (usually there are none,
+    and a plain key list keeps the planner off the digest table's full scan)."""
+    pk = next(iter(table.primary_key))
+    keys = list(conn.execute(sa.select(pk).where(*where)).scalars())
+    if not keys:
+        return 0
+    forget_digests(conn, table, keys)
+    return int(conn.execute(sa.delete(table).where(key_list(conn, pk, keys))).rowcount or 0)
 
 
 def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:

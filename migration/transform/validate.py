@@ -7,7 +7,6 @@ from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
-import petl as etl
 import pycountry
 import sqlalchemy as sa
 from pandera.errors import SchemaErrors
@@ -48,7 +47,7 @@ def schema_failures(table_name: str, rows: list[dict]) -> list[tuple[int, str]]:
     """(legacy case id, column) for every failing value of the rows; empty when all pass."""
     if not rows:
         return []
-    frame = etl.todataframe(etl.fromdicts(rows, header=list(rows[0].keys())))
+    frame = pd.DataFrame.from_records(rows, columns=list(rows[0].keys()))
     frame = frame.astype(object).where(pd.notna(frame), None)
     frame[CASE_COLUMN] = frame[CASE_COLUMN].astype(int)
     try:

@@ -1,0 +1,95 @@
+"""Fingerprints of legacy cases, computed by CID's own database: every row of a case (header,
+child rows, persons and addresses through its parties) hashed and totalled per case, so a row
+changed without LAST_UPD_TS moving changes the fingerprint. The same SQL runs at extraction and
+at reconciliation, for a batch of cases or for all of them in one pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cutover.db import key_list
+from cutover.sqlhash import NULL_TEXT, h28
+from legacy.schema import (
+    ADDRESS,
+    APPOINTMENT,
+    CASE_FLAG,
+    CASE_HDR,
+    CASE_NOTE,
+    CASE_PERSON,
+    DECISION,
+    PERSON,
+    UNHCR_REFERRAL,
+)
+
+# Four 28-bit slices of each row's md5 are summed per case: 112 bits, order-free, overflow-free.
+SLICES = (1, 8, 15, 22)
+CASE_KEYED = (CASE_HDR, CASE_PERSON, APPOINTMENT, CASE_NOTE, DECISION, CASE_FLAG, UNHCR_REFERRAL)
+
+
+def _row_text(conn: Connection, table: sa.Table) -> sa.ColumnElement:
+    """The whole row as text: PostgreSQL's own row output (quoted, unambiguous, fast); elsewhere
+    every column as `length:text` (NULL as its own symbol), so no edit can hide at a boundary."""
+    if conn.dialect.name == "postgresql":
+        return sa.cast(sa.literal_column(conn.dialect.identifier_preparer.format_table(table)), sa.Text)
+    parts = []
+    for col in table.columns:
+        text = sa.cast(col, sa.Text)
+        parts.append(sa.func.coalesce(sa.cast(sa.func.length(text), sa.Text).concat(":").concat(text), NULL_TEXT))
+    return _joined(parts, "|")
+
+
+def _joined(parts: list[Any], separator: str) -> sa.ColumnElement[str]:
+    """The parts' texts joined by a separator, in SQL."""
+    text: sa.ColumnElement[str] = sa.cast(parts[0], sa.Text)
+    for part in parts[1:]:
+        text = text.concat(separator).concat(sa.cast(part, sa.Text))
+    return text
+
+
+def _totals(conn: Connection, case_id: sa.ColumnElement, table: sa.Table, joined: sa.FromClause,
+            where: list[sa.ColumnElement[bool]]) -> sa.Subquery:
+    """Per case: the count of the table's rows and the sums of their hash slices."""
+    # OFFSET 0 keeps the planner from inlining the digest into each sum (it would hash four times).
+    rows = (sa.select(case_id.label("case_id"), sa.func.md5(_row_text(conn, table)).label("digest"))
+            .select_from(joined).where(*where).offset(0).subquery())
+    sums = [sa.func.sum(h28(conn, sa.func.substr(rows.c.digest, start, 7))) for start in SLICES]
+    total = _joined([sa.func.count(), *sums], ":")
+    return sa.select(rows.c.case_id, total.label("total")).group_by(rows.c.case_id).subquery()
+
+
+def fingerprint_query(conn: Connection, case_ids: Sequence[int] | None = None) -> sa.Select:
+    """SELECT CASE_ID, fingerprint (32 hex digits) for these cases, or every case, in key order."""
+
+    def only(column: sa.ColumnElement) -> list[sa.ColumnElement[bool]]:
+        return [] if case_ids is None else [key_list(conn, column, case_ids)]
+
+    parts = [_totals(conn, t.c.CASE_ID, t, t, only(t.c.CASE_ID)) for t in CASE_KEYED]
+    parts.append(_totals(conn, CASE_PERSON.c.CASE_ID, PERSON,
+                         CASE_PERSON.join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID),
+                         only(CASE_PERSON.c.CASE_ID)))
+    parts.append(_totals(conn, CASE_PERSON.c.CASE_ID, ADDRESS,
+                         CASE_PERSON.join(ADDRESS, ADDRESS.c.PERSON_ID == CASE_PERSON.c.PERSON_ID),
+                         only(CASE_PERSON.c.CASE_ID)))
+    joined: sa.FromClause = CASE_HDR
+    for part in parts:
+        joined = joined.outerjoin(part, part.c.case_id == CASE_HDR.c.CASE_ID)
+    text = _joined([sa.func.coalesce(p.c.total, "0") for p in parts], "/")
+    return (sa.select(CASE_HDR.c.CASE_ID, sa.func.md5(text).label("fingerprint")).select_from(joined)
+            .where(*only(CASE_HDR.c.CASE_ID)).order_by(CASE_HDR.c.CASE_ID))
+
+
+def case_fingerprints(conn: Connection, case_ids: Sequence[int]) -> dict[int, str]:
+    """CASE_ID -> fingerprint for these cases (missing cases are absent)."""
+    if not case_ids:
+        return {}
+    return {int(cid): fp for cid, fp in conn.execute(fingerprint_query(conn, case_ids))}
+
+
+def all_fingerprints(conn: Connection) -> Iterator[tuple[int, str]]:
+    """(CASE_ID, fingerprint) of every CID case in key order, streamed."""
+    for cid, fp in conn.execute(fingerprint_query(conn), execution_options={"yield_per": 20_000}):
+        yield int(cid), fp
