@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import petl as etl
 
@@ -80,24 +81,25 @@ def _transform_case(ctx: BatchContext, legacy: LegacyCase, tables: dict[str, lis
         "priority_rank": PRIORITY_BANDS.index(band) + 1,
     })
     for table, rows in own.items():
-        tables[table].extend({**row, CASE_COLUMN: cid} for row in rows)
+        for row in rows:
+            row[CASE_COLUMN] = cid
+        tables[table].extend(rows)
 
 
 def _dedupe_persons(rows: list[Row]) -> list[Row]:
     """One row per person key: the record with the lowest legacy PERSON_ID stands for the human."""
-    table = etl.fromdicts(rows, header=list(rows[0].keys())) if rows else None
-    if table is None:
+    if not rows:
         return []
     best: dict[Any, Row] = {}
-    for row in etl.dicts(etl.sort(table, "legacy_person_id")):
+    for row in etl.dicts(etl.sort(etl.fromdicts(rows, header=list(rows[0].keys())), "legacy_person_id")):
         best.setdefault(row["person_id"], row)
     return list(best.values())
 
 
-def _fingerprint(rows: Sequence[Row]) -> str:
-    # repr of (column, value) pairs in sorted column order: deterministic for the value types the
-    # mappers produce (str, int, bool, date, datetime, UUID, None) and far cheaper than JSON.
-    body = sorted(repr(sorted(r.items())) for r in rows)
+def _fingerprint(rows: Sequence[tuple[str, Row]]) -> str:
+    # repr of each row's values (mappers build every row with its columns in one fixed order), keys
+    # as integers: deterministic for the value types they produce and far cheaper than JSON.
+    body = sorted(f"{table}{tuple(v.int if type(v) is UUID else v for v in row.values())!r}" for table, row in rows)
     return hashlib.sha256("\n".join(body).encode()).hexdigest()
 
 
@@ -108,25 +110,27 @@ def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_
     tables: dict[str, list[Row]] = defaultdict(list)
     for legacy in cases:
         _transform_case(ctx, legacy, tables)
+    quarantined = ctx.findings.quarantined
+
+    def kept(table: str) -> list[Row]:
+        rows = [r for r in tables.get(table, []) if r[CASE_COLUMN] not in quarantined]
+        return _dedupe_persons(rows) if table == "person" else rows
+
     # Quarantined cases leave before validation, so one bad case cannot hide another's failures.
-    for table in VALIDATED_TABLES:
-        kept = [r for r in tables.get(table, []) if r[CASE_COLUMN] not in ctx.findings.quarantined]
-        if table == "person":
-            kept = _dedupe_persons(kept)
-        for case_id, column in schema_failures(table, kept):
-            if case_id not in ctx.findings.quarantined:
+    candidates = {table: kept(table) for table in VALIDATED_TABLES}
+    for table, rows in candidates.items():
+        for case_id, column in schema_failures(table, rows):
+            if case_id not in quarantined:
                 ctx.find(case_id, "schema.violation", table, column, case_id)
     result = TransformResult(findings=ctx.findings.rows)
-    per_case: dict[int, list[Row]] = defaultdict(list)
-    for table in VALIDATED_TABLES:
-        kept = [r for r in tables.get(table, []) if r[CASE_COLUMN] not in ctx.findings.quarantined]
-        result.rows[table] = _dedupe_persons(kept) if table == "person" else kept
-        for row in kept:
-            per_case[row[CASE_COLUMN]].append({"_t": table, **row})
+    per_case: dict[int, list[tuple[str, Row]]] = defaultdict(list)
+    for table, rows in candidates.items():
+        result.rows[table] = [r for r in rows if r[CASE_COLUMN] not in quarantined] if quarantined else rows
+        for row in result.rows[table]:
+            per_case[row[CASE_COLUMN]].append((table, row))
     for legacy in cases:
         cid = legacy.case_id
-        quarantined = cid in ctx.findings.quarantined
-        result.outcomes.append(CaseOutcome(
-            cid, legacy.header.get("CASE_REF"), "quarantined" if quarantined else "migrated",
-            legacy.fingerprint, None if quarantined else _fingerprint(per_case[cid])))
+        state = "quarantined" if cid in quarantined else "migrated"
+        result.outcomes.append(CaseOutcome(cid, legacy.header.get("CASE_REF"), state, legacy.fingerprint,
+                                           None if state == "quarantined" else _fingerprint(per_case[cid])))
     return result
