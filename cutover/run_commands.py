@@ -20,7 +20,7 @@ from migration.parsers import UK
 from migration.plan import Plan
 from migration.rules.waves import CATCH_UP, WAVE_ORDER
 from migration.run import RunConfig
-from migration.target_schema import CUTOVER_CASE, CUTOVER_PLAN, CUTOVER_RUN
+from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_PLAN, CUTOVER_RUN
 
 
 def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
@@ -129,8 +129,21 @@ def run(args: argparse.Namespace) -> int:
     for wave, totals in results.items():
         print(f"wave {wave:<14} migrated {totals['migrated']:>8,}  quarantined {totals['quarantined']:>6,}  "
               f"unchanged {totals['unchanged']:>8,}")
+    quarantined = sum(t["quarantined"] for t in results.values())
+    if quarantined:
+        refused = refused_by_target(create_engine(cfg.target_url))
+        print(f"{quarantined:,} case(s) quarantined in this run"
+              + (f", {refused:,} of them because the target refused a row (rule load.rejected)" if refused else "")
+              + ": the worklists are in `cutover report`, each case's findings in `cutover explain CASE_REF`.")
     print(f"target: {safe_url(cfg.target_url)}. Next: `cutover reconcile` to prove nothing was lost.")
     return 0
+
+
+def refused_by_target(engine: Engine) -> int:
+    """Cases now quarantined because the target refused one of their rows."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count(sa.distinct(CUTOVER_FINDING.c.legacy_case_id)))
+                                .where(CUTOVER_FINDING.c.rule == "load.rejected")).scalar() or 0)
 
 
 def rollback(args: argparse.Namespace) -> int:

@@ -21,11 +21,13 @@ from cutover.log import get_logger
 from migration.extract import Extract, LegacyCase, LegacyReference
 from migration.ledgering import flush
 from migration.load import Load, ensure_units
+from migration.load.batch import write_rows
+from migration.load.rejects import find_refused, is_refusal
 from migration.plan import build_plan, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import with_retries
 from migration.rules.routing import UNITS
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
-from migration.transform import transform_batch
+from migration.transform import TransformResult, transform_batch
 from migration.transform.keys import key
 
 log = get_logger("run")
@@ -154,7 +156,8 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
 def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id: uuid.UUID, batch_no: int,
                   case_ids: list[int]) -> dict[str, int]:
     """Extract, transform, validate and load one batch in one target transaction, retried whole on
-    transient faults. Cases unchanged in CID since they migrated are not touched."""
+    transient faults. Cases unchanged in CID since they migrated are not touched. When the target
+    refuses a row, the cases holding such rows are found and quarantined, and the rest loads."""
 
     def work() -> dict[str, int]:
         with engine_for(cfg.target_url).connect() as conn:
@@ -168,6 +171,21 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
             cases = Extract.batch(conn, case_ids)
         left = left_flight(cases, case_ids, reference, cfg)
         staying = [c for c in cases if c.case_id not in left]
+        try:
+            return attempt(staying, left, {})
+        except Exception as exc:
+            if not is_refusal(exc) or last is None:
+                raise
+            log.warning("wave %s batch %d: %s from the target; finding the case(s) that hold the row", wave,
+                        batch_no, type(exc).__name__)
+            refused = find_refused(engine_for(cfg.target_url), last, write_rows)
+            return attempt(staying, left, refused)
+
+    last: TransformResult | None = None
+
+    def attempt(staying: list[LegacyCase], left: dict[int, tuple[str | None, str]],
+                refused: dict[int, tuple[str, str | None]]) -> dict[str, int]:
+        nonlocal last
         with engine_for(cfg.target_url).begin() as conn:
             records = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state,
                                              CUTOVER_CASE.c.legacy_fingerprint)
@@ -176,7 +194,8 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
             already_out = {cid for cid, state, _ in records if state == "excluded"}
             left = {cid: why for cid, why in left.items() if cid not in already_out}
             todo = [c for c in staying if known.get(c.case_id) != c.fingerprint]
-            result = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
+            result = last = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
+            result.refuse(refused)
             unchanged = len(staying) - len(todo)
             Load.batch(conn, result, wave=wave, run_id=run_id, batch_no=batch_no, case_ids=case_ids,
                        unchanged=unchanged, left=left, as_of=cfg.as_of)

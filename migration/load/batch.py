@@ -38,13 +38,7 @@ def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: 
     quarantined = [o.legacy_case_id for o in result.outcomes if o.state == "quarantined"]
     delete_cases(conn, [key("case", cid) for cid in [*quarantined, *left]])
     _record_left(conn, left, wave, run_id, as_of)
-    if migrated:
-        stages = {table.name: stage_rows(conn, table, result.rows.get(table.name, [])) for table in BUSINESS_TABLES}
-        for table in BUSINESS_TABLES:
-            staged = stages[table.name]
-            merge(conn, table, staged)
-            record_digests(conn, table, sa.select(staged.c[next(iter(table.primary_key)).name]))
-        delete_stale_children(conn, stages)
+    write_rows(conn, result)
     processed = [o.legacy_case_id for o in result.outcomes]
     if processed:
         conn.execute(sa.delete(CUTOVER_CASE).where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, processed)))
@@ -66,6 +60,18 @@ def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: 
         excluded=len(left), committed_at=dt.datetime.now(dt.UTC)))
 
 
+def write_rows(conn: Connection, result: TransformResult) -> None:
+    """The business rows of the batch's migrated cases: staged, merged, digested, stale ones gone."""
+    if not any(o.state == "migrated" for o in result.outcomes):
+        return
+    stages = {table.name: stage_rows(conn, table, result.rows.get(table.name, [])) for table in BUSINESS_TABLES}
+    for table in BUSINESS_TABLES:
+        staged = stages[table.name]
+        merge(conn, table, staged)
+        record_digests(conn, table, sa.select(staged.c[next(iter(table.primary_key)).name]))
+    delete_stale_children(conn, stages)
+
+
 def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], wave: str, run_id: uuid.UUID,
                  as_of: dt.date | None) -> None:
     """Cases that left flight: state `excluded` and the reason, findings cleared."""
@@ -83,4 +89,4 @@ def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], w
         for cid, (ref, reason) in left.items()])
 
 
-__all__ = ["CASE_COLUMN", "load_batch"]
+__all__ = ["CASE_COLUMN", "load_batch", "write_rows"]

@@ -88,6 +88,8 @@ POLICIES: dict[str, Policy] = {
     "referral.date_unparseable": Policy("unparseable_date", "repair", "Correct RRF_RCVD_DT (left empty)."),
     # the target's own checks (pandera), for anything the rules above did not foresee
     "schema.violation": Policy(None, "quarantine", "A value breaks the target model; see the field named."),
+    "load.rejected": Policy(None, "quarantine", "The target refused this case's rows (the constraint is named, "
+                            "e.g. a case reference another case already holds); correct the value in CID."),
 }
 
 

@@ -15,6 +15,7 @@ import petl as etl
 
 from migration.extract import LegacyCase, LegacyReference
 from migration.rules.matching import first_match
+from migration.rules.policies import policy
 from migration.rules.routing import NEXT_TASK, PRIORITY_BANDS, ROUTES
 from migration.transform.case_rows import case_row, party_and_person_rows, routing_facts
 from migration.transform.child_rows import CHILD_MAPPERS
@@ -54,6 +55,24 @@ class TransformResult:
     def quarantined(self) -> int:
         """Cases quarantined in this batch."""
         return sum(o.state == "quarantined" for o in self.outcomes)
+
+    def only(self, case_ids: set[int]) -> TransformResult:
+        """The rows and outcomes of these cases alone (findings are not carried)."""
+        rows = {t: [r for r in rows if r[CASE_COLUMN] in case_ids] for t, rows in self.rows.items()}
+        return TransformResult(rows=rows, outcomes=[o for o in self.outcomes if o.legacy_case_id in case_ids])
+
+    def refuse(self, refused: dict[int, tuple[str, str | None]]) -> None:
+        """Quarantine cases whose rows the target refused, under the policy of `load.rejected`."""
+        if not refused:
+            return
+        self.rows = {t: [r for r in rows if r[CASE_COLUMN] not in refused] for t, rows in self.rows.items()}
+        for outcome in self.outcomes:
+            if outcome.legacy_case_id in refused:
+                table, place = refused[outcome.legacy_case_id]
+                outcome.state, outcome.target_fingerprint = "quarantined", None
+                p = policy("load.rejected")
+                self.findings.append(Finding(outcome.legacy_case_id, outcome.legacy_ref, "load.rejected", table,
+                                             place, outcome.legacy_case_id, p.defect, p.action))
 
 
 def _transform_case(ctx: BatchContext, legacy: LegacyCase, tables: dict[str, list[Row]]) -> None:

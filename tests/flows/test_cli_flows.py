@@ -27,6 +27,7 @@ def test_run_all_then_reconcile_explain_and_status(tmp_path: Path) -> None:
     run = cutover(tmp_path, "run", "--all", "--as-of", "2026-11-01", "--batch-size", "200")
     assert run.returncode == 0, run.stderr[-2000:]
     assert "wave specialisms" in run.stdout
+    assert "quarantined in this run" in run.stdout and "cutover explain" in run.stdout  # the count, where to look
 
     rec = cutover(tmp_path, "reconcile", "--format", "json")
     assert rec.returncode == 0, rec.stdout[-2000:]

@@ -1,0 +1,71 @@
+"""Rows the target refuses that validation could not foresee (a constraint that spans batches, a
+value the database will not take): the cases holding them are found by bisection, each probe in
+a transaction that is rolled back, and quarantined by the policy of `load.rejected`; the rest of
+the batch loads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DataError, IntegrityError
+
+from cutover.log import get_logger
+from migration.retry import is_transient
+from migration.transform import TransformResult
+
+REFUSALS = (IntegrityError, DataError)
+log = get_logger("load")
+# SQLite names the table and column ("UNIQUE constraint failed: case.case_ref"), never the value.
+_SQLITE_PLACE = re.compile(r"constraint failed: (\w+)\.(\w+)")
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """A constraint or data error of the target (not a transient fault)."""
+    return isinstance(exc, REFUSALS) and not is_transient(exc)
+
+
+def where_refused(exc: BaseException) -> tuple[str, str | None]:
+    """(table, constraint or column) the database names for a refusal; no row value is read."""
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    if diag is not None and getattr(diag, "table_name", None):
+        return diag.table_name, diag.constraint_name or diag.column_name
+    found = _SQLITE_PLACE.search(str(getattr(exc, "orig", "")))
+    return (found[1], found[2]) if found else ("case", None)
+
+
+def find_refused(engine: Engine, result: TransformResult,
+                 write: Callable[[Connection, TransformResult], None]) -> dict[int, tuple[str, str | None]]:
+    """CASE_ID -> (table, constraint) for each migrated case of the batch whose rows the target
+    refuses, found by halving; when two halves pass alone but fail together, both are held back."""
+
+    def refused(ids: Sequence[int]) -> tuple[str, str | None] | None:
+        with engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                write(conn, result.only(set(ids)))
+                return None
+            except REFUSALS as exc:
+                if is_transient(exc):
+                    raise
+                return where_refused(exc)
+            finally:
+                trans.rollback()
+
+    def halve(ids: list[int], why: tuple[str, str | None]) -> dict[int, tuple[str, str | None]]:
+        if len(ids) == 1:
+            return {ids[0]: why}
+        found: dict[int, tuple[str, str | None]] = {}
+        middle = len(ids) // 2
+        for half in (ids[:middle], ids[middle:]):
+            reason = refused(half)
+            if reason is not None:
+                found |= halve(half, reason)
+        return found or dict.fromkeys(ids, why)
+
+    ids = sorted(o.legacy_case_id for o in result.outcomes if o.state == "migrated")
+    first = refused(ids)
+    bad = halve(ids, first) if first is not None else {}
+    log.warning("the target refused the rows of %d case(s); they are quarantined (rule load.rejected)", len(bad))
+    return bad
