@@ -62,7 +62,7 @@ def _measured(argv: list[str], env: dict[str, str] | None = None) -> dict:
         return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "out": out.read()}
 
 
-def bench(admin_url: str, cases: int, workers: int, batch_size: int, keep: bool) -> list[dict]:
+def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep: bool) -> list[dict]:
     """Generate a CID of `cases` cases, then floor, migrate and reconcile; return the figures."""
     names: list[str] = []
     figures: list[dict] = []
@@ -80,9 +80,9 @@ def bench(admin_url: str, cases: int, workers: int, batch_size: int, keep: bool)
         names.append(target_name)
         with tempfile.TemporaryDirectory(prefix="cutover-bench-") as data_dir:
             env = {"CUTOVER_LEGACY_URL": legacy, "CUTOVER_TARGET_URL": target, "CUTOVER_DATA_DIR": data_dir,
-                   "CUTOVER_BATCH_SIZE": str(batch_size), "CUTOVER_MAX_WORKERS": str(workers)}
+                   "CUTOVER_BATCH_SIZE": str(batch_size)}
             cutover = str(Path(sys.executable).with_name("cutover"))
-            migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet"], env)
+            migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet", *run_args], env)
             figures.append({"cases": cases, "step": "migrate", "seconds": migrate["seconds"],
                             "peak_mib": migrate["peak_mib"], "detail": migrate["out"].strip().splitlines()[-1:]})
             rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--quiet", "--format", "json"], env)
@@ -104,7 +104,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pg-url", required=True, help="an admin URL of a PostgreSQL server (databases are created)")
     parser.add_argument("--cases", type=int, nargs="+", default=[100_000], help="scales (default 100000)")
-    parser.add_argument("--workers", type=int, default=2, help="batches run at once (default 2)")
+    parser.add_argument("--run-args", default="--workers 2",
+                        help="options of `cutover run` (default: a local Dask cluster of 2 processes)")
     parser.add_argument("--batch-size", type=int, default=1000, help="cases per batch (default 1000)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
@@ -112,7 +113,7 @@ def main() -> int:
     figures = []
     print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}", flush=True)
     for cases in args.cases:
-        for f in bench(args.pg_url, cases, args.workers, args.batch_size, args.keep):
+        for f in bench(args.pg_url, cases, args.run_args.split(), args.batch_size, args.keep):
             figures.append(f)
             print(f"{cases:>10,}  {f['step']:<10} {f['seconds']:9.1f} {f['ratio']:8.2f} {f['peak_mib']:9.0f}",
                   flush=True)

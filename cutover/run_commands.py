@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
             cluster = stack.enter_context(LocalCluster(n_workers=args.workers, processes=True,
                                                        threads_per_worker=1, dashboard_address=None))
             dask_address = cluster.scheduler_address
-        plan_now = recorded_plan(create_engine(cfg.target_url))
-        total = sum(1 for wave in plan_now.values() if wave in waves)
+        with create_engine(cfg.target_url).connect() as conn:
+            total = int(conn.execute(sa.select(sa.func.count()).where(CUTOVER_PLAN.c.wave.in_(waves))).scalar() or 0)
         with progress("migrate cases", total, quiet=args.quiet) as advance:
             cutover_flows.progress_hook = advance
             try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from reconciliation.changes import changed_since_migration
 from reconciliation.child_totals import case_child_totals
@@ -16,32 +18,41 @@ from reconciliation.legacy_side import in_flight_cases, person_keys
 from reconciliation.target_side import read_target
 
 STEPS = 7
+T = TypeVar("T")
 
 
 def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | None = None,
               appeal_window_days: int = 14, progress: Callable[[int], None] | None = None) -> Reconciliation:
     """Reconcile CID with the target as of a date, overall or for one wave; `progress` is told
-    of each of the STEPS steps as it ends."""
+    of each of the STEPS steps as it ends. The checks that load one database each (integrity on
+    the target, fingerprints on CID, field checks) run side by side, so both servers work at once."""
     step = progress or (lambda done: None)
+
+    def then_step(work: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            out = work()
+            step(1)
+            return out
+        return run
+
     with target.connect() as conn:
         target_side = read_target(conn)
-        step(1)
-        tampered = check_integrity(conn)
-        step(1)
-    with legacy.connect() as conn:
-        legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
-        person_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
-        step(1)
-        changed = changed_since_migration(conn, target_side.fingerprints)
-        step(1)
-        result = balance(legacy_side, target_side, wave)
-        step(1)
-        with target.connect() as target_conn:
-            mismatched = check_fields(conn, target_conn)
+    step(1)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="reconcile") as pool:
+        tampered_job = pool.submit(then_step(lambda: _on(target, check_integrity)))
+        changed_job = pool.submit(then_step(lambda: _on(legacy, changed_since_migration, target_side.fingerprints)))
+        fields_job = pool.submit(then_step(lambda: _on_both(legacy, target, check_fields)))
+        with legacy.connect() as conn:
+            legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
+            person_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
             step(1)
-            result.entities = case_child_totals(conn, target_conn, result.migrated_by_wave, result.waves,
-                                                result.discrepancies) + result.entities
+            result = balance(legacy_side, target_side, wave)
             step(1)
+            with target.connect() as target_conn:
+                result.entities = case_child_totals(conn, target_conn, result.migrated_by_wave, result.waves,
+                                                    result.discrepancies) + result.entities
+            step(1)
+        tampered, changed, mismatched = tampered_job.result(), changed_job.result(), fields_job.result()
     if wave is None:
         result.discrepancies.extend(tampered)
         changed_cases = set(changed)
@@ -52,6 +63,16 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
             result.discrepancies.append(Discrepancy("changed_since_migration", "case", case_id, None, case_id,
                                                     case_wave))
     return result
+
+
+def _on(engine: Engine, check: Callable[..., T], *args: Any) -> T:
+    with engine.connect() as conn:
+        return check(conn, *args)
+
+
+def _on_both(legacy: Engine, target: Engine, check: Callable[[Connection, Connection], T]) -> T:
+    with legacy.connect() as legacy_conn, target.connect() as target_conn:
+        return check(legacy_conn, target_conn)
 
 
 class Reconcile:

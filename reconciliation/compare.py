@@ -110,7 +110,7 @@ def _children(legacy: LegacySide, target: TargetSide, migrated_by_wave: dict[str
         for wave, cases in migrated_by_wave.items():
             counts: Counter[str] = Counter()
             for case_id in sorted(cases):
-                expected = by_case.get(case_id, set())
+                expected = set(by_case.get(case_id, ()))
                 present = _present(entity, case_id, target)
                 dropped = expected & target.dropped.get(entity, set())
                 merged = expected & target.merged if entity == "person" else set()

@@ -55,7 +55,7 @@ class LegacySide:
 
     in_flight: dict[int, str | None] = field(default_factory=dict)  # CASE_ID -> CASE_REF
     excluded: dict[int, str] = field(default_factory=dict)  # CASE_ID -> reason
-    children: dict[str, dict[int, set[int]]] = field(default_factory=dict)  # entity -> CASE_ID -> keys
+    children: dict[str, dict[int, tuple[int, ...]]] = field(default_factory=dict)  # entity -> CASE_ID -> keys
 
 
 def in_flight_cases(conn: Connection, as_of: dt.date, appeal_window_days: int) -> LegacySide:
@@ -93,28 +93,23 @@ def _appeal_open(decision: tuple[str | None, str | None] | None, as_of: dt.date,
 
 def person_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
     """Fill side.children with the persons and addresses of these cases (reached through parties,
-    so counted by key here; the case-keyed entities are totalled by the database)."""
-    parties: dict[int, set[int]] = defaultdict(set)
-    stmt = sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.CASE_PERSON_ID)
-    for case_id, pk in conn.execute(stmt, execution_options={"yield_per": 20000}):
+    so counted by key here; the case-keyed entities are totalled by the database). Streamed, and
+    kept as tuples: a million cases fit in memory."""
+    persons: dict[int, list[int]] = defaultdict(list)
+    stmt = (sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.PERSON_ID)
+            .join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID).distinct())
+    for case_id, pid in conn.execute(stmt, execution_options={"yield_per": 20000}):
         if case_id in case_ids:
-            parties[case_id].add(pk)
-    party_person = dict(conn.execute(sa.select(CASE_PERSON.c.CASE_PERSON_ID, CASE_PERSON.c.PERSON_ID)).all())
-    existing_people = set(conn.execute(sa.select(PERSON.c.PERSON_ID)).scalars())
-    persons: dict[int, set[int]] = defaultdict(set)
-    for case_id, keys in parties.items():
-        for party in keys:
-            pid = party_person.get(party)
-            if pid is not None and pid in existing_people:
-                persons[case_id].add(pid)
-    side.children["person"] = persons
+            persons[case_id].append(pid)
     owner: dict[int, int] = {}
-    for case_id, pids in persons.items():
-        for pid in pids:
+    for case_id in sorted(persons):
+        for pid in persons[case_id]:
             owner.setdefault(pid, case_id)
-    addresses: dict[int, set[int]] = defaultdict(set)
+    addresses: dict[int, list[int]] = defaultdict(list)
     stmt = sa.select(ADDRESS.c.ADDRESS_ID, ADDRESS.c.PERSON_ID)
     for aid, pid in conn.execute(stmt, execution_options={"yield_per": 20000}):
-        if pid in owner:
-            addresses[owner[pid]].add(aid)
-    side.children["address"] = addresses
+        case_id = owner.get(pid)
+        if case_id is not None:
+            addresses[case_id].append(aid)
+    side.children["person"] = {cid: tuple(keys) for cid, keys in persons.items()}
+    side.children["address"] = {cid: tuple(keys) for cid, keys in addresses.items()}

@@ -21,7 +21,7 @@ from migration.rules.waves import WAVES
 from migration.transform.nationality import NationalityMapper
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedCase:
     """An in-flight case and the wave cohort rule that took it."""
 
@@ -31,7 +31,7 @@ class PlannedCase:
     rule: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExcludedCase:
     """A case that is not in flight, with the reason; counted, never migrated."""
 
@@ -76,11 +76,14 @@ def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, refere
     return False, EXCLUSION_REASONS.get(status, DEFAULT_EXCLUSION_REASON)
 
 
-def _latest_decisions(conn: Connection) -> dict[int, dict[str, Any]]:
-    stmt = (sa.select(DECISION.c.CASE_ID, DECISION.c.OUTCOME_CD, DECISION.c.DECISION_DT,
-                      DECISION.c.APPEAL_LODGED_FLG)
+DECISION_FIELDS = ("OUTCOME_CD", "DECISION_DT", "APPEAL_LODGED_FLG")
+
+
+def _latest_decisions(conn: Connection) -> dict[int, tuple[Any, ...]]:
+    """CASE_ID -> the DECISION_FIELDS of its latest live decision (tuples: a million cases fit)."""
+    stmt = (sa.select(DECISION.c.CASE_ID, *(DECISION.c[f] for f in DECISION_FIELDS))
             .where(sa.func.coalesce(DECISION.c.DELETED_FLG, "N") != "Y").order_by(DECISION.c.DECISION_ID))
-    return {r["CASE_ID"]: dict(r) for r in conn.execute(stmt).mappings()}
+    return {r[0]: tuple(r[1:]) for r in conn.execute(stmt, execution_options={"yield_per": 20_000})}
 
 
 def _flags(conn: Connection) -> dict[int, frozenset[str]]:
@@ -113,7 +116,9 @@ def build_plan(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14
     plan = Plan(as_of=as_of)
     for header in _headers_with_main(conn):
         case_id = header["CASE_ID"]
-        in_flight, reason = is_in_flight(header, decisions.get(case_id), reference, as_of, appeal_window_days)
+        latest = decisions.get(case_id)
+        decision = dict(zip(DECISION_FIELDS, latest, strict=True)) if latest else None
+        in_flight, reason = is_in_flight(header, decision, reference, as_of, appeal_window_days)
         if not in_flight:
             plan.excluded.append(ExcludedCase(case_id, header["CASE_REF"], reason or DEFAULT_EXCLUSION_REASON))
             continue

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from migration.load.staging import copy_rows
 from migration.plan.build import Plan
 from migration.rules.waves import CATCH_UP
 from migration.target_schema import CUTOVER_EXCLUSION, CUTOVER_PLAN
@@ -20,20 +23,27 @@ def record_plan(conn: Connection, plan: Plan) -> dict[str, int]:
     existing = set(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id)).scalars())
     first_plan = not existing
     now = dt.datetime.now(dt.UTC)
-    new_rows = [
+    new_rows = (
         {"legacy_case_id": c.case_id, "legacy_ref": c.legacy_ref,
          "wave": c.wave if first_plan else CATCH_UP, "wave_rule": c.rule if first_plan else "appeared_after_plan",
          "as_of": plan.as_of, "planned_at": now}
         for c in plan.cases if c.case_id not in existing
-    ]
-    if new_rows:
-        conn.execute(CUTOVER_PLAN.insert(), new_rows)
+    )
+    planned = _copy_in_chunks(conn, CUTOVER_PLAN, new_rows)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
-    excluded = [{"legacy_case_id": e.case_id, "legacy_ref": e.legacy_ref, "reason": e.reason, "as_of": plan.as_of}
-                for e in plan.excluded]
-    if excluded:
-        conn.execute(CUTOVER_EXCLUSION.insert(), excluded)
-    return {"planned": len(new_rows), "catch_up": 0 if first_plan else len(new_rows)}
+    _copy_in_chunks(conn, CUTOVER_EXCLUSION, (
+        {"legacy_case_id": e.case_id, "legacy_ref": e.legacy_ref, "reason": e.reason, "as_of": plan.as_of}
+        for e in plan.excluded))
+    return {"planned": planned, "catch_up": 0 if first_plan else planned}
+
+
+def _copy_in_chunks(conn: Connection, table: sa.Table, rows: Iterable[dict[str, Any]], size: int = 20_000) -> int:
+    """Bulk-write rows a chunk at a time (a million plan rows never sit in memory at once)."""
+    written, it = 0, iter(rows)
+    while chunk := list(islice(it, size)):
+        copy_rows(conn, table, chunk)
+        written += len(chunk)
+    return written
 
 
 def planned_case_ids(conn: Connection, wave: str) -> list[int]:
