@@ -8,7 +8,7 @@ DEMO_SEED ?= 7
 DEMO_AS_OF ?= 2026-11-01
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck bench pg-start pg-stop clean chromium
+.PHONY: demo test lint typecheck bench bench-scale pg-start pg-stop clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -57,6 +57,10 @@ test: $(STAMP) chromium
 
 bench: $(STAMP)
 	@url=$$(scripts/pg.sh start) && $(BIN)/python bench/run.py --pg-url $$url $(BENCH_ARGS)
+
+# floor (raw COPY) vs `cutover run --all` vs `cutover reconcile`; BENCH_ARGS="--cases 100000 1000000"
+bench-scale: $(STAMP)
+	@url=$$(scripts/pg.sh start) && $(BIN)/python bench/scale.py --pg-url $$url $(BENCH_ARGS)
 
 pg-start:
 	@scripts/pg.sh start

@@ -77,6 +77,6 @@ def extract_batch(conn: Connection, case_ids: Sequence[int]) -> list[LegacyCase]
             if pid in persons:
                 case.persons[pid] = persons[pid]
                 case.addresses[pid] = addresses.get(pid, [])
-    for case_id, fingerprint in case_fingerprints(conn, sorted(cases)).items():
+    for case_id, fingerprint in case_fingerprints(conn, sorted(cases), sorted(person_ids)).items():
         cases[case_id].fingerprint = fingerprint
     return [cases[i] for i in ids if i in cases]

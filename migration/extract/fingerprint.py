@@ -61,19 +61,21 @@ def _totals(conn: Connection, case_id: sa.ColumnElement, table: sa.Table, joined
     return sa.select(rows.c.case_id, total.label("total")).group_by(rows.c.case_id).subquery()
 
 
-def fingerprint_query(conn: Connection, case_ids: Sequence[int] | None = None) -> sa.Select:
-    """SELECT CASE_ID, fingerprint (32 hex digits) for these cases, or every case, in key order."""
+def fingerprint_query(conn: Connection, case_ids: Sequence[int] | None = None,
+                      person_ids: Sequence[int] | None = None) -> sa.Select:
+    """SELECT CASE_ID, fingerprint (32 hex digits) for these cases, or every case, in key order.
+    Given the batch's PERSON_IDs too, persons and addresses are read by index, never scanned."""
 
-    def only(column: sa.ColumnElement) -> list[sa.ColumnElement[bool]]:
-        return [] if case_ids is None else [key_list(conn, column, case_ids)]
+    def only(column: sa.ColumnElement, keys: Sequence[int] | None = case_ids) -> list[sa.ColumnElement[bool]]:
+        return [] if keys is None else [key_list(conn, column, keys)]
 
     parts = [_totals(conn, t.c.CASE_ID, t, t, only(t.c.CASE_ID)) for t in CASE_KEYED]
     parts.append(_totals(conn, CASE_PERSON.c.CASE_ID, PERSON,
                          CASE_PERSON.join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID),
-                         only(CASE_PERSON.c.CASE_ID)))
+                         only(CASE_PERSON.c.CASE_ID) + only(PERSON.c.PERSON_ID, person_ids)))
     parts.append(_totals(conn, CASE_PERSON.c.CASE_ID, ADDRESS,
                          CASE_PERSON.join(ADDRESS, ADDRESS.c.PERSON_ID == CASE_PERSON.c.PERSON_ID),
-                         only(CASE_PERSON.c.CASE_ID)))
+                         only(CASE_PERSON.c.CASE_ID) + only(ADDRESS.c.PERSON_ID, person_ids)))
     joined: sa.FromClause = CASE_HDR
     for part in parts:
         joined = joined.outerjoin(part, part.c.case_id == CASE_HDR.c.CASE_ID)
@@ -82,11 +84,12 @@ def fingerprint_query(conn: Connection, case_ids: Sequence[int] | None = None) -
             .where(*only(CASE_HDR.c.CASE_ID)).order_by(CASE_HDR.c.CASE_ID))
 
 
-def case_fingerprints(conn: Connection, case_ids: Sequence[int]) -> dict[int, str]:
-    """CASE_ID -> fingerprint for these cases (missing cases are absent)."""
+def case_fingerprints(conn: Connection, case_ids: Sequence[int], person_ids: Sequence[int]) -> dict[int, str]:
+    """CASE_ID -> fingerprint for these cases, whose parties name these PERSON_IDs (missing cases
+    are absent)."""
     if not case_ids:
         return {}
-    return {int(cid): fp for cid, fp in conn.execute(fingerprint_query(conn, case_ids))}
+    return {int(cid): fp for cid, fp in conn.execute(fingerprint_query(conn, case_ids, person_ids))}
 
 
 def all_fingerprints(conn: Connection) -> Iterator[tuple[int, str]]:

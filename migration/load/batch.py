@@ -66,10 +66,10 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
         return
     stages = {table.name: stage_rows(conn, table, result.rows.get(table.name, [])) for table in BUSINESS_TABLES}
     for table in BUSINESS_TABLES:
-        staged = stages[table.name]
-        merge(conn, table, staged)
-        record_digests(conn, table, sa.select(staged.c[next(iter(table.primary_key)).name]))
-    delete_stale_children(conn, stages)
+        merge(conn, table, stages[table.name])
+        pk = next(iter(table.primary_key)).name
+        record_digests(conn, table, [r[pk] for r in result.rows.get(table.name, [])])
+    delete_stale_children(conn, stages, result.rows)
 
 
 def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], wave: str, run_id: uuid.UUID,

@@ -59,11 +59,13 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
                      h28(conn, row_hash).label("row_h28"))
 
 
-def record_digests(conn: Connection, table: sa.Table, keys: sa.Select) -> None:
-    """Record (or refresh) the digests of the rows whose primary key `keys` selects, as the
-    database computes them now."""
+def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:
+    """Record (or refresh) the digests of the rows with these primary keys, as the database
+    computes them now."""
+    if not keys:
+        return
     pk = next(iter(table.primary_key))
-    rows = hashed_rows(conn, table, pk.in_(keys)).subquery()
+    rows = hashed_rows(conn, table, key_list(conn, pk, keys)).subquery()
     insert = _insert(conn).from_select(
         ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
         sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,

@@ -66,23 +66,27 @@ def merge(conn: Connection, table: sa.Table, stage: sa.Table) -> None:
                                             where=changed))
 
 
-def delete_stale_children(conn: Connection, stages: dict[str, sa.Table]) -> None:
+def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: dict[str, list[Row]]) -> None:
     """Remove rows of the staged cases that the staged rows no longer hold (removed or deleted in
-    CID), and addresses of staged persons that CID no longer has."""
-    cases = sa.select(stages[CASE.name].c.case_id)
+    CID), and addresses of staged persons that CID no longer has. Rows are found by key arrays, so
+    the target's indexes are used however large it grows (a subquery on a staging table, whose
+    size the planner cannot know, would scan the whole table once per batch)."""
+    case_keys = [r["case_id"] for r in rows.get(CASE.name, [])]
     for table in CASE_CHILD_TABLES:
-        pk = next(iter(table.primary_key)).name
-        stale = sa.and_(table.c.case_id.in_(cases), table.c[pk].not_in(sa.select(stages[table.name].c[pk])))
+        pk = next(iter(table.primary_key))
+        stale = list(conn.execute(sa.select(pk).where(key_list(conn, table.c.case_id, case_keys),
+                                                      pk.not_in(sa.select(stages[table.name].c[pk.name])))).scalars())
+        if not stale:
+            continue
         if table is APPOINTMENT:
             # Cut links into rows about to go first, so the self-reference never blocks the delete.
-            conn.execute(sa.update(APPOINTMENT).where(stale).values(rebooked_from_id=None))
-            conn.execute(sa.update(APPOINTMENT).where(APPOINTMENT.c.rebooked_from_id.in_(
-                sa.select(APPOINTMENT.c.appointment_id).where(stale))).values(rebooked_from_id=None))
-        _delete(conn, table, stale)
-    people = sa.union(sa.select(stages[PERSON.name].c.legacy_person_id),
-                      sa.select(stages[ADDRESS.name].c.legacy_person_id))
-    _delete(conn, ADDRESS, ADDRESS.c.legacy_person_id.in_(people),
-            ADDRESS.c.address_id.not_in(sa.select(stages[ADDRESS.name].c.address_id)))
+            conn.execute(sa.update(APPOINTMENT).where(key_list(conn, APPOINTMENT.c.rebooked_from_id, stale))
+                         .values(rebooked_from_id=None))
+        _delete(conn, table, key_list(conn, pk, stale))
+    people = sorted({r["legacy_person_id"] for r in rows.get(PERSON.name, []) + rows.get(ADDRESS.name, [])})
+    if people:
+        _delete(conn, ADDRESS, key_list(conn, ADDRESS.c.legacy_person_id, people),
+                ADDRESS.c.address_id.not_in(sa.select(stages[ADDRESS.name].c.address_id)))
 
 
 def _delete(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
