@@ -40,7 +40,7 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
     step(1)
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="reconcile") as pool:
         tampered_job = pool.submit(then_step(lambda: _on(target, check_integrity)))
-        changed_job = pool.submit(then_step(lambda: _on(legacy, changed_since_migration, target_side.fingerprints)))
+        changed_job = pool.submit(then_step(lambda: _on_both(legacy, target, changed_since_migration)))
         fields_job = pool.submit(then_step(lambda: _on_both(legacy, target, check_fields)))
         with legacy.connect() as conn:
             legacy_side = in_flight_cases(conn, as_of, appeal_window_days)

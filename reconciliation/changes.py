@@ -5,27 +5,30 @@ changed without LAST_UPD_TS moving is found too."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from migration.extract.fingerprint import all_fingerprints
+from migration.target_schema import CUTOVER_CASE
 
 
-def changed_since_migration(conn: Connection, fingerprints: Mapping[int, str]) -> list[int]:
+def changed_since_migration(legacy: Connection, target: Connection) -> list[int]:
     """CASE_IDs whose legacy rows no longer match the fingerprint recorded when they migrated
-    (a case gone from CID counts as changed): one pass of CID's database over every case."""
-    seen: set[int] = set()
+    (a case gone from CID counts as changed): CID's database fingerprints every case in one pass,
+    merged in key order with the target's record, so neither side is held in memory."""
+    recorded = target.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.legacy_fingerprint)
+                              .where(CUTOVER_CASE.c.state == "migrated").order_by(CUTOVER_CASE.c.legacy_case_id),
+                              execution_options={"yield_per": 20_000})
+    fresh = iter(all_fingerprints(legacy))
+    current = next(fresh, None)
     changed: list[int] = []
-    for case_id, fresh in all_fingerprints(conn):
-        recorded = fingerprints.get(case_id)
-        if recorded is not None:
-            seen.add(case_id)
-            if recorded != fresh:
-                changed.append(case_id)
-    changed.extend(cid for cid in fingerprints if cid not in seen)
-    return sorted(changed)
+    for case_id, fingerprint in recorded:
+        while current is not None and current[0] < case_id:
+            current = next(fresh, None)
+        if current is None or current[0] != case_id or current[1] != fingerprint:
+            changed.append(case_id)
+    return changed
 
 
 def touched_since(conn: Connection, since: dt.datetime) -> set[int]:

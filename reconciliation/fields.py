@@ -64,19 +64,26 @@ CHECKS: dict[str, tuple[sa.Table, str, sa.Table, str, dict[str, tuple[str, Calla
 }
 
 
+CHUNK = 20_000
+
+
 def check_fields(legacy: Connection, target: Connection) -> list[Discrepancy]:
-    """field_mismatch for every checked field whose target value is not CID's value, read anew."""
+    """field_mismatch for every checked field whose target value is not CID's value, read anew,
+    a key range at a time (memory stays flat however many rows there are)."""
     out: list[Discrepancy] = []
     for entity, (l_table, l_key, t_table, t_key, fields) in CHECKS.items():
         wanted = [t_table.c[t_key], *(t_table.c[c] for c in fields)]
-        loaded = {row[0]: row for row in target.execute(sa.select(*wanted))}
-        if not loaded:
-            continue
         columns = [l_table.c[l_key], *(l_table.c[src] for src, _ in fields.values())]
-        keys = sorted(loaded)
-        for i in range(0, len(keys), 50_000):
-            chunk = keys[i:i + 50_000]
-            for row in legacy.execute(sa.select(*columns).where(key_list(legacy, l_table.c[l_key], chunk))):
+        after = None
+        while True:
+            page = sa.select(*wanted).order_by(t_table.c[t_key]).limit(CHUNK)
+            if after is not None:
+                page = page.where(t_table.c[t_key] > after)
+            loaded = {row[0]: row for row in target.execute(page)}
+            if not loaded:
+                break
+            after = max(loaded)
+            for row in legacy.execute(sa.select(*columns).where(key_list(legacy, l_table.c[l_key], sorted(loaded)))):
                 mine = loaded[row[0]]
                 for n, (column, (_, read)) in enumerate(fields.items(), start=1):
                     if read(row[n]) != mine[n]:

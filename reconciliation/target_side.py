@@ -42,7 +42,6 @@ class TargetSide:
 
     migrated: set[int] = field(default_factory=set)
     states: dict[int, str] = field(default_factory=dict)
-    fingerprints: dict[int, str] = field(default_factory=dict)  # migrated CASE_ID -> legacy fingerprint
     plan: dict[int, str] = field(default_factory=dict)
     completed_waves: set[str] = field(default_factory=set)
     persons: set[int] = field(default_factory=set)  # legacy PERSON_IDs standing in the target
@@ -55,11 +54,7 @@ def read_target(conn: Connection) -> TargetSide:
     """Read the target's cases, child keys and the tool's records."""
     side = TargetSide()
     side.migrated = set(conn.execute(sa.select(CASE.c.legacy_case_id)).scalars())
-    for case_id, state, fingerprint in conn.execute(sa.select(
-            CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state, CUTOVER_CASE.c.legacy_fingerprint)):
-        side.states[case_id] = state
-        if state == "migrated":
-            side.fingerprints[case_id] = fingerprint
+    side.states = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state)).all())
     side.plan = dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
     side.completed_waves = set(conn.execute(sa.select(CUTOVER_RUN.c.wave).where(
         CUTOVER_RUN.c.status == "completed")).scalars())

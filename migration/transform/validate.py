@@ -4,12 +4,10 @@ every failure of a batch is found at once; failures become findings that quarant
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pandera.pandas as pa
 import pycountry
 import sqlalchemy as sa
-from pandera.errors import SchemaErrors
 
 from migration.rules.nationalities import ICAO_CODES
 from migration.target_schema import BUSINESS_TABLES, target_metadata
@@ -17,22 +15,33 @@ from migration.target_schema import BUSINESS_TABLES, target_metadata
 CASE_COLUMN = "_case"
 NATIONALITY_CODES = frozenset(c.alpha_3 for c in pycountry.countries) | ICAO_CODES
 
-# Checks the column types cannot say, by table and column.
-EXTRA_CHECKS: dict[tuple[str, str], list[pa.Check]] = {
-    ("person", "nationality"): [pa.Check.isin(sorted(NATIONALITY_CODES))],
-    ("case", "case_ref"): [pa.Check.str_matches(r"^CID/\d{4}/\d{7}$")],
-    ("case_note", "part"): [pa.Check.ge(1)],
-    ("resettlement_referral", "family_size"): [pa.Check.ge(1)],
-}
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+
+@cache
+def extra_checks() -> dict[tuple[str, str], list[pa.Check]]:
+    """Checks the column types cannot say, by table and column. (pandas and pandera load on first
+    validation, so the commands that never validate start fast and small.)"""
+    import pandera.pandas as pa
+
+    return {
+        ("person", "nationality"): [pa.Check.isin(sorted(NATIONALITY_CODES))],
+        ("case", "case_ref"): [pa.Check.str_matches(r"^CID/\d{4}/\d{7}$")],
+        ("case_note", "part"): [pa.Check.ge(1)],
+        ("resettlement_referral", "family_size"): [pa.Check.ge(1)],
+    }
 
 
 @cache
 def schema_for(table_name: str) -> pa.DataFrameSchema:
     """A pandera schema from the target table: nullability, enumerations, text limits, unique keys."""
+    import pandera.pandas as pa
+
     table = target_metadata.tables[table_name]
     columns = {}
     for col in table.columns:
-        checks: list[pa.Check] = list(EXTRA_CHECKS.get((table_name, col.name), []))
+        checks: list[pa.Check] = list(extra_checks().get((table_name, col.name), []))
         if isinstance(col.type, sa.Enum):
             checks.append(pa.Check.isin(list(col.type.enums)))
         elif isinstance(col.type, sa.String) and col.type.length:
@@ -43,8 +52,11 @@ def schema_for(table_name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=True, name=table_name)
 
 
-def schema_failures(table_name: str, rows: list[dict]) -> list[tuple[int, str]]:
+def schema_failures(table_name: str, rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
     """(legacy case id, column) for every failing value of the rows; empty when all pass."""
+    import pandas as pd
+    from pandera.errors import SchemaErrors
+
     if not rows:
         return []
     frame = pd.DataFrame.from_records(rows, columns=list(rows[0].keys()))
