@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -65,9 +65,9 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
     return result
 
 
-def _on(engine: Engine, check: Callable[..., T], *args: Any) -> T:
+def _on(engine: Engine, check: Callable[[Connection], T]) -> T:
     with engine.connect() as conn:
-        return check(conn, *args)
+        return check(conn)
 
 
 def _on_both(legacy: Engine, target: Engine, check: Callable[[Connection, Connection], T]) -> T:

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cutover.db import key_list
 from cutover.sqlhash import NULL_TEXT, field_hash, h28
+from migration.load.staging import dialect_insert
 from migration.target_schema import (
     ADDRESS,
     APPOINTMENT,
@@ -66,18 +66,13 @@ def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> No
         return
     pk = next(iter(table.primary_key))
     rows = hashed_rows(conn, table, key_list(conn, pk, keys)).subquery()
-    insert = _insert(conn).from_select(
+    insert = dialect_insert(conn, CUTOVER_ROW_DIGEST).from_select(
         ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
         sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
                   rows.c.row_hash, rows.c.row_h28).where(sa.true()))
     columns = ("range_key", "field_hashes", "row_hash", "row_h28")
     conn.execute(insert.on_conflict_do_update(index_elements=["entity", "row_key"],
                                               set_={c: insert.excluded[c] for c in columns}))
-
-
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(CUTOVER_ROW_DIGEST)
 
 
 def forget_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:

@@ -7,10 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 Row = dict[str, Any]
 _staging = sa.MetaData()
+
+
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    """The connection's dialect's INSERT for a table (the one with ON CONFLICT)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:

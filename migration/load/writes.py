@@ -8,41 +8,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from cutover.db import key_list
 from migration.load.digests import forget_digests
+from migration.load.staging import dialect_insert, stage_rows
 from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, UNIT
 
 Row = dict[str, Any]
-CHUNK = 5000
 # Tables whose rows hang off a case, in the order they are deleted.
 CASE_CHILD_TABLES = tuple(t for t in reversed(BUSINESS_TABLES) if "case_id" in t.c and t is not CASE)
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def upsert(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
-    """Insert rows or update the ones whose values differ; identical rows are not touched.
-
-    For `person`, the record with the lowest legacy PERSON_ID stands for a merged human."""
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    pk = [c.name for c in table.primary_key]
-    cols = [c.name for c in table.columns if c.name not in pk]
-    changed = sa.or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
-    if table is PERSON:
-        changed = sa.and_(changed, stmt.excluded.legacy_person_id <= table.c.legacy_person_id)
-    stmt = stmt.on_conflict_do_update(index_elements=pk, set_={c: stmt.excluded[c] for c in cols}, where=changed)
-    names = [c.name for c in table.columns]
-    clean = [{n: r.get(n) for n in names} for r in rows]
-    for i in range(0, len(clean), CHUNK):
-        conn.execute(stmt, clean[i:i + CHUNK])
+    """Insert rows or update the ones whose values differ; identical rows are not touched."""
+    if rows:
+        merge(conn, table, stage_rows(conn, table, rows))
 
 
 def ensure_units(conn: Connection, units: dict[str, str]) -> None:
@@ -58,7 +39,7 @@ def merge(conn: Connection, table: sa.Table, stage: sa.Table) -> None:
     pk = [c.name for c in table.primary_key]
     cols = [n for n in names if n not in pk]
     # `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause of the SELECT.
-    stmt = _insert(conn, table).from_select(names, sa.select(*(stage.c[n] for n in names)).where(sa.true()))
+    stmt = dialect_insert(conn, table).from_select(names, sa.select(*(stage.c[n] for n in names)).where(sa.true()))
     changed = sa.or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
     if table is PERSON:
         changed = sa.and_(changed, stmt.excluded.legacy_person_id <= table.c.legacy_person_id)
