@@ -12,6 +12,15 @@ from sqlalchemy.engine import Connection
 
 FIELD_HASH_CHARS = 8
 NULL_TEXT = "\u2400"  # the SYMBOL FOR NULL: no text value of CID is this one character
+MASK28 = 0xFFFFFFF
+
+
+def hash64(text: str | None, seed: int) -> int | None:
+    """A signed 64-bit hash of a text under a seed (SQLite's stand-in for PostgreSQL's own)."""
+    if text is None:
+        return None
+    digest = hashlib.blake2b(str(text).encode(), digest_size=8, salt=seed.to_bytes(16, "little")).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def sqlite_functions(dbapi_conn: Any) -> None:
@@ -20,6 +29,16 @@ def sqlite_functions(dbapi_conn: Any) -> None:
                                deterministic=True)
     dbapi_conn.create_function("cutover_h28", 1, lambda h: None if h is None else int(h[:7], 16),
                                deterministic=True)
+    dbapi_conn.create_function("cutover_hash64", 2, hash64, deterministic=True)
+
+
+def slices28(hashes: tuple[sa.ColumnElement, sa.ColumnElement]) -> list[sa.ColumnElement]:
+    """Four non-negative 28-bit slices of two 64-bit hashes (112 bits), so SUM() never overflows."""
+    out = []
+    for h in hashes:
+        out.append(h.op("&")(MASK28))
+        out.append(h.op(">>")(sa.literal_column("32")).op("&")(MASK28))
+    return out
 
 
 def h28(conn: Connection, hex_digest: sa.ColumnElement) -> sa.ColumnElement:
