@@ -34,7 +34,7 @@ def sqlite_functions(dbapi_conn: Any) -> None:
 
 def slices28(hashes: tuple[sa.ColumnElement, sa.ColumnElement]) -> list[sa.ColumnElement]:
     """Four non-negative 28-bit slices of two 64-bit hashes (112 bits), so SUM() never overflows."""
-    out = []
+    out: list[sa.ColumnElement] = []
     for h in hashes:
         out.append(h.op("&")(MASK28))
         out.append(h.op(">>")(sa.literal_column("32")).op("&")(MASK28))

@@ -37,7 +37,7 @@ def _row_hash(conn: Connection, table: sa.Table, seed: int) -> sa.ColumnElement:
     elsewhere every column as `length:text` (NULL as its own symbol), so no edit can hide at a
     boundary, hashed by the function cutover registers."""
     if conn.dialect.name == "postgresql":
-        row = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
+        row: sa.ColumnElement = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
         return sa.func.hash_record_extended(row, seed, type_=sa.BigInteger)
     parts = []
     for col in table.columns:
