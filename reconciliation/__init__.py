@@ -9,15 +9,14 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from reconciliation.cases import balance
 from reconciliation.changes import changed_since_migration
-from reconciliation.child_totals import case_child_totals
-from reconciliation.compare import Discrepancy, Reconciliation, balance
+from reconciliation.compare import Discrepancy, Reconciliation
 from reconciliation.fields import check_fields
 from reconciliation.integrity import check_integrity
-from reconciliation.legacy_side import in_flight_cases, person_keys
-from reconciliation.target_side import read_target
+from reconciliation.target_side import planned_waves
 
-STEPS = 7
+STEPS = 4
 T = TypeVar("T")
 
 
@@ -25,7 +24,8 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
               appeal_window_days: int = 14, progress: Callable[[int], None] | None = None) -> Reconciliation:
     """Reconcile CID with the target as of a date, overall or for one wave; `progress` is told
     of each of the STEPS steps as it ends. The checks that load one database each (integrity on
-    the target, fingerprints on CID, field checks) run side by side, so both servers work at once."""
+    the target, fingerprints on CID, field checks) run side by side with the balance, so both
+    servers work at once; each streams or pages, so memory does not grow with the data."""
     step = progress or (lambda done: None)
 
     def then_step(work: Callable[[], T]) -> Callable[[], T]:
@@ -35,30 +35,23 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
             return out
         return run
 
-    with target.connect() as conn:
-        target_side = read_target(conn)
-    step(1)
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="reconcile") as pool:
         tampered_job = pool.submit(then_step(lambda: _on(target, check_integrity)))
         changed_job = pool.submit(then_step(lambda: _on_both(legacy, target, changed_since_migration)))
         fields_job = pool.submit(then_step(lambda: _on_both(legacy, target, check_fields)))
-        with legacy.connect() as conn:
-            legacy_side = in_flight_cases(conn, as_of, appeal_window_days)
-            person_keys(conn, legacy_side, target_side.migrated & set(legacy_side.in_flight))
-            step(1)
-            result = balance(legacy_side, target_side, wave)
-            step(1)
-            with target.connect() as target_conn:
-                result.entities = case_child_totals(conn, target_conn, result.migrated_by_wave, result.waves,
-                                                    result.discrepancies) + result.entities
+        with legacy.connect() as l_stream, target.connect() as t_stream, legacy.connect() as l_read, \
+                target.connect() as t_read:
+            result = balance(l_stream, t_stream, (l_read, t_read), as_of, appeal_window_days, wave)
             step(1)
         tampered, changed, mismatched = tampered_job.result(), changed_job.result(), fields_job.result()
     if wave is None:
         result.discrepancies.extend(tampered)
         changed_cases = set(changed)
         result.discrepancies.extend(d for d in mismatched if not (d.entity == "case" and d.legacy_key in changed_cases))
+    with target.connect() as conn:
+        planned = planned_waves(conn, changed)
     for case_id in changed:
-        case_wave = target_side.plan.get(case_id)
+        case_wave = planned.get(case_id)
         if wave is None or case_wave == wave:
             result.discrepancies.append(Discrepancy("changed_since_migration", "case", case_id, None, case_id,
                                                     case_wave))

@@ -1,9 +1,11 @@
-"""Control totals of the child rows of migrated cases, per entity and per wave, computed by each
-database (count and a hash total of the legacy keys); only an (entity, wave) whose totals differ
-has its keys read, to name the rows."""
+"""Control totals of the child rows of migrated cases, per entity and per wave, taken a chunk of
+cases at a time so memory stays flat: each database counts and hash-totals the legacy keys per case
+(one grouped query per entity and side), and only the cases whose totals differ have their keys
+read, to name the rows. Persons and addresses, reached through parties, are checked by key."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,11 +15,12 @@ from sqlalchemy.engine import Connection
 from cutover.db import key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
-from reconciliation.legacy_side import CHILD_ENTITIES
-from reconciliation.target_side import CASE_ENTITIES
+from reconciliation.legacy_side import CHILD_ENTITIES, case_persons, person_addresses
+from reconciliation.target_side import CASE_ENTITIES, PERSON_ENTITIES, person_findings, present_keys
 
-CHUNK = 100_000
 MULTIPLIER, MODULUS = 2654435761, 2**32  # Knuth's multiplicative hash: portable integer SQL
+COUNTED = ("legacy", "target", "dropped", "merged", "unexpected")
+Totals = dict[int, tuple[int, int]]
 
 
 def key_hash(column: sa.ColumnElement) -> sa.ColumnElement:
@@ -25,112 +28,153 @@ def key_hash(column: sa.ColumnElement) -> sa.ColumnElement:
     return (sa.cast(column, sa.BigInteger) * MULTIPLIER) % MODULUS
 
 
-def _sum(conn: Connection, inner: sa.Select) -> tuple[int, int]:
-    sub = inner.subquery()
-    column = next(iter(sub.c))
-    count, total = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(key_hash(column)), 0))).one()
+def _per_case(conn: Connection, pairs: sa.Select) -> Totals:
+    """Count and hash total of the keys per case, from a SELECT of (case id, key)."""
+    sub = pairs.subquery()
+    case_col, key_col = list(sub.c)
+    stmt = sa.select(case_col, sa.func.count(), sa.func.sum(key_hash(key_col))).group_by(case_col)
+    return {int(c): (int(n), int(t)) for c, n, t in conn.execute(stmt)}
+
+
+def _overall(conn: Connection, pairs: sa.Select) -> tuple[int, int]:
+    """Count and hash total of all the keys, from a SELECT of (case id, key)."""
+    sub = pairs.subquery()
+    key_col = list(sub.c)[1]
+    count, total = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(key_hash(key_col)), 0))).one()
     return int(count), int(total)
 
 
-def _chunks(ids: Sequence[int]) -> list[list[int]]:
-    return [list(ids[i:i + CHUNK]) for i in range(0, len(ids), CHUNK)]
-
-
-Span = tuple[int, int] | None
-
-
-def legacy_totals(conn: Connection, entity: str, case_ids: Sequence[int], span: Span = None) -> tuple[int, int]:
-    """Count and hash total of CID's rows of an entity for these cases (keys within `span`)."""
+def legacy_pairs(conn: Connection, entity: str, case_ids: Sequence[int]) -> sa.Select:
+    """SELECT (CASE_ID, key) of CID's rows of an entity for these cases."""
     table, key, case_col = CHILD_ENTITIES[entity]
-    within = [table.c[key].between(*span)] if span else []
-    count = total = 0
-    for chunk in _chunks(case_ids):
-        c, t = _sum(conn, sa.select(table.c[key]).where(key_list(conn, table.c[case_col], chunk), *within))
-        count, total = count + c, total + t
-    return count, total
+    return sa.select(table.c[case_col], table.c[key]).where(key_list(conn, table.c[case_col], case_ids))
 
 
-def target_totals(conn: Connection, entity: str, case_ids: Sequence[int],
-                  span: Span = None) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(count, hash total) of the target's distinct legacy keys, and of the dropped ones, for these
-    cases (keys within `span`)."""
+def target_pairs(conn: Connection, entity: str, case_ids: Sequence[int]) -> tuple[sa.Select, sa.Select]:
+    """SELECTs of (legacy CASE_ID, legacy key): the target's distinct rows of an entity for these
+    cases, and the dropped ones."""
     table, legacy_key = CASE_ENTITIES[entity]
-    within = [table.c[legacy_key].between(*span)] if span else []
-    dropped_within = [CUTOVER_FINDING.c.legacy_key.between(*span)] if span else []
-    loaded = dropped = (0, 0)
-    for chunk in _chunks(case_ids):
-        rows = (sa.select(table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
-                .where(key_list(conn, CASE.c.legacy_case_id, chunk), *within).distinct())
-        gone = (sa.select(CUTOVER_FINDING.c.legacy_key).where(
-            CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-            key_list(conn, CUTOVER_FINDING.c.legacy_case_id, chunk), *dropped_within).distinct())
-        a, b = _sum(conn, rows), _sum(conn, gone)
-        loaded, dropped = (loaded[0] + a[0], loaded[1] + a[1]), (dropped[0] + b[0], dropped[1] + b[1])
-    return loaded, dropped
+    loaded = (sa.select(CASE.c.legacy_case_id, table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
+              .where(key_list(conn, CASE.c.legacy_case_id, case_ids)).distinct())
+    gone = (sa.select(CUTOVER_FINDING.c.legacy_case_id, CUTOVER_FINDING.c.legacy_key).where(
+        CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
+        key_list(conn, CUTOVER_FINDING.c.legacy_case_id, case_ids)).distinct())
+    return loaded, gone
 
 
-def _keys(legacy: Connection, target: Connection, entity: str, case_ids: Sequence[int], span: tuple[int, int]):  # type: ignore[no-untyped-def]
+def _keys(legacy: Connection, target: Connection, entity: str,
+          case_ids: Sequence[int]) -> tuple[dict[int, int], dict[int, int], set[int]]:
+    """Legacy key -> CASE_ID in CID and in the target, and the dropped keys, of these cases."""
     table, key, case_col = CHILD_ENTITIES[entity]
     t_table, legacy_key = CASE_ENTITIES[entity]
-    cid, tid = {}, {}
-    dropped: set[int] = set()
-    for chunk in _chunks(case_ids):
-        cid.update(dict(legacy.execute(sa.select(table.c[key], table.c[case_col]).where(
-            key_list(legacy, table.c[case_col], chunk), table.c[key].between(*span))).all()))
-        tid.update(dict(target.execute(sa.select(t_table.c[legacy_key], CASE.c.legacy_case_id).join(
-            CASE, CASE.c.case_id == t_table.c.case_id).where(key_list(target, CASE.c.legacy_case_id, chunk),
-                                                           t_table.c[legacy_key].between(*span))).all()))
-        dropped |= set(target.execute(sa.select(CUTOVER_FINDING.c.legacy_key).where(
-            CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-            key_list(target, CUTOVER_FINDING.c.legacy_case_id, chunk),
-            CUTOVER_FINDING.c.legacy_key.between(*span))).scalars())
+    cid = dict(legacy.execute(sa.select(table.c[key], table.c[case_col]).where(
+        key_list(legacy, table.c[case_col], case_ids))).all())
+    tid = dict(target.execute(sa.select(t_table.c[legacy_key], CASE.c.legacy_case_id).join(
+        CASE, CASE.c.case_id == t_table.c.case_id).where(key_list(target, CASE.c.legacy_case_id, case_ids))).all())
+    dropped = set(target.execute(sa.select(CUTOVER_FINDING.c.legacy_key).where(
+        CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
+        key_list(target, CUTOVER_FINDING.c.legacy_case_id, case_ids))).scalars())
     return cid, tid, dropped
 
 
-LEAF_ROWS, FANOUT = 64, 16
+class ChildTally:
+    """Totals of the child rows of migrated cases, fed a chunk of (CASE_ID, wave) at a time in
+    ascending CASE_ID order; every child row is in the target, dropped with a record, or merged."""
+
+    def __init__(self, legacy: Connection, target: Connection, discrepancies: list[Discrepancy]) -> None:
+        self.legacy, self.target, self.discrepancies = legacy, target, discrepancies
+        self.counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        # A person shared by cases counts once, under the lowest migrated case that names it.
+        self.persons_seen: set[int] = set()
+        self.dropped, self.merged = person_findings(target)
+
+    def add(self, chunk: Sequence[tuple[int, str]]) -> None:
+        """Take the totals of these migrated cases (ascending CASE_IDs, each with its wave)."""
+        if not chunk:
+            return
+        wave_of = dict(chunk)
+        ids = sorted(wave_of)
+        for wave in set(wave_of.values()):
+            for entity in (*PERSON_ENTITIES, *CASE_ENTITIES):
+                self.counts[entity][wave].update(dict.fromkeys(COUNTED, 0))
+        self._persons_and_addresses(ids, wave_of)
+        for entity in CASE_ENTITIES:
+            self._case_entity(entity, ids, wave_of)
+
+    def _persons_and_addresses(self, ids: list[int], wave_of: dict[int, str]) -> None:
+        owned: dict[str, dict[int, list[int]]] = {"person": defaultdict(list), "address": defaultdict(list)}
+        owner: dict[int, int] = {}
+        for case_id, pid in case_persons(self.legacy, ids):
+            if pid not in self.persons_seen:
+                self.persons_seen.add(pid)
+                owner[pid] = case_id
+                owned["person"][case_id].append(pid)
+        for aid, pid in person_addresses(self.legacy, sorted(owner)):
+            owned["address"][owner[pid]].append(aid)
+        for entity, by_case in owned.items():
+            keys = sorted(k for ks in by_case.values() for k in ks)
+            present = present_keys(self.target, entity, keys)
+            for case_id in sorted(by_case):
+                expected = set(by_case[case_id])
+                dropped = expected & self.dropped[entity]
+                merged = expected & self.merged if entity == "person" else set()
+                counts = self.counts[entity][wave_of[case_id]]
+                counts["legacy"] += len(expected)
+                counts["target"] += len(expected & present)
+                counts["dropped"] += len(dropped - present)
+                counts["merged"] += len(merged - present)
+                for key in sorted(expected - present - dropped - merged):
+                    self.discrepancies.append(Discrepancy("child_row_missing", entity, key, None, case_id,
+                                                          wave_of[case_id]))
+
+    def _case_entity(self, entity: str, ids: list[int], wave_of: dict[int, str]) -> None:
+        """Totals per wave in one aggregate per side; per case only where a wave's totals differ."""
+        by_wave: dict[str, list[int]] = defaultdict(list)
+        for case_id in ids:
+            by_wave[wave_of[case_id]].append(case_id)
+        for wave, cases in by_wave.items():
+            counts = self.counts[entity][wave]
+            loaded_q, dropped_q = target_pairs(self.target, entity, cases)
+            in_cid = _overall(self.legacy, legacy_pairs(self.legacy, entity, cases))
+            loaded, dropped = _overall(self.target, loaded_q), _overall(self.target, dropped_q)
+            counts["legacy"] += in_cid[0]
+            counts["target"] += loaded[0]
+            counts["dropped"] += dropped[0]
+            if in_cid == (loaded[0] + dropped[0], loaded[1] + dropped[1]):
+                continue
+            a = _per_case(self.legacy, legacy_pairs(self.legacy, entity, cases))
+            t, d = _per_case(self.target, loaded_q), _per_case(self.target, dropped_q)
+            differing = [c for c in cases if a.get(c, (0, 0)) != tuple(
+                x + y for x, y in zip(t.get(c, (0, 0)), d.get(c, (0, 0)), strict=True))]
+            self._name_rows(entity, wave, differing)
+
+    def _name_rows(self, entity: str, wave: str, case_ids: list[int]) -> None:
+        """Read the keys of cases whose totals differ; name what is missing or unexpected."""
+        counts = self.counts[entity][wave]
+        cid, tid, gone = _keys(self.legacy, self.target, entity, case_ids)
+        counts["target"] -= len(set(tid) - set(cid))
+        counts["dropped"] -= len(gone - set(cid)) + len(gone & set(tid) & set(cid))
+        for key in sorted(set(cid) - set(tid) - gone):
+            self.discrepancies.append(Discrepancy("child_row_missing", entity, key, None, cid[key], wave))
+        for key in sorted(set(tid) - set(cid)):
+            self.discrepancies.append(Discrepancy("unexpected_in_target", entity, key, None, tid[key], wave))
+            counts["unexpected"] += 1
+
+    def entity_rows(self, waves: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows per entity overall (case-keyed entities first); per-wave rows go into `waves`."""
+        overall = []
+        for entity in (*CASE_ENTITIES, *PERSON_ENTITIES):
+            sums: Counter[str] = Counter(dict.fromkeys(COUNTED, 0))
+            for counts in self.counts[entity].values():
+                sums.update(counts)
+            overall.append(_row(entity, sums))
+        for wave, info in waves.items():
+            info["entities"] = [_row(e, self.counts[e][wave]) for e in (*PERSON_ENTITIES, *CASE_ENTITIES)
+                                if wave in self.counts[e]]
+        return overall
 
 
-def _narrow(legacy: Connection, target: Connection, entity: str, ids: Sequence[int], span: tuple[int, int],
-            wave: str, row: dict[str, Any], discrepancies: list[Discrepancy]) -> None:
-    """Recurse into the key ranges whose totals differ; name the rows only in the smallest ones."""
-    in_cid = legacy_totals(legacy, entity, ids, span)
-    loaded, dropped = target_totals(target, entity, ids, span)
-    if in_cid == (loaded[0] + dropped[0], loaded[1] + dropped[1]):
-        return
-    lo, hi = span
-    if max(in_cid[0], loaded[0] + dropped[0]) > LEAF_ROWS and hi > lo:
-        width = max(1, -(-(hi - lo + 1) // FANOUT))
-        for start in range(lo, hi + 1, width):
-            _narrow(legacy, target, entity, ids, (start, min(hi, start + width - 1)), wave, row, discrepancies)
-        return
-    cid, tid, gone = _keys(legacy, target, entity, ids, span)
-    row["target"] -= len(set(tid) - set(cid))
-    row["dropped"] -= len(gone - set(cid)) + len(gone & set(tid) & set(cid))
-    for key in sorted(set(cid) - set(tid) - gone):
-        discrepancies.append(Discrepancy("child_row_missing", entity, key, None, cid[key], wave))
-    for key in sorted(set(tid) - set(cid)):
-        discrepancies.append(Discrepancy("unexpected_in_target", entity, key, None, tid[key], wave))
-        row["unexpected"] += 1
-
-
-def case_child_totals(legacy: Connection, target: Connection, migrated_by_wave: dict[str, set[int]],
-                      waves: dict[str, dict[str, Any]], discrepancies: list[Discrepancy]) -> list[dict[str, Any]]:
-    """Per entity (and per wave in `waves`): legacy = target + dropped, by count and hash total."""
-    overall = []
-    for entity in CASE_ENTITIES:
-        sums = {"legacy": 0, "target": 0, "dropped": 0, "merged": 0, "unexpected": 0}
-        for wave, cases in migrated_by_wave.items():
-            ids = sorted(cases)
-            cid_side = legacy_totals(legacy, entity, ids)
-            loaded, dropped = target_totals(target, entity, ids)
-            row = {"legacy": cid_side[0], "target": loaded[0], "dropped": dropped[0], "merged": 0, "unexpected": 0}
-            if cid_side != (loaded[0] + dropped[0], loaded[1] + dropped[1]):
-                _narrow(legacy, target, entity, ids, (0, 2**31 - 1), wave, row, discrepancies)
-            row["balanced"] = row["legacy"] == row["target"] + row["dropped"] and not row["unexpected"]
-            if wave in waves:
-                waves[wave].setdefault("entities", []).append({"entity": entity, **row})
-            for k in sums:
-                sums[k] += int(row[k])
-        overall.append({"entity": entity, **sums,
-                        "balanced": sums["legacy"] == sums["target"] + sums["dropped"] and not sums["unexpected"]})
-    return overall
+def _row(entity: str, counts: Counter[str]) -> dict[str, Any]:
+    accounted = counts["target"] + counts["dropped"] + counts["merged"]
+    return {"entity": entity, **{k: int(counts[k]) for k in COUNTED},
+            "balanced": accounted == counts["legacy"] and not counts["unexpected"]}

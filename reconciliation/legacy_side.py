@@ -4,12 +4,12 @@ few fields it needs; it never calls the migration's transform code, so one bug c
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -49,36 +49,28 @@ def _live(table: sa.Table) -> sa.ColumnElement[bool]:
     return sa.func.coalesce(table.c.DELETED_FLG, "N") != "Y"
 
 
-@dataclass
-class LegacySide:
-    """In-flight and excluded cases of CID as of a date, and the child rows of given cases."""
-
-    in_flight: dict[int, str | None] = field(default_factory=dict)  # CASE_ID -> CASE_REF
-    excluded: dict[int, str] = field(default_factory=dict)  # CASE_ID -> reason
-    children: dict[str, dict[int, tuple[int, ...]]] = field(default_factory=dict)  # entity -> CASE_ID -> keys
-
-
-def in_flight_cases(conn: Connection, as_of: dt.date, appeal_window_days: int) -> LegacySide:
-    """Classify every CID case: in flight unless deleted, or terminal without a live appeal right."""
+def classified_cases(conn: Connection, as_of: dt.date, appeal_window_days: int) -> Iterator[tuple[int, str | None]]:
+    """(CASE_ID, None when in flight, else why not) for every CID case in key order, streamed: in
+    flight unless deleted, or terminal without a live appeal right (judged on its last live decision)."""
     terminal = {r.STATUS_CD.strip().upper(): (r.DESCR or "").lower()
                 for r in conn.execute(sa.select(REF_STATUS).where(REF_STATUS.c.TERMINAL_FLG == "Y"))}
-    refused: dict[int, tuple[str | None, str | None]] = {}
-    for r in conn.execute(sa.select(DECISION.c.CASE_ID, DECISION.c.OUTCOME_CD, DECISION.c.DECISION_DT,
-                                    DECISION.c.APPEAL_LODGED_FLG).where(_live(DECISION))
-                          .order_by(DECISION.c.DECISION_ID)):
-        refused[r.CASE_ID] = (r.DECISION_DT, r.APPEAL_LODGED_FLG) if r.OUTCOME_CD == "REFUSE" else (None, "X")
-    side = LegacySide()
-    headers = sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.CASE_REF, CASE_HDR.c.STATUS_CD, CASE_HDR.c.DELETED_FLG)
-    rows = conn.execute(headers, execution_options={"yield_per": 10000})
-    for r in rows:
+    last = (sa.select(DECISION.c.CASE_ID, sa.func.max(DECISION.c.DECISION_ID).label("last_id"))
+            .where(_live(DECISION)).group_by(DECISION.c.CASE_ID).subquery())
+    stmt = (sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.STATUS_CD, CASE_HDR.c.DELETED_FLG, last.c.last_id,
+                      DECISION.c.OUTCOME_CD, DECISION.c.DECISION_DT, DECISION.c.APPEAL_LODGED_FLG)
+            .select_from(CASE_HDR.outerjoin(last, last.c.CASE_ID == CASE_HDR.c.CASE_ID)
+                         .outerjoin(DECISION, last.c.last_id == DECISION.c.DECISION_ID))
+            .order_by(CASE_HDR.c.CASE_ID))
+    for r in conn.execute(stmt, execution_options={"yield_per": 20_000}):
         status = (r.STATUS_CD or "").strip().upper()
+        decision = None if r.last_id is None else (
+            (r.DECISION_DT, r.APPEAL_LODGED_FLG) if r.OUTCOME_CD == "REFUSE" else (None, "X"))
         if r.DELETED_FLG == "Y":
-            side.excluded[r.CASE_ID] = "soft_deleted"
-        elif status not in terminal or _appeal_open(refused.get(r.CASE_ID), as_of, appeal_window_days):
-            side.in_flight[r.CASE_ID] = r.CASE_REF
+            yield r.CASE_ID, "soft_deleted"
+        elif status not in terminal or _appeal_open(decision, as_of, appeal_window_days):
+            yield r.CASE_ID, None
         else:
-            side.excluded[r.CASE_ID] = terminal[status]
-    return side
+            yield r.CASE_ID, terminal[status]
 
 
 def _appeal_open(decision: tuple[str | None, str | None] | None, as_of: dt.date, window: int) -> bool:
@@ -91,25 +83,15 @@ def _appeal_open(decision: tuple[str | None, str | None] | None, as_of: dt.date,
     return day is None or (as_of - day).days <= window
 
 
-def person_keys(conn: Connection, side: LegacySide, case_ids: set[int]) -> None:
-    """Fill side.children with the persons and addresses of these cases (reached through parties,
-    so counted by key here; the case-keyed entities are totalled by the database). Streamed, and
-    kept as tuples: a million cases fit in memory."""
-    persons: dict[int, list[int]] = defaultdict(list)
+def case_persons(conn: Connection, case_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(CASE_ID, PERSON_ID) of the persons these cases' parties name, by case then person."""
     stmt = (sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.PERSON_ID)
-            .join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID).distinct())
-    for case_id, pid in conn.execute(stmt, execution_options={"yield_per": 20000}):
-        if case_id in case_ids:
-            persons[case_id].append(pid)
-    owner: dict[int, int] = {}
-    for case_id in sorted(persons):
-        for pid in persons[case_id]:
-            owner.setdefault(pid, case_id)
-    addresses: dict[int, list[int]] = defaultdict(list)
-    stmt = sa.select(ADDRESS.c.ADDRESS_ID, ADDRESS.c.PERSON_ID)
-    for aid, pid in conn.execute(stmt, execution_options={"yield_per": 20000}):
-        case_id = owner.get(pid)
-        if case_id is not None:
-            addresses[case_id].append(aid)
-    side.children["person"] = {cid: tuple(keys) for cid, keys in persons.items()}
-    side.children["address"] = {cid: tuple(keys) for cid, keys in addresses.items()}
+            .join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
+            .where(key_list(conn, CASE_PERSON.c.CASE_ID, case_ids)).distinct())
+    return sorted((int(c), int(p)) for c, p in conn.execute(stmt))
+
+
+def person_addresses(conn: Connection, person_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(ADDRESS_ID, PERSON_ID) of these persons' addresses."""
+    stmt = sa.select(ADDRESS.c.ADDRESS_ID, ADDRESS.c.PERSON_ID).where(key_list(conn, ADDRESS.c.PERSON_ID, person_ids))
+    return [(int(a), int(p)) for a, p in conn.execute(stmt)]

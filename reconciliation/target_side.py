@@ -3,12 +3,12 @@ of quarantines, drops, merges, the plan and the runs."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import key_list
 from migration.target_schema import (
     ADDRESS,
     APPOINTMENT,
@@ -36,35 +36,56 @@ CASE_ENTITIES: dict[str, tuple[sa.Table, str]] = {
 }
 
 
-@dataclass
-class TargetSide:
-    """The target's view of the cutover, keyed by legacy ids."""
+def case_records(conn: Connection) -> Iterator[tuple[int, str | None, str | None, bool]]:
+    """(legacy CASE_ID, planned wave, recorded state, has a case row) for every case the target
+    knows of, in key order, streamed."""
+    ids = sa.union(sa.select(CUTOVER_PLAN.c.legacy_case_id), sa.select(CUTOVER_CASE.c.legacy_case_id),
+                   sa.select(CASE.c.legacy_case_id)).subquery()
+    key = ids.c.legacy_case_id
+    stmt = (sa.select(key, CUTOVER_PLAN.c.wave, CUTOVER_CASE.c.state, CASE.c.legacy_case_id.is_not(None))
+            .select_from(ids.outerjoin(CUTOVER_PLAN, CUTOVER_PLAN.c.legacy_case_id == key)
+                         .outerjoin(CUTOVER_CASE, CUTOVER_CASE.c.legacy_case_id == key)
+                         .outerjoin(CASE, CASE.c.legacy_case_id == key))
+            .order_by(key))
+    for case_id, wave, state, loaded in conn.execute(stmt, execution_options={"yield_per": 20_000}):
+        yield int(case_id), wave, state, bool(loaded)
 
-    migrated: set[int] = field(default_factory=set)
-    states: dict[int, str] = field(default_factory=dict)
-    plan: dict[int, str] = field(default_factory=dict)
-    completed_waves: set[str] = field(default_factory=set)
-    persons: set[int] = field(default_factory=set)  # legacy PERSON_IDs standing in the target
-    addresses: set[int] = field(default_factory=set)  # legacy ADDRESS_IDs in the target
-    dropped: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # entity -> legacy keys
-    merged: set[int] = field(default_factory=set)  # legacy PERSON_IDs folded into another record
+
+def completed_waves(conn: Connection) -> set[str]:
+    """Waves with a completed run."""
+    return set(conn.execute(sa.select(CUTOVER_RUN.c.wave).where(CUTOVER_RUN.c.status == "completed")).scalars())
 
 
-def read_target(conn: Connection) -> TargetSide:
-    """Read the target's cases, child keys and the tool's records."""
-    side = TargetSide()
-    side.migrated = set(conn.execute(sa.select(CASE.c.legacy_case_id)).scalars())
-    side.states = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state)).all())
-    side.plan = dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
-    side.completed_waves = set(conn.execute(sa.select(CUTOVER_RUN.c.wave).where(
-        CUTOVER_RUN.c.status == "completed")).scalars())
-    side.persons = set(conn.execute(sa.select(PERSON.c.legacy_person_id)).scalars())
-    side.addresses = set(conn.execute(sa.select(ADDRESS.c.legacy_address_id)).scalars())
-    for entity, key, action in conn.execute(sa.select(CUTOVER_FINDING.c.entity, CUTOVER_FINDING.c.legacy_key,
-                                                      CUTOVER_FINDING.c.action)
-                                            .where(CUTOVER_FINDING.c.action.in_(("drop", "merge")))):
-        if action == "drop":
-            side.dropped[entity].add(key)
-        else:
-            side.merged.add(key)
-    return side
+def planned_waves(conn: Connection, case_ids: Sequence[int]) -> dict[int, str]:
+    """The planned wave of these cases."""
+    if not case_ids:
+        return {}
+    return dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)
+                             .where(key_list(conn, CUTOVER_PLAN.c.legacy_case_id, case_ids))).all())
+
+
+# Target entities not keyed by case: their table and legacy key column.
+PERSON_ENTITIES: dict[str, tuple[sa.Table, str]] = {
+    "person": (PERSON, "legacy_person_id"), "address": (ADDRESS, "legacy_address_id"),
+}
+
+
+def present_keys(conn: Connection, entity: str, keys: Sequence[int]) -> set[int]:
+    """Those of these legacy keys of persons or addresses that stand in the target."""
+    if not keys:
+        return set()
+    table, column = PERSON_ENTITIES[entity]
+    return set(conn.execute(sa.select(table.c[column]).where(key_list(conn, table.c[column], keys))).scalars())
+
+
+def person_findings(conn: Connection) -> tuple[dict[str, set[int]], set[int]]:
+    """Legacy keys of persons and addresses dropped with a record (by entity), and of records
+    merged into another: few, so read once."""
+    dropped: dict[str, set[int]] = {entity: set() for entity in PERSON_ENTITIES}
+    merged: set[int] = set()
+    for key, action, entity in conn.execute(sa.select(
+            CUTOVER_FINDING.c.legacy_key, CUTOVER_FINDING.c.action, CUTOVER_FINDING.c.entity).where(
+            sa.or_(CUTOVER_FINDING.c.action == "merge",
+                   sa.and_(CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity.in_(PERSON_ENTITIES))))):
+        (merged if action == "merge" else dropped[entity]).add(key)
+    return dropped, merged

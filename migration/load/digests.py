@@ -5,7 +5,7 @@ later change to a loaded row shows, down to the field."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,34 +38,44 @@ RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
 }
 
 
-def field_hashes(conn: Connection, table: sa.Table) -> sa.ColumnElement:
-    """The concatenated short hash of every column's text, in column order."""
-    parts = [field_hash(conn, sa.func.coalesce(sa.cast(col, sa.Text), NULL_TEXT)) for col in table.columns]
+def field_hashes(conn: Connection, table: sa.Table, source: sa.Table | None = None) -> sa.ColumnElement:
+    """The concatenated short hash of every column's text, in the table's column order (read from
+    `source`, a table of the same columns, when given)."""
+    src = table if source is None else source
+    parts = [field_hash(conn, sa.func.coalesce(sa.cast(src.c[col.name], sa.Text), NULL_TEXT)) for col in table.columns]
     return functools.reduce(lambda a, b: a.concat(b), parts)
 
 
-def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select:
+def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool],
+                sources: Mapping[str, sa.Table] | None = None) -> sa.Select:
     """SELECT range key, primary key, field hashes, row hash and its integer for a business table's
-    rows (those matching `where`)."""
+    rows (those matching `where`), read from the table or from `sources` (staging tables by name)."""
+    sources = sources or {}
     key_table, key_column = RANGE_KEYS[table.name]
-    pk = next(iter(table.primary_key))
-    fields = field_hashes(conn, table).label("field_hashes")
-    inner = sa.select(key_table.c[key_column].label("range_key"), pk.label("row_key"), fields)
+    src, key_src = sources.get(table.name, table), sources.get(key_table.name, key_table)
+    pk = next(iter(table.primary_key)).name
+    fields = field_hashes(conn, table, src).label("field_hashes")
+    inner = sa.select(key_src.c[key_column].label("range_key"), src.c[pk].label("row_key"), fields)
     if key_table is not table:
-        inner = inner.join_from(table, key_table, key_table.c.case_id == table.c.case_id)
+        inner = inner.join_from(src, key_src, key_src.c.case_id == src.c.case_id)
     sub = inner.where(*where).subquery()
     row_hash = sa.func.md5(sub.c.field_hashes)
     return sa.select(sub.c.range_key, sub.c.row_key, sub.c.field_hashes, row_hash.label("row_hash"),
                      h28(conn, row_hash).label("row_h28"))
 
 
-def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:
+def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any],
+                   stages: Mapping[str, sa.Table] | None = None) -> None:
     """Record (or refresh) the digests of the rows with these primary keys, as the database
-    computes them now."""
+    computes them now. Given the batch's staging tables, rows are hashed there (no lookups in the
+    target): a merge leaves each staged row exactly as staged, except a person that a record with a
+    lower PERSON_ID stands for, so persons are always hashed where they stand."""
     if not keys:
         return
-    pk = next(iter(table.primary_key))
-    rows = hashed_rows(conn, table, key_list(conn, pk, keys)).subquery()
+    if stages and table is not PERSON:
+        rows = hashed_rows(conn, table, sources=stages).subquery()
+    else:
+        rows = hashed_rows(conn, table, key_list(conn, next(iter(table.primary_key)), keys)).subquery()
     insert = dialect_insert(conn, CUTOVER_ROW_DIGEST).from_select(
         ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
         sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
