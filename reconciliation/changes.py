@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from migration.extract.fingerprint import all_fingerprints
 from migration.target_schema import CUTOVER_CASE
+from reconciliation.cases import merged_by_key
 
 
 def changed_since_migration(legacy: Connection, target: Connection) -> list[int]:
@@ -20,15 +21,8 @@ def changed_since_migration(legacy: Connection, target: Connection) -> list[int]
     recorded = target.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.legacy_fingerprint)
                               .where(CUTOVER_CASE.c.state == "migrated").order_by(CUTOVER_CASE.c.legacy_case_id),
                               execution_options={"yield_per": 20_000})
-    fresh = iter(all_fingerprints(legacy))
-    current = next(fresh, None)
-    changed: list[int] = []
-    for case_id, fingerprint in recorded:
-        while current is not None and current[0] < case_id:
-            current = next(fresh, None)
-        if current is None or current[0] != case_id or current[1] != fingerprint:
-            changed.append(case_id)
-    return changed
+    return [case_id for case_id, then, now in merged_by_key(iter(recorded), all_fingerprints(legacy))
+            if then is not None and (now is None or now[1] != then[1])]
 
 
 def touched_since(conn: Connection, since: dt.datetime) -> set[int]:

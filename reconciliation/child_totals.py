@@ -1,7 +1,8 @@
 """Control totals of the child rows of migrated cases, per entity and per wave, taken a chunk of
-cases at a time so memory stays flat: each database counts and hash-totals the legacy keys per case
-(one grouped query per entity and side), and only the cases whose totals differ have their keys
-read, to name the rows. Persons and addresses, reached through parties, are checked by key."""
+cases at a time so memory stays flat: each database counts and hash-totals the legacy keys (one
+aggregate per wave, entity and side); only where they differ are totals taken per case, and only
+the cases that differ have their keys read, to name the rows. Persons and addresses, reached
+through parties, are checked by key."""
 
 from __future__ import annotations
 
@@ -65,16 +66,10 @@ def target_pairs(conn: Connection, entity: str, case_ids: Sequence[int]) -> tupl
 def _keys(legacy: Connection, target: Connection, entity: str,
           case_ids: Sequence[int]) -> tuple[dict[int, int], dict[int, int], set[int]]:
     """Legacy key -> CASE_ID in CID and in the target, and the dropped keys, of these cases."""
-    table, key, case_col = CHILD_ENTITIES[entity]
-    t_table, legacy_key = CASE_ENTITIES[entity]
-    cid = dict(legacy.execute(sa.select(table.c[key], table.c[case_col]).where(
-        key_list(legacy, table.c[case_col], case_ids))).all())
-    tid = dict(target.execute(sa.select(t_table.c[legacy_key], CASE.c.legacy_case_id).join(
-        CASE, CASE.c.case_id == t_table.c.case_id).where(key_list(target, CASE.c.legacy_case_id, case_ids))).all())
-    dropped = set(target.execute(sa.select(CUTOVER_FINDING.c.legacy_key).where(
-        CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-        key_list(target, CUTOVER_FINDING.c.legacy_case_id, case_ids))).scalars())
-    return cid, tid, dropped
+    loaded, gone = target_pairs(target, entity, case_ids)
+    cid = {key: case for case, key in legacy.execute(legacy_pairs(legacy, entity, case_ids))}
+    tid = {key: case for case, key in target.execute(loaded)}
+    return cid, tid, {key for _, key in target.execute(gone)}
 
 
 class ChildTally:
