@@ -42,32 +42,30 @@ def recorded_plan(engine: Engine) -> dict[int, str]:
         return dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
 
 
-def _wave_counts(result: Plan, recorded: dict[int, str]) -> Counter[str]:
-    if not recorded:
-        return result.wave_counts()
-    return Counter(recorded.get(case.case_id, CATCH_UP) for case in result.cases)
-
-
 def plan(args: argparse.Namespace) -> int:
     """`cutover plan`: the waves with case counts and the exclusions; writes nothing."""
-    from migration.plan import build_plan
+    from migration.plan import PlannedCase, classify_cases
 
     cfg, _ = run_config(args)
-    with create_engine(cfg.legacy_url, must_exist=True).connect() as conn:
-        result = build_plan(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
-                            older_months=cfg.older_months)
     recorded = recorded_plan(create_engine(cfg.target_url)) if args.target else {}
-    waves = _wave_counts(result, recorded)
+    result = Plan(as_of=cfg.as_of)
+    by_record: Counter[str] = Counter()
+    with create_engine(cfg.legacy_url, must_exist=True).connect() as conn:
+        for case in result.counting(classify_cases(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
+                                                   older_months=cfg.older_months)):
+            if recorded and isinstance(case, PlannedCase):
+                by_record[recorded.get(case.case_id, CATCH_UP)] += 1
+    waves = by_record if recorded else result.wave_counts()
     payload = {
-        "as_of": cfg.as_of.isoformat(), "in_flight": len(result.cases),
+        "as_of": cfg.as_of.isoformat(), "in_flight": result.in_flight,
         "waves": [{"name": w, "cases": waves.get(w, 0)} for w in WAVE_ORDER],
-        "excluded": dict(sorted(result.excluded_counts().items())), "excluded_total": len(result.excluded),
+        "excluded": dict(sorted(result.excluded_counts().items())), "excluded_total": result.excluded,
         "recorded_plan": bool(recorded),
     }
     if args.format == "json":
         print(json.dumps(payload, indent=1))
         return 0
-    print(f"Plan as of {payload['as_of']}: {len(result.cases):,} cases in flight, {len(result.excluded):,} excluded")
+    print(f"Plan as of {payload['as_of']}: {result.in_flight:,} cases in flight, {result.excluded:,} excluded")
     for wave in WAVE_ORDER:
         note = " (cases that appear after the plan is recorded)" if wave == CATCH_UP else ""
         print(f"  wave {wave:<14} {waves.get(wave, 0):>9,}{note}")

@@ -23,7 +23,7 @@ from migration.ledgering import flush
 from migration.load import Load, ensure_units
 from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
-from migration.plan import build_plan, is_in_flight, planned_case_ids, record_plan, split_batches
+from migration.plan import Plan, classify_cases, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import with_retries
 from migration.rules.routing import UNITS
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
@@ -70,15 +70,16 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     and read the legacy reference data."""
     target, legacy = engine_for(cfg.target_url), engine_for(cfg.legacy_url)
     Load.init_target(target)
-    with legacy.connect() as conn:
-        plan = build_plan(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days, older_months=cfg.older_months)
-        reference = Extract.reference(conn)
-    with target.begin() as conn:
+    plan = Plan(as_of=cfg.as_of)
+    with legacy.connect() as source, target.begin() as conn:
+        reference = Extract.reference(source)
         ensure_units(conn, UNITS)
-        counts = record_plan(conn, plan)
+        classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
+                                    older_months=cfg.older_months)
+        counts = record_plan(conn, cfg.as_of, plan.counting(classified))
         append(conn, [make_body("plan", as_of=cfg.as_of.isoformat(), counts={
-            "in_flight": len(plan.cases), "excluded": len(plan.excluded), **counts})])
-    log.info("plan: %d in flight, %d excluded, %d newly planned", len(plan.cases), len(plan.excluded),
+            "in_flight": plan.in_flight, "excluded": plan.excluded, **counts})])
+    log.info("plan: %d in flight, %d excluded, %d newly planned", plan.in_flight, plan.excluded,
              counts["planned"])
     return reference, counts
 

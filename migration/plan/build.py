@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,21 +41,44 @@ class ExcludedCase:
     reason: str
 
 
+Classified = PlannedCase | ExcludedCase
+
+
 @dataclass
 class Plan:
-    """The in-flight cases by wave and the excluded cases by reason, as of a date."""
+    """How many cases are in flight per wave and excluded per reason, as of a date (counts only:
+    the cases themselves stream through, so a million of them never sit in memory)."""
 
     as_of: dt.date
-    cases: list[PlannedCase] = field(default_factory=list)
-    excluded: list[ExcludedCase] = field(default_factory=list)
+    waves: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def in_flight(self) -> int:
+        """Cases in flight."""
+        return sum(self.waves.values())
+
+    @property
+    def excluded(self) -> int:
+        """Cases excluded."""
+        return sum(self.reasons.values())
 
     def wave_counts(self) -> Counter[str]:
         """In-flight cases per wave."""
-        return Counter(c.wave for c in self.cases)
+        return Counter(self.waves)
 
     def excluded_counts(self) -> Counter[str]:
         """Excluded cases per reason."""
-        return Counter(c.reason for c in self.excluded)
+        return Counter(self.reasons)
+
+    def counting(self, classified: Iterable[Classified]) -> Iterator[Classified]:
+        """Pass the classified cases through, counting them."""
+        for case in classified:
+            if isinstance(case, PlannedCase):
+                self.waves[case.wave] += 1
+            else:
+                self.reasons[case.reason] += 1
+            yield case
 
 
 def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, reference: LegacyReference,
@@ -79,51 +103,65 @@ def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, refere
 DECISION_FIELDS = ("OUTCOME_CD", "DECISION_DT", "APPEAL_LODGED_FLG")
 
 
-def _latest_decisions(conn: Connection) -> dict[int, tuple[Any, ...]]:
-    """CASE_ID -> the DECISION_FIELDS of its latest live decision (tuples: a million cases fit)."""
-    stmt = (sa.select(DECISION.c.CASE_ID, *(DECISION.c[f] for f in DECISION_FIELDS))
-            .where(sa.func.coalesce(DECISION.c.DELETED_FLG, "N") != "Y").order_by(DECISION.c.DECISION_ID))
-    return {r[0]: tuple(r[1:]) for r in conn.execute(stmt, execution_options={"yield_per": 20_000})}
+def _active_flags(conn: Connection) -> Iterator[tuple[int, frozenset[str]]]:
+    """(CASE_ID, its active flags) in key order, for cases that have flag rows."""
+    stmt = (sa.select(CASE_FLAG.c.CASE_ID, CASE_FLAG.c.FLAG_CD, CASE_FLAG.c.CLEARED_DT, CASE_FLAG.c.DELETED_FLG)
+            .order_by(CASE_FLAG.c.CASE_ID))
+    rows = conn.execute(stmt, execution_options={"yield_per": 20_000}).mappings()
+    for case_id, group in groupby(rows, key=lambda r: r["CASE_ID"]):
+        yield case_id, active_flags(dict(r) for r in group)
 
 
-def _flags(conn: Connection) -> dict[int, frozenset[str]]:
-    rows: dict[int, list[dict[str, Any]]] = {}
-    stmt = sa.select(CASE_FLAG.c.CASE_ID, CASE_FLAG.c.FLAG_CD, CASE_FLAG.c.CLEARED_DT, CASE_FLAG.c.DELETED_FLG)
-    for r in conn.execute(stmt).mappings():
-        rows.setdefault(r["CASE_ID"], []).append(dict(r))
-    return {k: active_flags(v) for k, v in rows.items()}
-
-
-def _headers_with_main(conn: Connection) -> Iterator[dict[str, Any]]:
+def _headers(conn: Connection) -> Iterator[dict[str, Any]]:
+    """Every case header in key order, with its main person's nationality and gender and the
+    fields of its latest live decision (prefixed `D_`)."""
     main = (sa.select(CASE_PERSON.c.CASE_ID, sa.func.min(CASE_PERSON.c.PERSON_ID).label("PERSON_ID"))
             .where(CASE_PERSON.c.ROLE_CD == "MAIN", sa.func.coalesce(CASE_PERSON.c.DELETED_FLG, "N") != "Y")
             .group_by(CASE_PERSON.c.CASE_ID).subquery())
-    stmt = (sa.select(CASE_HDR, PERSON.c.NATIONALITY, PERSON.c.GENDER)
+    latest = (sa.select(DECISION.c.CASE_ID, sa.func.max(DECISION.c.DECISION_ID).label("DECISION_ID"))
+              .where(sa.func.coalesce(DECISION.c.DELETED_FLG, "N") != "Y").group_by(DECISION.c.CASE_ID).subquery())
+    stmt = (sa.select(CASE_HDR, PERSON.c.NATIONALITY, PERSON.c.GENDER,
+                      DECISION.c.DECISION_ID.label("D_DECISION_ID"),
+                      *(DECISION.c[f].label(f"D_{f}") for f in DECISION_FIELDS))
             .select_from(CASE_HDR.outerjoin(main, main.c.CASE_ID == CASE_HDR.c.CASE_ID)
-                         .outerjoin(PERSON, PERSON.c.PERSON_ID == main.c.PERSON_ID))
+                         .outerjoin(PERSON, PERSON.c.PERSON_ID == main.c.PERSON_ID)
+                         .outerjoin(latest, latest.c.CASE_ID == CASE_HDR.c.CASE_ID)
+                         .outerjoin(DECISION, DECISION.c.DECISION_ID == latest.c.DECISION_ID))
             .order_by(CASE_HDR.c.CASE_ID))
     for r in conn.execute(stmt, execution_options={"yield_per": 5000}).mappings():
         yield dict(r)
 
 
-def build_plan(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14,
-               older_months: int = 36) -> Plan:
-    """Classify every CID case as of a date and give each in-flight case its wave (first match)."""
+def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14,
+                   older_months: int = 36) -> Iterator[Classified]:
+    """Every CID case in key order, in flight with its wave (first match) or excluded with the
+    reason, streamed from the database."""
     reference = read_reference(conn)
-    decisions = _latest_decisions(conn)
-    flags = _flags(conn)
     nationality = NationalityMapper(reference.nationalities)
-    plan = Plan(as_of=as_of)
-    for header in _headers_with_main(conn):
+    flags = _active_flags(conn)
+    flagged: tuple[int, frozenset[str]] | None = next(flags, None)
+    for header in _headers(conn):
         case_id = header["CASE_ID"]
-        latest = decisions.get(case_id)
-        decision = dict(zip(DECISION_FIELDS, latest, strict=True)) if latest else None
+        while flagged is not None and flagged[0] < case_id:
+            flagged = next(flags, None)
+        decision = ({f: header[f"D_{f}"] for f in DECISION_FIELDS}
+                    if header["D_DECISION_ID"] is not None else None)
         in_flight, reason = is_in_flight(header, decision, reference, as_of, appeal_window_days)
         if not in_flight:
-            plan.excluded.append(ExcludedCase(case_id, header["CASE_REF"], reason or DEFAULT_EXCLUSION_REASON))
+            yield ExcludedCase(case_id, header["CASE_REF"], reason or DEFAULT_EXCLUSION_REASON)
             continue
+        case_flags = flagged[1] if flagged is not None and flagged[0] == case_id else frozenset()
         iso3, _ = nationality.map(header.get("NATIONALITY"))
-        facts = case_facts(header, flags.get(case_id, frozenset()), iso3, header.get("GENDER"), as_of, older_months)
+        facts = case_facts(header, case_flags, iso3, header.get("GENDER"), as_of, older_months)
         rule = first_match(WAVES, facts)
-        plan.cases.append(PlannedCase(case_id, header["CASE_REF"], rule.outcome, rule.name))
+        yield PlannedCase(case_id, header["CASE_REF"], rule.outcome, rule.name)
+
+
+def build_plan(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14,
+               older_months: int = 36) -> Plan:
+    """The counts of the plan as of a date (nothing written)."""
+    plan = Plan(as_of=as_of)
+    for _ in plan.counting(classify_cases(conn, as_of, appeal_window_days=appeal_window_days,
+                                          older_months=older_months)):
+        pass
     return plan

@@ -4,46 +4,56 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from migration.load.staging import copy_rows
-from migration.plan.build import Plan
+from migration.load.staging import copy_rows, staging_table
+from migration.plan.build import Classified, PlannedCase
 from migration.rules.waves import CATCH_UP
 from migration.target_schema import CUTOVER_EXCLUSION, CUTOVER_PLAN
 
+CHUNK = 20_000  # rows per bulk write
 
-def record_plan(conn: Connection, plan: Plan) -> dict[str, int]:
-    """Record newly in-flight cases (catch-up once a plan exists) and the current exclusions.
+
+def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classified]) -> dict[str, int]:
+    """Record newly in-flight cases (catch-up once a plan exists) and the current exclusions, a
+    chunk at a time as the classified cases stream in.
 
     Returns counts: `planned` newly recorded, `catch_up` of those sent to catch-up."""
-    existing = set(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id)).scalars())
-    first_plan = not existing
-    now = dt.datetime.now(dt.UTC)
-    new_rows = (
-        {"legacy_case_id": c.case_id, "legacy_ref": c.legacy_ref,
-         "wave": c.wave if first_plan else CATCH_UP, "wave_rule": c.rule if first_plan else "appeared_after_plan",
-         "as_of": plan.as_of, "planned_at": now}
-        for c in plan.cases if c.case_id not in existing
-    )
-    planned = _copy_in_chunks(conn, CUTOVER_PLAN, new_rows)
+    first_plan = conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id).limit(1)).first() is None
+    # The first plan goes straight in; later ones are staged and only the new cases kept (in SQL:
+    # a million recorded keys never come back to Python).
+    into = CUTOVER_PLAN if first_plan else staging_table(conn, CUTOVER_PLAN)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
-    _copy_in_chunks(conn, CUTOVER_EXCLUSION, (
-        {"legacy_case_id": e.case_id, "legacy_ref": e.legacy_ref, "reason": e.reason, "as_of": plan.as_of}
-        for e in plan.excluded))
-    return {"planned": planned, "catch_up": 0 if first_plan else planned}
-
-
-def _copy_in_chunks(conn: Connection, table: sa.Table, rows: Iterable[dict[str, Any]], size: int = 20_000) -> int:
-    """Bulk-write rows a chunk at a time (a million plan rows never sit in memory at once)."""
-    written, it = 0, iter(rows)
-    while chunk := list(islice(it, size)):
-        copy_rows(conn, table, chunk)
-        written += len(chunk)
-    return written
+    now = dt.datetime.now(dt.UTC)
+    planned: list[dict[str, Any]] = []
+    excluded: list[dict[str, Any]] = []
+    for case in classified:
+        if isinstance(case, PlannedCase):
+            planned.append({"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref, "wave": case.wave,
+                            "wave_rule": case.rule, "as_of": as_of, "planned_at": now})
+            if len(planned) == CHUNK:
+                copy_rows(conn, into, planned)
+                planned.clear()
+        else:
+            excluded.append({"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref,
+                             "reason": case.reason, "as_of": as_of})
+            if len(excluded) == CHUNK:
+                copy_rows(conn, CUTOVER_EXCLUSION, excluded)
+                excluded.clear()
+    copy_rows(conn, into, planned)
+    copy_rows(conn, CUTOVER_EXCLUSION, excluded)
+    if first_plan:
+        count = conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_PLAN)).scalar()
+        return {"planned": int(count or 0), "catch_up": 0}
+    new = sa.select(into.c.legacy_case_id, into.c.legacy_ref, sa.literal(CATCH_UP), sa.literal("appeared_after_plan"),
+                    into.c.as_of, into.c.planned_at).where(~sa.exists().where(
+                        CUTOVER_PLAN.c.legacy_case_id == into.c.legacy_case_id))
+    added = conn.execute(CUTOVER_PLAN.insert().from_select(
+        ["legacy_case_id", "legacy_ref", "wave", "wave_rule", "as_of", "planned_at"], new)).rowcount
+    return {"planned": added, "catch_up": added}
 
 
 def planned_case_ids(conn: Connection, wave: str) -> list[int]:
