@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import sys
@@ -84,31 +83,28 @@ def run(args: argparse.Namespace) -> int:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
     create_engine(cfg.legacy_url, must_exist=True)
     waves = list(WAVE_ORDER) if args.all else [args.wave]
-    from flows.environment import prepare_prefect_environment
-    from migration.run import acquire_lock, prepare, release_lock
+    from flows.environment import Warmup, prepare_prefect_environment
+    from migration.load import Load
+    from migration.run import acquire_lock, engine_for, prepare, release_lock
 
-    holder = None
-    prepare(cfg)  # schema up, plan recorded: done before Prefect starts so progress knows the total
-    stack = contextlib.ExitStack()
+    Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
+    holder = acquire_lock(cfg)
+    prepare_prefect_environment(settings.data_dir)
+    dask_address = args.dask_address or settings.dask_address or None
+    # One local cluster for the whole run (its workers start once, not per wave); it and Prefect's
+    # local server come up while the plan is recorded.
+    warmup = Warmup(local_workers=None if dask_address else args.workers)
     try:
-        holder = acquire_lock(cfg)
-        prepare_prefect_environment(settings.data_dir)
+        prepare(cfg)  # plan recorded before the flows start, so progress knows the total
         from flows import cutover_flows
 
         threads = args.threads or (1 if cfg.target_url.startswith("sqlite") else settings.max_workers)
-        dask_address = args.dask_address or settings.dask_address or None
-        if args.workers and not dask_address:
-            # One local cluster for the whole run: its worker processes start once, not per wave.
-            from distributed import LocalCluster
-
-            cluster = stack.enter_context(LocalCluster(n_workers=args.workers, processes=True,
-                                                       threads_per_worker=1, dashboard_address=None))
-            dask_address = cluster.scheduler_address
         with create_engine(cfg.target_url).connect() as conn:
             total = int(conn.execute(sa.select(sa.func.count()).where(CUTOVER_PLAN.c.wave.in_(waves))).scalar() or 0)
         with progress("migrate cases", total, quiet=args.quiet) as advance:
             cutover_flows.progress_hook = advance
             try:
+                dask_address = warmup.ready() or dask_address
                 results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
@@ -121,9 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
         write_checkpoint(settings, create_engine(cfg.target_url))
     finally:
-        stack.close()
-        if holder:
-            release_lock(cfg, holder)
+        warmup.close()
+        release_lock(cfg, holder)
     for wave, totals in results.items():
         print(f"wave {wave:<14} migrated {totals['migrated']:>8,}  quarantined {totals['quarantined']:>6,}  "
               f"unchanged {totals['unchanged']:>8,}")

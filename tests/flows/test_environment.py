@@ -1,0 +1,50 @@
+"""Prefect's local server starts from a kept copy of an empty database in every new home."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from flows import environment
+
+
+class FakeServer:
+    """Stands for Prefect's SubprocessASGIServer: builds the database when the home has none."""
+
+    found: list[bool] = []
+
+    def start(self) -> None:
+        database = Path(environment.os.environ["PREFECT_HOME"]) / "prefect.db"
+        FakeServer.found.append(database.exists())
+        with sqlite3.connect(database) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS flow (id INTEGER)")
+            conn.execute("INSERT INTO flow VALUES (1)")
+
+
+def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import prefect.server.api.server as server
+
+    monkeypatch.setattr(server, "SubprocessASGIServer", FakeServer)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    FakeServer.found = []
+    for home in ("first", "second"):
+        monkeypatch.setenv("PREFECT_HOME", str(tmp_path / home))
+        (tmp_path / home).mkdir()
+        environment._start_local_server()
+    assert FakeServer.found == [False, True]  # built once, then copied in before the server starts
+    kept = environment._database_template()
+    assert kept.parent == tmp_path / "cache" / "cutover"
+    with sqlite3.connect(kept) as conn:  # the copy taken right after the first build, not later
+        assert conn.execute("SELECT count(*) FROM flow").fetchone() == (1,)
+    with sqlite3.connect(tmp_path / "second" / "prefect.db") as conn:
+        assert conn.execute("SELECT count(*) FROM flow").fetchone() == (2,)
+
+
+def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://prefect@db/prefect")
+    assert environment._default_database() is None
