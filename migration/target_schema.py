@@ -74,7 +74,7 @@ PERSON = sa.Table(
     sa.Column("port_ref", sa.String(20)),
     sa.Column("language", sa.String(40)),
     sa.Column("interpreter_needed", sa.Boolean, nullable=False),
-    sa.Column("legacy_person_id", sa.Integer, nullable=False),
+    sa.Column("legacy_person_id", sa.Integer, nullable=False, index=True),
 )
 
 CASE = sa.Table(
@@ -116,7 +116,7 @@ ADDRESS = sa.Table(
     sa.Column("valid_from", sa.Date),
     sa.Column("valid_to", sa.Date),
     sa.Column("kind", _enum("address_kind", ADDRESS_KINDS), nullable=False),
-    sa.Column("legacy_address_id", sa.Integer, nullable=False),
+    sa.Column("legacy_address_id", sa.Integer, nullable=False, index=True),
     sa.Column("legacy_person_id", sa.Integer, nullable=False, index=True),
 )
 
