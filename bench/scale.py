@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from run import _drop, _step, fresh_database
@@ -62,10 +63,18 @@ def _measured(argv: list[str], env: dict[str, str] | None = None) -> dict:
         return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "out": out.read()}
 
 
-def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep: bool) -> list[dict]:
-    """Generate a CID of `cases` cases, then floor, migrate and reconcile; return the figures."""
+def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep: bool,
+          report: Callable[[dict], None]) -> list[dict]:
+    """Generate a CID of `cases` cases, then floor, migrate and reconcile; report each step's
+    figures as soon as it is measured (a step that fails or stalls loses no earlier one)."""
     names: list[str] = []
     figures: list[dict] = []
+
+    def add(figure: dict) -> None:
+        figure["ratio"] = figure["seconds"] / figures[0]["seconds"] if figures else 1.0
+        figures.append(figure)
+        report(figure)
+
     try:
         legacy_name, legacy = fresh_database(admin_url, "legacy")
         names.append(legacy_name)
@@ -74,8 +83,8 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
         names.append(floor_name)
         floor = _measured([sys.executable, "-c", FLOOR, legacy, floor_url])
         floor |= json.loads(floor["out"].strip().splitlines()[-1])
-        figures.append({"cases": cases, "step": "floor", "seconds": floor["seconds"], "peak_mib": floor["peak_mib"],
-                        "rows": floor["rows"]})
+        add({"cases": cases, "step": "floor", "seconds": floor["seconds"], "peak_mib": floor["peak_mib"],
+             "rows": floor["rows"]})
         target_name, target = fresh_database(admin_url, "target")
         names.append(target_name)
         with tempfile.TemporaryDirectory(prefix="cutover-bench-") as data_dir:
@@ -83,19 +92,16 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
                    "CUTOVER_BATCH_SIZE": str(batch_size)}
             cutover = str(Path(sys.executable).with_name("cutover"))
             migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet", *run_args], env)
-            figures.append({"cases": cases, "step": "migrate", "seconds": migrate["seconds"],
-                            "peak_mib": migrate["peak_mib"], "detail": migrate["out"].strip().splitlines()[-1:]})
+            add({"cases": cases, "step": "migrate", "seconds": migrate["seconds"],
+                 "peak_mib": migrate["peak_mib"], "detail": migrate["out"].strip().splitlines()[-1:]})
             rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--quiet", "--format", "json"], env)
             summary = json.loads(rec["out"])
-            figures.append({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
-                            "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
+            add({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
+                 "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
     finally:
         if not keep:
             for name in names:
                 _drop(admin_url, name)
-    floor_seconds = figures[0]["seconds"]
-    for f in figures:
-        f["ratio"] = f["seconds"] / floor_seconds
     return figures
 
 
@@ -110,17 +116,20 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args()
-    figures = []
-    print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}", flush=True)
-    for cases in args.cases:
-        for f in bench(args.pg_url, cases, args.run_args.split(), args.batch_size, args.keep):
-            figures.append(f)
-            print(f"{cases:>10,}  {f['step']:<10} {f['seconds']:9.1f} {f['ratio']:8.2f} {f['peak_mib']:9.0f}",
-                  flush=True)
+    figures: list[dict] = []
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "when": time.strftime("%Y-%m-%d"),
-                                         "figures": figures}, indent=1, default=str) + "\n")
+    print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}", flush=True)
+
+    def report(f: dict) -> None:
+        figures.append(f)
+        print(f"{f['cases']:>10,}  {f['step']:<10} {f['seconds']:9.1f} {f['ratio']:8.2f} {f['peak_mib']:9.0f}",
+              flush=True)
+        if args.json:  # rewritten after every step, so an interrupted run keeps what it measured
+            args.json.write_text(json.dumps({"machine": machine, "when": time.strftime("%Y-%m-%d"),
+                                             "figures": figures}, indent=1, default=str) + "\n")
+
+    for cases in args.cases:
+        bench(args.pg_url, cases, args.run_args.split(), args.batch_size, args.keep, report)
     return 0
 
 
