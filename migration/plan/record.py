@@ -28,26 +28,24 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     into = CUTOVER_PLAN if first_plan else staging_table(conn, CUTOVER_PLAN)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
     now = dt.datetime.now(dt.UTC)
-    planned: list[dict[str, Any]] = []
-    excluded: list[dict[str, Any]] = []
+    buffers: dict[sa.Table, list[dict[str, Any]]] = {into: [], CUTOVER_EXCLUSION: []}
+    written = 0
     for case in classified:
         if isinstance(case, PlannedCase):
-            planned.append({"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref, "wave": case.wave,
-                            "wave_rule": case.rule, "as_of": as_of, "planned_at": now})
-            if len(planned) == CHUNK:
-                copy_rows(conn, into, planned)
-                planned.clear()
+            table, row = into, {"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref, "wave": case.wave,
+                                "wave_rule": case.rule, "as_of": as_of, "planned_at": now}
+            written += 1
         else:
-            excluded.append({"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref,
-                             "reason": case.reason, "as_of": as_of})
-            if len(excluded) == CHUNK:
-                copy_rows(conn, CUTOVER_EXCLUSION, excluded)
-                excluded.clear()
-    copy_rows(conn, into, planned)
-    copy_rows(conn, CUTOVER_EXCLUSION, excluded)
+            table, row = CUTOVER_EXCLUSION, {"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref,
+                                             "reason": case.reason, "as_of": as_of}
+        buffers[table].append(row)
+        if len(buffers[table]) == CHUNK:
+            copy_rows(conn, table, buffers[table])
+            buffers[table].clear()
+    for table, rows in buffers.items():
+        copy_rows(conn, table, rows)
     if first_plan:
-        count = conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_PLAN)).scalar()
-        return {"planned": int(count or 0), "catch_up": 0}
+        return {"planned": written, "catch_up": 0}
     new = sa.select(into.c.legacy_case_id, into.c.legacy_ref, sa.literal(CATCH_UP), sa.literal("appeared_after_plan"),
                     into.c.as_of, into.c.planned_at).where(~sa.exists().where(
                         CUTOVER_PLAN.c.legacy_case_id == into.c.legacy_case_id))
