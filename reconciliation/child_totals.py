@@ -7,13 +7,13 @@ through parties, are checked by key."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from cutover.db import int_array, key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
 from reconciliation.legacy_side import CHILD_ENTITIES, case_persons, person_addresses
@@ -45,21 +45,59 @@ def _overall(conn: Connection, pairs: sa.Select) -> tuple[int, int]:
     return int(count), int(total)
 
 
-def legacy_pairs(conn: Connection, entity: str, case_ids: Sequence[int]) -> sa.Select:
-    """SELECT (CASE_ID, key) of CID's rows of an entity for these cases."""
+Pairs = Callable[[Connection, Sequence[int] | None], sa.Select]
+
+
+class Chunk:
+    """Migrated cases taken together: their CASE_IDs per wave, and on PostgreSQL the (case, wave)
+    list as a table the server unnests from two arrays, built once for every aggregate."""
+
+    def __init__(self, wave_of: dict[int, str]) -> None:
+        self.by_wave: dict[str, list[int]] = defaultdict(list)
+        for case_id in sorted(wave_of):
+            self.by_wave[wave_of[case_id]].append(case_id)
+        self.waves = list(self.by_wave)
+        number = {wave: n for n, wave in enumerate(self.waves)}
+        ids = sorted(wave_of)
+        self.low, self.high = ids[0], ids[-1]
+        self.cases = sa.func.unnest(int_array(ids), int_array(number[wave_of[c]] for c in ids)).table_valued(
+            sa.column("case_id", sa.BigInteger), sa.column("wave", sa.Integer)).render_derived(name="chunk")
+
+
+def wave_totals(conn: Connection, pairs: Pairs, chunk: Chunk) -> dict[str, tuple[int, int]]:
+    """Count and hash total of the keys per wave, from `pairs(conn, case_ids)`, a SELECT of (case
+    id, key). On PostgreSQL one aggregate joins the rows of the chunk's key range to its (case,
+    wave) table; elsewhere one aggregate per wave."""
+    if conn.dialect.name != "postgresql":
+        return {wave: _overall(conn, pairs(conn, cases)) for wave, cases in chunk.by_wave.items()}
+    sub = pairs(conn, None).subquery()
+    case_col, key_col = list(sub.c)
+    cases = chunk.cases
+    stmt = (sa.select(cases.c.wave, sa.func.count(), sa.func.sum(key_hash(key_col)))
+            .select_from(sub.join(cases, cases.c.case_id == case_col))
+            .where(case_col.between(chunk.low, chunk.high)).group_by(cases.c.wave))
+    return {chunk.waves[n]: (int(c), int(t)) for n, c, t in conn.execute(stmt)}
+
+
+def _among(conn: Connection, column: sa.ColumnElement, case_ids: Sequence[int] | None) -> list[sa.ColumnElement[bool]]:
+    return [] if case_ids is None else [key_list(conn, column, case_ids)]
+
+
+def legacy_pairs(conn: Connection, entity: str, case_ids: Sequence[int] | None) -> sa.Select:
+    """SELECT (CASE_ID, key) of CID's rows of an entity for these cases (None: every case)."""
     table, key, case_col = CHILD_ENTITIES[entity]
-    return sa.select(table.c[case_col], table.c[key]).where(key_list(conn, table.c[case_col], case_ids))
+    return sa.select(table.c[case_col], table.c[key]).where(*_among(conn, table.c[case_col], case_ids))
 
 
-def target_pairs(conn: Connection, entity: str, case_ids: Sequence[int]) -> tuple[sa.Select, sa.Select]:
+def target_pairs(conn: Connection, entity: str, case_ids: Sequence[int] | None) -> tuple[sa.Select, sa.Select]:
     """SELECTs of (legacy CASE_ID, legacy key): the target's distinct rows of an entity for these
-    cases, and the dropped ones."""
+    cases (None: every case), and the dropped ones."""
     table, legacy_key = CASE_ENTITIES[entity]
     loaded = (sa.select(CASE.c.legacy_case_id, table.c[legacy_key]).join(CASE, CASE.c.case_id == table.c.case_id)
-              .where(key_list(conn, CASE.c.legacy_case_id, case_ids)).distinct())
+              .where(*_among(conn, CASE.c.legacy_case_id, case_ids)).distinct())
     gone = (sa.select(CUTOVER_FINDING.c.legacy_case_id, CUTOVER_FINDING.c.legacy_key).where(
         CUTOVER_FINDING.c.action == "drop", CUTOVER_FINDING.c.entity == entity,
-        key_list(conn, CUTOVER_FINDING.c.legacy_case_id, case_ids)).distinct())
+        *_among(conn, CUTOVER_FINDING.c.legacy_case_id, case_ids)).distinct())
     return loaded, gone
 
 
@@ -88,13 +126,13 @@ class ChildTally:
         if not chunk:
             return
         wave_of = dict(chunk)
-        ids = sorted(wave_of)
-        for wave in set(wave_of.values()):
+        cases = Chunk(wave_of)
+        for wave in cases.waves:
             for entity in (*PERSON_ENTITIES, *CASE_ENTITIES):
                 self.counts[entity][wave].update(dict.fromkeys(COUNTED, 0))
-        self._persons_and_addresses(ids, wave_of)
+        self._persons_and_addresses(sorted(wave_of), wave_of)
         for entity in CASE_ENTITIES:
-            self._case_entity(entity, ids, wave_of)
+            self._case_entity(entity, cases)
 
     def _persons_and_addresses(self, ids: list[int], wave_of: dict[int, str]) -> None:
         owned: dict[str, dict[int, list[int]]] = {"person": defaultdict(list), "address": defaultdict(list)}
@@ -122,25 +160,24 @@ class ChildTally:
                     self.discrepancies.append(Discrepancy("child_row_missing", entity, key, None, case_id,
                                                           wave_of[case_id]))
 
-    def _case_entity(self, entity: str, ids: list[int], wave_of: dict[int, str]) -> None:
-        """Totals per wave in one aggregate per side; per case only where a wave's totals differ."""
-        by_wave: dict[str, list[int]] = defaultdict(list)
-        for case_id in ids:
-            by_wave[wave_of[case_id]].append(case_id)
-        for wave, cases in by_wave.items():
+    def _case_entity(self, entity: str, chunk: Chunk) -> None:
+        """Totals per wave (one grouped aggregate per side); per case only where a wave's totals differ."""
+        in_cid = wave_totals(self.legacy, lambda c, cs: legacy_pairs(c, entity, cs), chunk)
+        loaded = wave_totals(self.target, lambda c, cs: target_pairs(c, entity, cs)[0], chunk)
+        dropped = wave_totals(self.target, lambda c, cs: target_pairs(c, entity, cs)[1], chunk)
+        for wave, cases in chunk.by_wave.items():
             counts = self.counts[entity][wave]
-            loaded_q, dropped_q = target_pairs(self.target, entity, cases)
-            in_cid = _overall(self.legacy, legacy_pairs(self.legacy, entity, cases))
-            loaded, dropped = _overall(self.target, loaded_q), _overall(self.target, dropped_q)
-            counts["legacy"] += in_cid[0]
-            counts["target"] += loaded[0]
-            counts["dropped"] += dropped[0]
-            if in_cid == (loaded[0] + dropped[0], loaded[1] + dropped[1]):
+            a, t, d = in_cid.get(wave, (0, 0)), loaded.get(wave, (0, 0)), dropped.get(wave, (0, 0))
+            counts["legacy"] += a[0]
+            counts["target"] += t[0]
+            counts["dropped"] += d[0]
+            if a == (t[0] + d[0], t[1] + d[1]):
                 continue
-            a = _per_case(self.legacy, legacy_pairs(self.legacy, entity, cases))
-            t, d = _per_case(self.target, loaded_q), _per_case(self.target, dropped_q)
-            differing = [c for c in cases if a.get(c, (0, 0)) != tuple(
-                x + y for x, y in zip(t.get(c, (0, 0)), d.get(c, (0, 0)), strict=True))]
+            loaded_q, dropped_q = target_pairs(self.target, entity, cases)
+            per_a = _per_case(self.legacy, legacy_pairs(self.legacy, entity, cases))
+            per_t, per_d = _per_case(self.target, loaded_q), _per_case(self.target, dropped_q)
+            differing = [c for c in cases if per_a.get(c, (0, 0)) != tuple(
+                x + y for x, y in zip(per_t.get(c, (0, 0)), per_d.get(c, (0, 0)), strict=True))]
             self._name_rows(entity, wave, differing)
 
     def _name_rows(self, entity: str, wave: str, case_ids: list[int]) -> None:
