@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -62,20 +63,24 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
     todo = [(n, ids) for n, ids in enumerate(run.batches) if n not in run.committed]
     if progress_hook is not None and run.committed:
         progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
+    failures = 0
     with task_runner(max_workers, dask_address, dask_workers) as runner:
-        futures = [runner.submit(migrate_batch_task, parameters={
-            "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n, "case_ids": ids})
-            for n, ids in todo]
-        failures = []
-        for (_, ids), future in zip(todo, futures, strict=True):
-            if _failed(future):
-                failures.append(future)
-            elif progress_hook is not None:
-                progress_hook(len(ids))
+        # A bounded window of batches in flight: the runner (and Dask's scheduler in this process)
+        # holds each submitted task's parameters and state until it is released, so submitting a
+        # whole wave at once made this process grow with the wave.
+        window: deque[tuple[list[int], Any]] = deque()
+        ahead = batches_ahead(runner, max_workers)
+        for n, ids in todo:
+            window.append((ids, runner.submit(migrate_batch_task, parameters={
+                "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n, "case_ids": ids})))
+            if len(window) > ahead:
+                failures += _settle(*window.popleft())
+        while window:
+            failures += _settle(*window.popleft())
     totals = finish_wave(cfg, run, "failed" if failures else "completed")
     create_table_artifact(key=f"wave-{wave.replace('_', '-')}-totals",
                           table=[{"wave": wave, "batches": len(run.batches), **totals,
-                                  "failed_batches": len(failures)}],
+                                  "failed_batches": failures}],
                           description=f"Totals of wave {wave}")
     if cfg.report_dir:
         page = Path(cfg.report_dir).resolve() / f"wave-{wave}.html"
@@ -83,16 +88,27 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
                              link_text=f"Reconciliation report of wave {wave}",
                              description="Written by `cutover report`; open it from the machine that ran it.")
     if failures:
-        raise WaveFailed(f"wave {wave}: {len(failures)} of {len(todo)} batch(es) failed")
+        raise WaveFailed(f"wave {wave}: {failures} of {len(todo)} batch(es) failed")
     return totals
 
 
-def _failed(future) -> bool:  # type: ignore[no-untyped-def]
+def batches_ahead(runner: Any, max_workers: int) -> int:
+    """How many batches to keep submitted: two per worker thread (of the Dask cluster, or of this
+    process) and two spare, so no worker waits and nothing piles up."""
+    client = getattr(runner, "client", None)
+    threads = sum(client.nthreads().values()) if client is not None else max_workers
+    return 2 * max(threads, 1) + 2
+
+
+def _settle(ids: list[int], future: Any) -> int:
+    """Wait for a batch; 1 if it failed after its retries, else 0 (and the progress moves)."""
     try:
         future.result()
     except Exception:
-        return True
-    return False
+        return 1
+    if progress_hook is not None:
+        progress_hook(len(ids))
+    return 0
 
 
 @flow(name="cutover", persist_result=False, validate_parameters=False)

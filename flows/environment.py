@@ -21,6 +21,9 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
     # Dask's INFO lines (workers joining and leaving) drown the progress; its warnings still show.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    # Dask's statistical profiler samples every worker thread each 10 ms and keeps what it saw:
+    # a worker grew ~1 MiB a batch and spent CPU on it (dask/distributed#4091). Off unless asked.
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "false")
     # A first start builds Prefect's database (15-20 s on two busy cores); its default of 20 s
     # to wait for the local server fails a cutover on a loaded machine for no reason.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -92,7 +95,12 @@ def _keep_copy(database: Path, template: Path) -> None:
 
 
 def _local_cluster(workers: int) -> Any:
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
-                        preload=["flows.worker_preload"])
+    # Dask read its configuration when first imported, maybe before the environment was set;
+    # the nannies hand this process's configuration to the workers they start.
+    profiling = os.environ.get("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "false").lower() in ("1", "true", "yes")
+    with dask.config.set({"distributed.worker.profile.enabled": profiling}):
+        return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
+                            preload=["flows.worker_preload"])

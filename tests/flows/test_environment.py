@@ -48,3 +48,19 @@ def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://prefect@db/prefect")
     assert environment._default_database() is None
+
+
+def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import Client
+
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
+    environment.prepare_prefect_environment(tmp_path)
+    cluster = environment._local_cluster(1)
+    try:
+        with Client(cluster) as client:
+            # Its sampling thread kept every profile it took: a worker grew with each batch.
+            enabled = client.run(lambda dask_worker: dask_worker.periodic_callbacks.get("profile") is not None)
+        assert list(enabled.values()) == [False]
+    finally:
+        cluster.close()
