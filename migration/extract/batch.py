@@ -52,7 +52,9 @@ def _rows(conn: Connection, table: sa.Table, column: str, keys: Sequence[int], o
     if not keys:
         return []
     stmt = sa.select(table).where(key_list(conn, table.c[column], keys)).order_by(table.c[order])
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+    result = conn.execute(stmt)
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
 
 
 def extract_batch(conn: Connection, case_ids: Sequence[int]) -> list[LegacyCase]:
