@@ -117,8 +117,10 @@ class ChildTally:
     def __init__(self, legacy: Connection, target: Connection, discrepancies: list[Discrepancy]) -> None:
         self.legacy, self.target, self.discrepancies = legacy, target, discrepancies
         self.counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-        # A person shared by cases counts once, under the lowest migrated case that names it.
-        self.persons_seen: set[int] = set()
+        # A person shared by cases counts once, under the lowest migrated case that names it. Only
+        # persons a later case still names are remembered (PERSON_ID -> that last case), so this
+        # holds the persons shared across chunks, not every person counted so far.
+        self.persons_seen: dict[int, int] = {}
         self.dropped, self.merged = person_findings(target)
 
     def add(self, chunk: Sequence[tuple[int, str]]) -> None:
@@ -137,11 +139,13 @@ class ChildTally:
     def _persons_and_addresses(self, ids: list[int], wave_of: dict[int, str]) -> None:
         owned: dict[str, dict[int, list[int]]] = {"person": defaultdict(list), "address": defaultdict(list)}
         owner: dict[int, int] = {}
-        for case_id, pid in case_persons(self.legacy, ids):
-            if pid not in self.persons_seen:
-                self.persons_seen.add(pid)
+        for case_id, pid, last in case_persons(self.legacy, ids):
+            if pid not in self.persons_seen and pid not in owner:
                 owner[pid] = case_id
                 owned["person"][case_id].append(pid)
+                if last > ids[-1]:
+                    self.persons_seen[pid] = last
+        self.persons_seen = {pid: last for pid, last in self.persons_seen.items() if last > ids[-1]}
         for aid, pid in person_addresses(self.legacy, sorted(owner)):
             owned["address"][owner[pid]].append(aid)
         for entity, by_case in owned.items():

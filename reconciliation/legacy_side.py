@@ -83,12 +83,16 @@ def _appeal_open(decision: tuple[str | None, str | None] | None, as_of: dt.date,
     return day is None or (as_of - day).days <= window
 
 
-def case_persons(conn: Connection, case_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(CASE_ID, PERSON_ID) of the persons these cases' parties name, by case then person."""
-    stmt = (sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.PERSON_ID)
+def case_persons(conn: Connection, case_ids: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(CASE_ID, PERSON_ID, the last CASE_ID of any party naming that person) of the persons these
+    cases' parties name, by case then person."""
+    other = CASE_PERSON.alias("other")
+    last = (sa.select(sa.func.max(other.c.CASE_ID)).where(other.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
+            .scalar_subquery())
+    stmt = (sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.PERSON_ID, last)
             .join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
             .where(key_list(conn, CASE_PERSON.c.CASE_ID, case_ids)).distinct())
-    return sorted((int(c), int(p)) for c, p in conn.execute(stmt))
+    return sorted((int(c), int(p), int(n)) for c, p, n in conn.execute(stmt))
 
 
 def person_addresses(conn: Connection, person_ids: Sequence[int]) -> list[tuple[int, int]]:
