@@ -32,7 +32,7 @@ def test_small_chunks_count_a_shared_person_once(databases) -> None:  # type: ig
         # The last migrated case now also names a person of the first: chunks of 7 put them apart.
         shared = conn.execute(sa.select(CASE_PERSON.c.PERSON_ID).where(CASE_PERSON.c.CASE_ID.in_([first]))
                               .order_by(CASE_PERSON.c.PERSON_ID)).scalars().first()
-        top = conn.execute(sa.select(sa.func.max(CASE_PERSON.c.CASE_PERSON_ID))).scalar()
+        top = conn.execute(sa.select(sa.func.max(CASE_PERSON.c.CASE_PERSON_ID))).scalar_one()
         conn.execute(CASE_PERSON.insert().values(CASE_PERSON_ID=top + 1, CASE_ID=last, PERSON_ID=shared,
                                                  ROLE_CD="DEP", RELATIONSHIP="OTHER", DELETED_FLG="N"))
         named = conn.execute(sa.select(sa.func.count(sa.distinct(CASE_PERSON.c.PERSON_ID)))
