@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from audit.checkpoint import Checkpoint, sign
 from audit.entries import canonical, check_body
 from audit.keys import fingerprint, public_pem
-from audit.merkle import leaf_hash, root
+from audit.merkle import leaf_hash, streamed_root
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
 GENESIS = "0" * 64
@@ -53,15 +53,21 @@ def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
 
 def read_entries(conn: Connection) -> list[Entry]:
     """Every entry in sequence order."""
+    return list(iter_entries(conn))
+
+
+def iter_entries(conn: Connection) -> Iterator[Entry]:
+    """Every entry in sequence order, streamed (a million-case cutover has millions)."""
     stmt = sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.body, CUTOVER_LEDGER.c.leaf_hash).order_by(
         CUTOVER_LEDGER.c.seq)
-    return [Entry(*row) for row in conn.execute(stmt, execution_options={"yield_per": 20000})]
+    for row in conn.execute(stmt, execution_options={"yield_per": 20000}):
+        yield Entry(*row)
 
 
 def write_checkpoint(conn: Connection, key: Ed25519PrivateKey, origin: str, file: Path | None) -> Checkpoint:
     """Sign the current tree head, store it in the target and append it to the file outside it."""
-    leaves = [leaf_hash(e.body.encode()) for e in read_entries(conn)]
-    checkpoint = Checkpoint(origin, len(leaves), root(leaves))
+    size, head = streamed_root(leaf_hash(e.body.encode()) for e in iter_entries(conn))
+    checkpoint = Checkpoint(origin, size, head)
     note = sign(checkpoint, key, KEY_NAME)
     public = key.public_key()
     conn.execute(CUTOVER_CHECKPOINT.insert().values(size=checkpoint.size, root=checkpoint.root.hex(), note=note,

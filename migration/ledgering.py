@@ -27,14 +27,28 @@ def stage(conn: Connection, run_id: uuid.UUID, batch_no: int, bodies: Iterable[d
         conn.execute(CUTOVER_LEDGER_PENDING.insert(), rows)
 
 
-def flush(conn: Connection, run_id: uuid.UUID) -> int:
-    """Append a run's staged bodies in batch order, then forget them; return how many."""
-    rows = conn.execute(sa.select(CUTOVER_LEDGER_PENDING.c.body).where(CUTOVER_LEDGER_PENDING.c.run_id == run_id)
-                        .order_by(CUTOVER_LEDGER_PENDING.c.batch_no, CUTOVER_LEDGER_PENDING.c.ord)).scalars().all()
-    if rows:
-        append(conn, [json.loads(r) for r in rows])
-        conn.execute(sa.delete(CUTOVER_LEDGER_PENDING).where(CUTOVER_LEDGER_PENDING.c.run_id == run_id))
-    return len(rows)
+FLUSH_PAGE = 10_000
+
+
+def flush(conn: Connection, run_id: uuid.UUID, page_size: int = FLUSH_PAGE) -> int:
+    """Append a run's staged bodies in batch order, a page at a time (a wave of a million-case CID
+    stages hundreds of thousands), then forget them; return how many."""
+    pending = CUTOVER_LEDGER_PENDING
+    order = sa.tuple_(pending.c.batch_no, pending.c.ord)
+    done, after = 0, None
+    while True:
+        page = (sa.select(pending.c.batch_no, pending.c.ord, pending.c.body).where(pending.c.run_id == run_id)
+                .order_by(pending.c.batch_no, pending.c.ord).limit(page_size))
+        if after is not None:
+            page = page.where(order > sa.tuple_(*after))
+        rows = conn.execute(page).all()
+        if not rows:
+            break
+        append(conn, [json.loads(body) for _, _, body in rows])
+        done, after = done + len(rows), rows[-1][:2]
+    if done:
+        conn.execute(sa.delete(pending).where(pending.c.run_id == run_id))
+    return done
 
 
 def batch_bodies(run_id: uuid.UUID, wave: str, batch_no: int, case_ids: list[int], counts: Mapping[str, int],

@@ -1,0 +1,33 @@
+"""A run's staged ledger bodies are appended a page at a time, in batch order, and then forgotten."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import sqlalchemy as sa
+
+from audit.entries import make_body
+from audit.ledger import read_entries
+from cutover.db import create_engine
+from migration.ledgering import flush, stage
+from migration.load import Load
+from migration.target_schema import CUTOVER_LEDGER_PENDING
+
+
+def test_flush_appends_page_by_page_in_batch_order(databases) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(databases.new("target"))
+    Load.init_target(engine)
+    run, other = uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        for batch_no in (2, 0, 1):  # staged out of order, as parallel batches commit
+            stage(conn, run, batch_no, [make_body("exclude", batch_no=batch_no, legacy_case_id=n) for n in range(3)])
+        stage(conn, other, 0, [make_body("exclude", batch_no=9, legacy_case_id=0)])
+    with engine.begin() as conn:
+        assert flush(conn, run, page_size=2) == 9
+    with engine.connect() as conn:
+        appended = [json.loads(e.body) for e in read_entries(conn)]
+        left = conn.execute(sa.select(CUTOVER_LEDGER_PENDING.c.run_id)).scalars().all()
+    assert [(b["batch_no"], b["legacy_case_id"]) for b in appended] == [(b, n) for b in range(3) for n in range(3)]
+    assert [b["seq"] for b in appended] == list(range(1, 10))
+    assert left == [other]  # another run's bodies wait for their own flush
