@@ -53,12 +53,12 @@ class Chunk:
     list as a table the server unnests from two arrays, built once for every aggregate."""
 
     def __init__(self, wave_of: dict[int, str]) -> None:
+        ids = sorted(wave_of)
         self.by_wave: dict[str, list[int]] = defaultdict(list)
-        for case_id in sorted(wave_of):
+        for case_id in ids:
             self.by_wave[wave_of[case_id]].append(case_id)
         self.waves = list(self.by_wave)
         number = {wave: n for n, wave in enumerate(self.waves)}
-        ids = sorted(wave_of)
         self.low, self.high = ids[0], ids[-1]
         self.cases = sa.func.unnest(int_array(ids), int_array(number[wave_of[c]] for c in ids)).table_valued(
             sa.column("case_id", sa.BigInteger), sa.column("wave", sa.Integer)).render_derived(name="chunk")
