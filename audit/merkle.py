@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -38,15 +38,6 @@ def streamed_root(leaves: Iterable[bytes]) -> tuple[int, bytes]:
     return size, value
 
 
-def root(leaves: Sequence[bytes]) -> bytes:
-    """The Merkle tree hash of leaf hashes (split at the largest power of two below n), computed
-    bottom-up: pairing left to right and carrying an odd last node up gives the same tree."""
-    if not leaves:
-        return EMPTY_ROOT
-    level = list(leaves)
-    while len(level) > 1:
-        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
-    return level[0]
+def root(leaves: Iterable[bytes]) -> bytes:
+    """The Merkle tree hash of leaf hashes (split at the largest power of two below n)."""
+    return streamed_root(leaves)[1]

@@ -98,9 +98,8 @@ def _local_cluster(workers: int) -> Any:
     import dask
     from distributed import LocalCluster
 
-    # Dask read its configuration when first imported, maybe before the environment was set;
-    # the nannies hand this process's configuration to the workers they start.
-    profiling = os.environ.get("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "false").lower() in ("1", "true", "yes")
-    with dask.config.set({"distributed.worker.profile.enabled": profiling}):
+    # Dask read its DASK_* variables when first imported, maybe before prepare_prefect_environment
+    # set them; the nannies hand this process's configuration to the workers they start.
+    with dask.config.set(dask.config.merge(dask.config.config, dask.config.collect_env())):
         return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
                             preload=["flows.worker_preload"])
