@@ -14,9 +14,10 @@ from cutover.db import key_list
 from migration.ledgering import batch_bodies, stage
 from migration.load.digests import record_digests
 from migration.load.staging import copy_rows, stage_rows
-from migration.load.writes import delete_cases, delete_stale_children, merge
+from migration.load.writes import delete_cases, delete_stale_children, held_keys, merge
 from migration.target_schema import (
     BUSINESS_TABLES,
+    CASE,
     CUTOVER_BATCH,
     CUTOVER_CASE,
     CUTOVER_EXCLUSION,
@@ -64,12 +65,13 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
     """The business rows of the batch's migrated cases: staged, merged, digested, stale ones gone."""
     if not any(o.state == "migrated" for o in result.outcomes):
         return
+    held = held_keys(conn, CASE, [r["case_id"] for r in result.rows.get(CASE.name, [])])
     stages = {table.name: stage_rows(conn, table, result.rows.get(table.name, [])) for table in BUSINESS_TABLES}
     for table in BUSINESS_TABLES:
         merge(conn, table, stages[table.name])
         pk = next(iter(table.primary_key)).name
         record_digests(conn, table, [r[pk] for r in result.rows.get(table.name, [])], stages)
-    delete_stale_children(conn, stages, result.rows)
+    delete_stale_children(conn, stages, result.rows, held)
 
 
 def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], wave: str, run_id: uuid.UUID,

@@ -47,13 +47,23 @@ def merge(conn: Connection, table: sa.Table, stage: sa.Table) -> None:
                                             where=changed))
 
 
-def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: dict[str, list[Row]]) -> None:
+def held_keys(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> list[Any]:
+    """Which of these primary keys the table holds now."""
+    if not keys:
+        return []
+    pk = next(iter(table.primary_key))
+    return list(conn.execute(sa.select(pk).where(key_list(conn, pk, keys))).scalars())
+
+
+def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: dict[str, list[Row]],
+                          held_cases: Sequence[uuid.UUID]) -> None:
     """Remove rows of the staged cases that the staged rows no longer hold (removed or deleted in
-    CID), and addresses of staged persons that CID no longer has. Rows are found by key arrays, so
-    the target's indexes are used however large it grows (a subquery on a staging table, whose
-    size the planner cannot know, would scan the whole table once per batch)."""
-    case_keys = [r["case_id"] for r in rows.get(CASE.name, [])]
-    for table in CASE_CHILD_TABLES:
+    CID), and addresses of staged persons that CID no longer has. Only cases the target held
+    before the batch (`held_cases`) can have such rows: a child row needs its case. Rows are found
+    by key arrays, so the target's indexes are used however large it grows (a subquery on a
+    staging table, whose size the planner cannot know, would scan the whole table once per batch)."""
+    case_keys = list(held_cases)
+    for table in CASE_CHILD_TABLES if case_keys else ():
         pk = next(iter(table.primary_key))
         stale = list(conn.execute(sa.select(pk).where(key_list(conn, table.c.case_id, case_keys),
                                                       pk.not_in(sa.select(stages[table.name].c[pk.name])))).scalars())
@@ -84,6 +94,8 @@ def _delete(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -
 def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
     """Remove these cases and every row that depends on them; persons (and their addresses) go
     only when no remaining case refers to them. Returns the number of cases removed."""
+    # A case the target does not hold has no rows at all (they all need it): one lookup, not 20.
+    case_keys = held_keys(conn, CASE, case_keys)
     if not case_keys:
         return 0
     persons = list(conn.execute(sa.select(CASE_PARTY.c.person_id).distinct()
