@@ -51,11 +51,6 @@ def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
     return seq
 
 
-def read_entries(conn: Connection) -> list[Entry]:
-    """Every entry in sequence order."""
-    return list(iter_entries(conn))
-
-
 def iter_entries(conn: Connection) -> Iterator[Entry]:
     """Every entry in sequence order, streamed (a million-case cutover has millions)."""
     stmt = sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.body, CUTOVER_LEDGER.c.leaf_hash).order_by(

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection
 
 from audit.keys import fingerprint, load_public_pem, public_pem
-from audit.ledger import Entry, read_entries
+from audit.ledger import Entry, iter_entries
 from audit.merkle import leaf_hash
 from audit.reports import latest_reports
-from audit.verify import Verification, verify_checkpoints, verify_entries
+from audit.verify import Verification, verify_ledger
 from cutover.errors import CutoverError
 from migration.target_schema import CUTOVER_CHECKPOINT
 
@@ -39,29 +39,32 @@ def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path,
 
     if out.exists() and any(out.iterdir()):
         raise CutoverError(f"{out} is not empty; give a new folder for the evidence pack")
-    entries = read_entries(conn)
     notes = list(conn.execute(sa.select(CUTOVER_CHECKPOINT.c.note).order_by(CUTOVER_CHECKPOINT.c.checkpoint_id))
                  .scalars())
     if not notes:
         raise CutoverError("the ledger has no checkpoint yet; run `cutover run` first")
     reports = latest_reports(conn)
-    step(1)
     (out / "reports").mkdir(parents=True)
-    (out / "ledger.jsonl").write_text("".join(e.body + "\n" for e in entries))
+    entries = 0
+    with (out / "ledger.jsonl").open("w", encoding="utf-8", newline="\n") as ledger:
+        for entry in iter_entries(conn):  # streamed: a million-case ledger is never held at once
+            ledger.write(entry.body + "\n")
+            entries += 1
+    step(1)
     (out / "checkpoints.jsonl").write_text("".join(json.dumps({"note": n}) + "\n" for n in notes))
     (out / "public_key.pem").write_text(public_pem(key.public_key()))
     for name, body in reports.items():
         (out / "reports" / name).write_text(body)
     bag = bagit.make_bag(str(out), bag_info={
         "External-Description": "cutover evidence pack: ledger, checkpoints, reconciliation reports",
-        "Ledger-Entries": str(len(entries)), "Checkpoints": str(len(notes)),
+        "Ledger-Entries": str(entries), "Checkpoints": str(len(notes)),
         "Key-Fingerprint": fingerprint(key.public_key()),
     }, checksums=["sha256", "sha512"])
     step(1)
     tag_manifest = Path(bag.path) / "tagmanifest-sha256.txt"
     (Path(bag.path) / SIGNATURE).write_text(base64.b64encode(key.sign(tag_manifest.read_bytes())).decode() + "\n")
     step(1)
-    return {"entries": len(entries), "checkpoints": len(notes), "reports": len(reports)}
+    return {"entries": entries, "checkpoints": len(notes), "reports": len(reports)}
 
 
 def verify_pack(path: Path, expect_key: str | None) -> Verification:
@@ -94,19 +97,29 @@ def verify_pack(path: Path, expect_key: str | None) -> Verification:
     except (InvalidSignature, FileNotFoundError, ValueError):
         result.failure = "the signature over the tag manifest does not verify (the pack was changed or re-signed)"
         return result
-    lines = (data / "ledger.jsonl").read_text().splitlines()
-    entries = [Entry(json.loads(line).get("seq", i) if line.startswith("{") else i, line,
-                     leaf_hash(line.encode()).hex()) for i, line in enumerate(lines, start=1)]
-    result, leaves = verify_entries(entries)
     notes = [json.loads(line)["note"] for line in (data / "checkpoints.jsonl").read_text().splitlines() if line]
-    result = verify_checkpoints(result, leaves, notes, key, expect_key)
+    # Only "\n" ends an entry: canonical JSON escapes it inside strings, but not U+2028 and its kin.
+    with (data / "ledger.jsonl").open(encoding="utf-8", newline="\n") as lines:
+        entries = (_file_entry(n, line.removesuffix("\n")) for n, line in enumerate(lines, start=1))
+        result = verify_ledger(entries, notes, key, expect_key)
     if result.ok:
         _check_reports(result, data / "reports")
     return result
 
 
+def _file_entry(line_no: int, line: str) -> Entry:
+    """An entry as the pack's ledger file holds it: its body, and the seq the body claims (the
+    line number when it claims none, so that verification names what is wrong with it)."""
+    try:
+        body = json.loads(line)
+    except ValueError:
+        body = None
+    seq = body.get("seq") if isinstance(body, dict) else None
+    return Entry(seq if isinstance(seq, int) else line_no, line, leaf_hash(line.encode()).hex())
+
+
 def _check_reports(result: Verification, folder: Path) -> None:
-    recorded = {(b.get("report"), b.get("digest")): b for b in result.bodies if b.get("kind") == "report"}
+    recorded = {(b.get("report"), b.get("digest")): b for b in result.reports}
     for file in sorted(folder.iterdir()):
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         entry = recorded.get((file.name, digest))

@@ -1,19 +1,25 @@
 """Verify the ledger: every entry canonical, typed, chained and hashed; every checkpoint signed by
-the expected key and matching the Merkle root it claims. Names the first thing that diverges."""
+the expected key and matching the Merkle root it claims. Names the first thing that diverges.
+
+One pass over the entries, however many: it holds one hash per level of the Merkle tree, the
+root at each checkpoint's size as the pass reaches it, and the report entries (the pack checks its
+reports against them), never the ledger itself."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audit.checkpoint import NoteError, open_note
+from audit.checkpoint import Checkpoint, NoteError, open_note
 from audit.entries import EntryError, canonical, check_body
 from audit.keys import fingerprint
 from audit.ledger import GENESIS, KEY_NAME, Entry
-from audit.merkle import leaf_hash, root
+from audit.merkle import Frontier, leaf_hash
 
 
 @dataclass
@@ -24,7 +30,8 @@ class Verification:
     checkpoints: int = 0
     failure: str | None = None
     entry: int | None = None
-    bodies: list[dict] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    reports: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -32,71 +39,43 @@ class Verification:
         return self.failure is None
 
 
-def verify_entries(entries: Sequence[Entry]) -> tuple[Verification, list[bytes]]:
-    """Check each entry and its link to the one before; return the leaves of the good prefix."""
-    result = Verification(entries=len(entries))
-    leaves: list[bytes] = []
+def verify_ledger(entries: Iterable[Entry], notes: Sequence[str], key: Ed25519PublicKey, expect_key: str | None,
+                  origin: str | None = None) -> Verification:
+    """Check each entry and its link to the one before, then the key pin, each note's signature
+    and the Merkle root at each checkpoint's size."""
+    opened = [_open(note, key, origin) for note in notes]
+    sizes = {c.size for c in opened if isinstance(c, Checkpoint)}
+    frontier = Frontier()
+    roots = {0: frontier.root()} if 0 in sizes else {}
+    result = Verification()
     prev = GENESIS
     for expected_seq, entry in enumerate(entries, start=1):
-        problem = _entry_problem(entry, expected_seq, prev)
+        problem, body, leaf = _entry_problem(entry, expected_seq, prev)
+        result.entries = expected_seq
         if problem:
             result.failure, result.entry = problem, expected_seq
-            return result, leaves
-        body = json.loads(entry.body)
-        result.bodies.append(body)
-        leaves.append(leaf_hash(entry.body.encode()))
+            return result
+        result.kinds[body["kind"]] += 1
+        if body["kind"] == "report":
+            result.reports.append(body)
+        frontier.add(leaf)
+        if frontier.size in sizes:
+            roots[frontier.size] = frontier.root()
         prev = entry.leaf_hash
-    return result, leaves
-
-
-def _entry_problem(entry: Entry, expected_seq: int, prev: str) -> str | None:
-    if entry.seq != expected_seq:
-        return f"entry {expected_seq} is missing (the next stored entry is {entry.seq})"
-    try:
-        body = json.loads(entry.body)
-    except ValueError:
-        return f"entry {entry.seq}: the body is not JSON"
-    if not isinstance(body, dict):
-        return f"entry {entry.seq}: the body is not a JSON object"
-    if canonical(body).decode() != entry.body:
-        return f"entry {entry.seq}: the body is not in canonical form (re-serialised)"
-    try:
-        check_body(body)
-    except EntryError as exc:
-        return f"entry {entry.seq}: {exc}"
-    if body.get("seq") != entry.seq:
-        return f"entry {entry.seq}: the body says it is entry {body.get('seq')} (entries moved)"
-    if body.get("prev") != prev:
-        return f"entry {entry.seq}: it does not follow entry {entry.seq - 1} (an entry was removed, added or moved)"
-    if leaf_hash(entry.body.encode()).hex() != entry.leaf_hash:
-        return f"entry {entry.seq}: the stored hash does not match the body (the body was changed)"
-    return None
-
-
-def verify_checkpoints(result: Verification, leaves: list[bytes], notes: Sequence[str], key: Ed25519PublicKey,
-                       expect_key: str | None, origin: str | None = None) -> Verification:
-    """Check the key pin, each note's signature and the root at each checkpoint's size."""
-    if result.failure:
-        return result
     if expect_key and fingerprint(key).lower() != expect_key.lower():
         result.failure = f"the signing key's fingerprint {fingerprint(key)} is not the expected {expect_key}"
         return result
-    for note in notes:
+    for checkpoint in opened:
         result.checkpoints += 1
-        try:
-            checkpoint = open_note(note, key, KEY_NAME)
-        except NoteError as exc:
-            result.failure = f"checkpoint {result.checkpoints}: {exc}"
+        if isinstance(checkpoint, str):
+            result.failure = f"checkpoint {result.checkpoints}: {checkpoint}"
             return result
-        if origin and checkpoint.origin != origin:
-            result.failure = f"checkpoint {result.checkpoints}: origin {checkpoint.origin!r} is not {origin!r}"
-            return result
-        if checkpoint.size > len(leaves):
+        if checkpoint.size > frontier.size:
             result.failure = (f"checkpoint {result.checkpoints} covers {checkpoint.size} entries but the ledger holds "
-                              f"{len(leaves)}: entries {len(leaves) + 1} to {checkpoint.size} are missing")
-            result.entry = len(leaves) + 1
+                              f"{frontier.size}: entries {frontier.size + 1} to {checkpoint.size} are missing")
+            result.entry = frontier.size + 1
             return result
-        if root(leaves[:checkpoint.size]) != checkpoint.root:
+        if roots[checkpoint.size] != checkpoint.root:
             # Entries that pass their own checks carry no trusted hash: the checkpoint bounds the change.
             result.failure = (f"checkpoint {result.checkpoints} (size {checkpoint.size}): the Merkle root differs; "
                               f"the ledger was changed at or before entry {checkpoint.size}")
@@ -104,3 +83,40 @@ def verify_checkpoints(result: Verification, leaves: list[bytes], notes: Sequenc
             return result
     return result
 
+
+def _open(note: str, key: Ed25519PublicKey, origin: str | None) -> Checkpoint | str:
+    """The checkpoint a signed note holds, or what is wrong with it."""
+    try:
+        checkpoint = open_note(note, key, KEY_NAME)
+    except NoteError as exc:
+        return str(exc)
+    if origin and checkpoint.origin != origin:
+        return f"origin {checkpoint.origin!r} is not {origin!r}"
+    return checkpoint
+
+
+def _entry_problem(entry: Entry, expected_seq: int, prev: str) -> tuple[str | None, dict[str, Any], bytes]:
+    """(what is wrong with the entry or None, its body, its leaf hash)."""
+    if entry.seq != expected_seq:
+        return f"entry {expected_seq} is missing (the next stored entry is {entry.seq})", {}, b""
+    try:
+        body = json.loads(entry.body)
+    except ValueError:
+        return f"entry {entry.seq}: the body is not JSON", {}, b""
+    if not isinstance(body, dict):
+        return f"entry {entry.seq}: the body is not a JSON object", {}, b""
+    if canonical(body).decode() != entry.body:
+        return f"entry {entry.seq}: the body is not in canonical form (re-serialised)", body, b""
+    try:
+        check_body(body)
+    except EntryError as exc:
+        return f"entry {entry.seq}: {exc}", body, b""
+    if body.get("seq") != entry.seq:
+        return f"entry {entry.seq}: the body says it is entry {body.get('seq')} (entries moved)", body, b""
+    if body.get("prev") != prev:
+        return (f"entry {entry.seq}: it does not follow entry {entry.seq - 1} (an entry was removed, added or moved)",
+                body, b"")
+    leaf = leaf_hash(entry.body.encode())
+    if leaf.hex() != entry.leaf_hash:
+        return f"entry {entry.seq}: the stored hash does not match the body (the body was changed)", body, leaf
+    return None, body, leaf

@@ -7,7 +7,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.merkle import EMPTY_ROOT, leaf_hash, node_hash, root, streamed_root
+from audit.merkle import EMPTY_ROOT, Frontier, leaf_hash, node_hash, root, streamed_root
 
 # The Certificate Transparency reference inputs and tree heads for sizes 0..8.
 LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
@@ -51,3 +51,13 @@ def test_bottom_up_equals_the_rfc_definition(data: list[bytes]) -> None:
 def test_the_streamed_root_is_the_same_tree(data: list[bytes]) -> None:
     hashes = [leaf_hash(d) for d in data]
     assert streamed_root(iter(hashes)) == (len(hashes), _recursive(hashes))
+
+
+@given(st.lists(st.binary(max_size=8), max_size=70))
+def test_a_frontier_gives_the_root_of_every_prefix_on_the_way(data: list[bytes]) -> None:
+    hashes = [leaf_hash(d) for d in data]
+    frontier = Frontier()
+    assert frontier.root() == EMPTY_ROOT
+    for n, leaf in enumerate(hashes, start=1):
+        frontier.add(leaf)
+        assert (frontier.size, frontier.root()) == (n, _recursive(hashes[:n]))

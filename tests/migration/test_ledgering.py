@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from audit.entries import make_body
-from audit.ledger import read_entries
+from audit.ledger import iter_entries
 from cutover.db import create_engine
 from migration.ledgering import flush, stage
 from migration.load import Load
@@ -26,7 +26,7 @@ def test_flush_appends_page_by_page_in_batch_order(databases) -> None:  # type: 
     with engine.begin() as conn:
         assert flush(conn, run, page_size=2) == 9
     with engine.connect() as conn:
-        appended = [json.loads(e.body) for e in read_entries(conn)]
+        appended = [json.loads(e.body) for e in iter_entries(conn)]
         left = conn.execute(sa.select(CUTOVER_LEDGER_PENDING.c.run_id)).scalars().all()
     assert [(b["batch_no"], b["legacy_case_id"]) for b in appended] == [(b, n) for b in range(3) for n in range(3)]
     assert [b["seq"] for b in appended] == list(range(1, 10))
