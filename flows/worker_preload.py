@@ -1,6 +1,10 @@
-"""Loaded by each local Dask worker as it starts (Dask's `preload`): the batch code and Prefect's
-task engine are imported while the plan is recorded, not when the first batch arrives."""
+"""Loaded by each local Dask worker as it starts (Dask's `preload`): the batch code, Prefect's
+task engine, pandas and pandera's schemas are made ready while the plan is recorded and Prefect's
+server starts, not when the first batch arrives."""
 
 import prefect.task_engine  # noqa: F401
 
 import flows.cutover_flows  # noqa: F401
+from migration.transform.validate import warm_up
+
+warm_up()

@@ -58,6 +58,12 @@ def uuid_columns(table_name: str) -> tuple[str, ...]:
     return tuple(c.name for c in target_metadata.tables[table_name].columns if isinstance(c.type, sa.Uuid))
 
 
+def warm_up() -> None:
+    """Import pandas and pandera and build every table's schema now (a Dask worker's start)."""
+    for table_name in VALIDATED_TABLES:
+        schema_for(table_name)
+
+
 def schema_failures(table_name: str, rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
     """(legacy case id, column) for every failing value of the rows; empty when all pass."""
     import pandas as pd
