@@ -83,17 +83,18 @@ def run(args: argparse.Namespace) -> int:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
     create_engine(cfg.legacy_url, must_exist=True)
     waves = list(WAVE_ORDER) if args.all else [args.wave]
-    from flows.environment import Warmup, prepare_prefect_environment
+    from flows.environment import Warmup, claim_local_server, prepare_prefect_environment
     from migration.load import Load
     from migration.run import acquire_lock, engine_for, prepare, release_lock
 
     Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
     holder = acquire_lock(cfg)
     prepare_prefect_environment(settings.data_dir)
+    local_server = claim_local_server()
     dask_address = args.dask_address or settings.dask_address or None
     # One local cluster for the whole run (its workers start once, not per wave); it and Prefect's
     # local server come up while the plan is recorded.
-    warmup = Warmup(local_workers=None if dask_address else args.workers)
+    warmup = Warmup(local_workers=None if dask_address else args.workers, local_server=local_server)
     try:
         prepare(cfg)  # plan recorded before the flows start, so progress knows the total
         from flows import cutover_flows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,13 +31,40 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
+# The port of the local server this process starts, once chosen (it lives until the process ends).
+_local_port: int | None = None
+
+
+def claim_local_server() -> int | None:
+    """Unless PREFECT_API_URL names a server, choose the port of Prefect's local server now and
+    name it in PREFECT_API_URL, before any Dask worker starts: a worker inherits the address and
+    reports to this server. (Without it each local worker started a temporary server of its own
+    on its first batch: ~5 CPU-seconds each while the first wave waited, and three servers
+    writing one SQLite database.)
+    Returns the port to start the local server on, or None when a real server is named."""
+    global _local_port
+    named = os.environ.get("PREFECT_API_URL")
+    if named and (_local_port is None or named != _api_url(_local_port)):
+        return None
+    if _local_port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            _local_port = int(probe.getsockname()[1])
+    os.environ["PREFECT_API_URL"] = _api_url(_local_port)
+    return _local_port
+
+
+def _api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/api"
+
+
 class Warmup:
     """Prefect's local server and, when asked, a local Dask cluster, started in threads so that
     they come up while the plan is being recorded (on two cores they cost ~10 s in sequence)."""
 
-    def __init__(self, local_workers: int | None = None) -> None:
+    def __init__(self, local_workers: int | None = None, local_server: int | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cutover-warmup")
-        self._server = self._pool.submit(_start_local_server)
+        self._server = self._pool.submit(_start_local_server, local_server)
         self._cluster = self._pool.submit(_local_cluster, local_workers) if local_workers else None
 
     def ready(self) -> str | None:
@@ -51,11 +79,9 @@ class Warmup:
             self._cluster.result().close()
 
 
-def _start_local_server() -> None:
-    """Start Prefect's temporary local server unless PREFECT_API_URL names a real one."""
-    from prefect.settings import PREFECT_API_URL
-
-    if PREFECT_API_URL.value():
+def _start_local_server(port: int | None) -> None:
+    """Start Prefect's temporary local server on this port (None: PREFECT_API_URL names a server)."""
+    if port is None:
         return
     from prefect.server.api.server import SubprocessASGIServer
 
@@ -63,7 +89,11 @@ def _start_local_server() -> None:
     template = _database_template()
     if database is not None and not database.exists() and template.exists():
         shutil.copyfile(template, database)
-    SubprocessASGIServer().start()  # the one Prefect's client uses: a singleton per process
+    server = SubprocessASGIServer(port)  # one per port and process: a second start is a no-op
+    server.start()
+    if server.port != port:  # Prefect moves to another port when the one it was given is taken
+        raise RuntimeError(f"Prefect's local server could not listen on port {port} (taken meanwhile); "
+                           "run the command again")
     if database is not None and database.exists() and not template.exists():
         _keep_copy(database, template)
 

@@ -15,6 +15,9 @@ class FakeServer:
 
     found: list[bool] = []
 
+    def __init__(self, port: int) -> None:
+        self.port = port
+
     def start(self) -> None:
         database = Path(environment.os.environ["PREFECT_HOME"]) / "prefect.db"
         FakeServer.found.append(database.exists())
@@ -34,7 +37,7 @@ def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path,
     for home in ("first", "second"):
         monkeypatch.setenv("PREFECT_HOME", str(tmp_path / home))
         (tmp_path / home).mkdir()
-        environment._start_local_server()
+        environment._start_local_server(4321)
     assert FakeServer.found == [False, True]  # built once, then copied in before the server starts
     kept = environment._database_template()
     assert kept.parent == tmp_path / "cache" / "cutover"
@@ -64,3 +67,28 @@ def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
         assert list(enabled.values()) == [False]
     finally:
         cluster.close()
+
+
+def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import Client
+
+    monkeypatch.setenv("PREFECT_API_URL", "")  # names no server; restored after the test
+    monkeypatch.setattr(environment, "_local_port", None)
+    environment.prepare_prefect_environment(tmp_path)
+    port = environment.claim_local_server()
+    assert port is not None and environment.claim_local_server() == port  # chosen once per process
+    cluster = environment._local_cluster(1)
+    try:
+        with Client(cluster) as client:
+            # Without the address a worker's first task started a Prefect server of its own.
+            seen = client.run(lambda: environment.os.environ.get("PREFECT_API_URL"))
+        assert list(seen.values()) == [f"http://127.0.0.1:{port}/api"]
+    finally:
+        cluster.close()
+
+
+def test_a_server_named_by_the_user_is_used_and_none_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "_local_port", None)
+    monkeypatch.setenv("PREFECT_API_URL", "http://prefect.internal:4200/api")
+    assert environment.claim_local_server() is None
+    assert environment.os.environ["PREFECT_API_URL"] == "http://prefect.internal:4200/api"
