@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -36,10 +35,8 @@ CHILD_ENTITIES: dict[str, tuple[sa.Table, str, str]] = {
 }
 
 
-@lru_cache(maxsize=65536)
 def read_date(text: str | None) -> dt.date | None:
-    """A CID date string as a date, or None when it is not one (reconciliation's own reading;
-    remembered, as CID repeats its dates and strptime was a third of the field check)."""
+    """A CID date string as a date, or None when it is not one (reconciliation's own reading)."""
     for fmt in _FORMATS:
         try:
             return dt.datetime.strptime((text or "").strip().title(), fmt).date()

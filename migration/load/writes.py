@@ -62,10 +62,9 @@ def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: d
     before the batch (`held_cases`) can have such rows: a child row needs its case. Rows are found
     by key arrays, so the target's indexes are used however large it grows (a subquery on a
     staging table, whose size the planner cannot know, would scan the whole table once per batch)."""
-    case_keys = list(held_cases)
-    for table in CASE_CHILD_TABLES if case_keys else ():
+    for table in CASE_CHILD_TABLES if held_cases else ():
         pk = next(iter(table.primary_key))
-        stale = list(conn.execute(sa.select(pk).where(key_list(conn, table.c.case_id, case_keys),
+        stale = list(conn.execute(sa.select(pk).where(key_list(conn, table.c.case_id, held_cases),
                                                       pk.not_in(sa.select(stages[table.name].c[pk.name])))).scalars())
         if not stale:
             continue
