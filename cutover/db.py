@@ -80,6 +80,21 @@ def key_list(conn: Connection, column: sa.ColumnElement, keys: Sequence[Any]) ->
     return column.in_(list(keys))
 
 
+def int_table(conn: Connection, name: str, columns: dict[str, Iterable[int]]) -> sa.FromClause:
+    """A table of integer columns sent as one text parameter per column (PostgreSQL: arrays
+    unnested side by side; SQLite: JSON arrays), to join with in a single statement."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.unnest(*(int_array(v) for v in columns.values())).table_valued(
+            *(sa.column(c, sa.BigInteger) for c in columns)).render_derived(name=name)
+    parts = [sa.func.json_each(sa.bindparam(None, "[" + ",".join(map(str, v)) + "]", type_=sa.Text))
+             .table_valued("key", "value").alias(f"{name}_{c}") for c, v in columns.items()]
+    joined: sa.FromClause = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, part.c.key == parts[0].c.key)
+    values = (part.c.value.label(c) for part, c in zip(parts, columns, strict=True))
+    return sa.select(*values).select_from(joined).subquery(name)
+
+
 def int_array(values: Iterable[int]) -> sa.ColumnElement:
     """A PostgreSQL bigint[] of these integers, sent as one text literal the server casts: far
     cheaper to send than a list psycopg dumps item by item, but the planner cannot see into it,

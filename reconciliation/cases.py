@@ -11,13 +11,10 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from migration.rules.waves import CATCH_UP, WAVE_ORDER
-from reconciliation.child_totals import ChildTally
+from reconciliation.child_totals import PAGE, ChildTally, Migrated
 from reconciliation.compare import TOTAL_KEYS, Discrepancy, Reconciliation
 from reconciliation.legacy_side import classified_cases
 from reconciliation.target_side import case_records, completed_waves
-
-CHUNK = 20_000  # migrated cases whose child rows are totalled together
-
 
 Target = tuple[int, str | None, str | None, bool]  # legacy CASE_ID, planned wave, state, has a case row
 
@@ -51,15 +48,15 @@ def merged_by_key(left: Iterator[tuple[Any, ...]], right: Iterator[tuple[Any, ..
 
 
 def balance(legacy: Connection, target: Connection, reading: tuple[Connection, Connection], as_of: dt.date,
-            appeal_window_days: int, only_wave: str | None = None, chunk_size: int = CHUNK) -> Reconciliation:
-    """Walk CID's cases and the target's record of them side by side in key order (two streams,
-    nothing per case held), count every in-flight case per wave, and take child totals of the
-    migrated ones a chunk at a time on the `reading` connections (CID, target)."""
+            appeal_window_days: int, only_wave: str | None = None, page_size: int = PAGE) -> Reconciliation:
+    """Walk CID's cases and the target's record of them side by side in key order (two streams),
+    count every in-flight case per wave, and take child totals of the migrated ones on the
+    `reading` connections (CID, target); only the migrated cases' keys and waves are held (9
+    bytes a case)."""
     result = Reconciliation()
     waves: dict[str, Counter[str]] = {w: Counter() for w in WAVE_ORDER}
     completed = completed_waves(target)
-    tally = ChildTally(*reading, result.discrepancies)
-    chunk: list[tuple[int, str]] = []
+    migrated = Migrated()
     excluded = 0
     for case_id, cid, tgt in merged_by_key(classified_cases(legacy, as_of, appeal_window_days), case_records(target)):
         wave = (tgt[1] if tgt is not None else None) or CATCH_UP
@@ -78,11 +75,9 @@ def balance(legacy: Connection, target: Connection, reading: tuple[Connection, C
             field = "state" if problem == "unexpected_in_target" else None
             result.discrepancies.append(Discrepancy(problem, "case", case_id, field, case_id, wave))
         if state == "migrated":
-            chunk.append((case_id, wave))
-            if len(chunk) >= chunk_size:
-                tally.add(chunk)
-                chunk = []
-    tally.add(chunk)
+            migrated.add(case_id, wave)
+    tally = ChildTally(*reading, result.discrepancies, page_size)
+    tally.add(migrated)
     for wave, counts in waves.items():
         if only_wave and wave != only_wave:
             continue

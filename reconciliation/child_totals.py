@@ -1,26 +1,29 @@
-"""Control totals of the child rows of migrated cases, per entity and per wave, taken a chunk of
-cases at a time so memory stays flat: each database counts and hash-totals the legacy keys (one
-aggregate per wave, entity and side); only where they differ are totals taken per case, and only
-the cases that differ have their keys read, to name the rows. Persons and addresses, reached
-through parties, are checked by key."""
+"""Control totals of the child rows of migrated cases, per entity and per wave. The list of
+migrated cases and their waves is sent to each database as one table: each counts and
+hash-totals the legacy keys of those cases' rows per wave in one aggregate per entity and side;
+only where a wave's totals differ are totals taken per case, and only the cases that differ have
+their keys read, to name the rows. Persons and addresses, reached through parties, are matched
+by key inside CID's database, the target's keys sent a page at a time, so memory stays flat."""
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import int_array, key_list
+from cutover.db import int_table, key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
-from reconciliation.legacy_side import CHILD_ENTITIES, case_persons, person_addresses
-from reconciliation.target_side import CASE_ENTITIES, PERSON_ENTITIES, person_findings, present_keys
+from reconciliation.legacy_side import CHILD_ENTITIES, WAVE_SLOTS, owned_rows
+from reconciliation.target_side import CASE_ENTITIES, PERSON_ENTITIES, person_findings, present_key_pages
 
 MULTIPLIER, MODULUS = 2654435761, 2**32  # Knuth's multiplicative hash: portable integer SQL
 COUNTED = ("legacy", "target", "dropped", "merged", "unexpected")
+PAGE = 200_000  # target keys of persons (or addresses) matched in CID at a time
 Totals = dict[int, tuple[int, int]]
 
 
@@ -37,46 +40,46 @@ def _per_case(conn: Connection, pairs: sa.Select) -> Totals:
     return {int(c): (int(n), int(t)) for c, n, t in conn.execute(stmt)}
 
 
-def _overall(conn: Connection, pairs: sa.Select) -> tuple[int, int]:
-    """Count and hash total of all the keys, from a SELECT of (case id, key)."""
+class Migrated:
+    """The migrated in-flight cases in ascending CASE_ID order, each with its wave, held in two
+    compact arrays (9 bytes a case) and sent to a database as one table (case_id, wave number)."""
+
+    def __init__(self) -> None:
+        self.ids, self.wave_no = array("q"), array("B")
+        self.waves: list[str] = []
+        self._number: dict[str, int] = {}
+
+    def add(self, case_id: int, wave: str) -> None:
+        """Add a case (CASE_IDs come in ascending order)."""
+        number = self._number.get(wave)
+        if number is None:
+            number = self._number[wave] = len(self.waves)
+            self.waves.append(wave)
+        self.ids.append(case_id)
+        self.wave_no.append(number)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def table(self, conn: Connection) -> sa.FromClause:
+        """The cases as a table of (case_id, wave) for one statement on this connection."""
+        return int_table(conn, "migrated", {"case_id": self.ids, "wave": self.wave_no})
+
+    def of_wave(self, wave: str) -> list[int]:
+        """The CASE_IDs of one wave, ascending."""
+        number = self._number[wave]
+        return [case_id for case_id, n in zip(self.ids, self.wave_no, strict=True) if n == number]
+
+
+def wave_totals(conn: Connection, pairs: sa.Select, migrated: Migrated) -> dict[str, tuple[int, int]]:
+    """Count and hash total per wave of the keys of the migrated cases, from `pairs`, a SELECT of
+    (case id, key) over every case: one aggregate joined to the table of migrated cases."""
     sub = pairs.subquery()
-    key_col = list(sub.c)[1]
-    count, total = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(key_hash(key_col)), 0))).one()
-    return int(count), int(total)
-
-
-Pairs = Callable[[Connection, Sequence[int] | None], sa.Select]
-
-
-class Chunk:
-    """Migrated cases taken together: their CASE_IDs per wave, and on PostgreSQL the (case, wave)
-    list as a table the server unnests from two arrays, built once for every aggregate."""
-
-    def __init__(self, wave_of: dict[int, str]) -> None:
-        ids = sorted(wave_of)
-        self.by_wave: dict[str, list[int]] = defaultdict(list)
-        for case_id in ids:
-            self.by_wave[wave_of[case_id]].append(case_id)
-        self.waves = list(self.by_wave)
-        number = {wave: n for n, wave in enumerate(self.waves)}
-        self.low, self.high = ids[0], ids[-1]
-        self.cases = sa.func.unnest(int_array(ids), int_array(number[wave_of[c]] for c in ids)).table_valued(
-            sa.column("case_id", sa.BigInteger), sa.column("wave", sa.Integer)).render_derived(name="chunk")
-
-
-def wave_totals(conn: Connection, pairs: Pairs, chunk: Chunk) -> dict[str, tuple[int, int]]:
-    """Count and hash total of the keys per wave, from `pairs(conn, case_ids)`, a SELECT of (case
-    id, key). On PostgreSQL one aggregate joins the rows of the chunk's key range to its (case,
-    wave) table; elsewhere one aggregate per wave."""
-    if conn.dialect.name != "postgresql":
-        return {wave: _overall(conn, pairs(conn, cases)) for wave, cases in chunk.by_wave.items()}
-    sub = pairs(conn, None).subquery()
     case_col, key_col = list(sub.c)
-    cases = chunk.cases
+    cases = migrated.table(conn)
     stmt = (sa.select(cases.c.wave, sa.func.count(), sa.func.sum(key_hash(key_col)))
-            .select_from(sub.join(cases, cases.c.case_id == case_col))
-            .where(case_col.between(chunk.low, chunk.high)).group_by(cases.c.wave))
-    return {chunk.waves[n]: (int(c), int(t)) for n, c, t in conn.execute(stmt)}
+            .select_from(sub.join(cases, cases.c.case_id == case_col)).group_by(cases.c.wave))
+    return {migrated.waves[int(n)]: (int(c), int(t)) for n, c, t in conn.execute(stmt)}
 
 
 def _among(conn: Connection, column: sa.ColumnElement, case_ids: Sequence[int] | None) -> list[sa.ColumnElement[bool]]:
@@ -111,65 +114,72 @@ def _keys(legacy: Connection, target: Connection, entity: str,
 
 
 class ChildTally:
-    """Totals of the child rows of migrated cases, fed a chunk of (CASE_ID, wave) at a time in
-    ascending CASE_ID order; every child row is in the target, dropped with a record, or merged."""
+    """Totals of the child rows of migrated cases: every child row is in the target, dropped with
+    a record, or merged."""
 
-    def __init__(self, legacy: Connection, target: Connection, discrepancies: list[Discrepancy]) -> None:
+    def __init__(self, legacy: Connection, target: Connection, discrepancies: list[Discrepancy],
+                 page_size: int = PAGE) -> None:
         self.legacy, self.target, self.discrepancies = legacy, target, discrepancies
+        self.page_size = page_size
         self.counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-        # A person shared by cases counts once, under the lowest migrated case that names it. Only
-        # persons a later case still names are remembered (PERSON_ID -> that last case), so this
-        # holds the persons shared across chunks, not every person counted so far.
-        self.persons_seen: dict[int, int] = {}
-        self.dropped, self.merged = person_findings(target)
 
-    def add(self, chunk: Sequence[tuple[int, str]]) -> None:
-        """Take the totals of these migrated cases (ascending CASE_IDs, each with its wave)."""
-        if not chunk:
+    def add(self, migrated: Migrated) -> None:
+        """Take the totals of the child rows of these migrated cases."""
+        if not migrated:
             return
-        wave_of = dict(chunk)
-        cases = Chunk(wave_of)
-        for wave in cases.waves:
+        for wave in migrated.waves:
             for entity in (*PERSON_ENTITIES, *CASE_ENTITIES):
                 self.counts[entity][wave].update(dict.fromkeys(COUNTED, 0))
-        self._persons_and_addresses(sorted(wave_of), wave_of)
+        dropped, merged = person_findings(self.target)
+        for entity in PERSON_ENTITIES:
+            for low, high, page in _ranges(present_key_pages(self.target, entity, self.page_size)):
+                found = {"present": page, "dropped": _within(dropped[entity], low, high),
+                         "merged": _within(merged, low, high) if entity == "person" else []}
+                self._match_keys(entity, migrated, low, high, found)
         for entity in CASE_ENTITIES:
-            self._case_entity(entity, cases)
+            self._case_entity(entity, migrated)
 
-    def _persons_and_addresses(self, ids: list[int], wave_of: dict[int, str]) -> None:
-        owned: dict[str, dict[int, list[int]]] = {"person": defaultdict(list), "address": defaultdict(list)}
-        owner: dict[int, int] = {}
-        for case_id, pid, last in case_persons(self.legacy, ids):
-            if pid not in self.persons_seen and pid not in owner:
-                owner[pid] = case_id
-                owned["person"][case_id].append(pid)
-                if last > ids[-1]:
-                    self.persons_seen[pid] = last
-        self.persons_seen = {pid: last for pid, last in self.persons_seen.items() if last > ids[-1]}
-        for aid, pid in person_addresses(self.legacy, sorted(owner)):
-            owned["address"][owner[pid]].append(aid)
-        for entity, by_case in owned.items():
-            keys = sorted(k for ks in by_case.values() for k in ks)
-            present = present_keys(self.target, entity, keys)
-            for case_id in sorted(by_case):
-                expected = set(by_case[case_id])
-                dropped = expected & self.dropped[entity]
-                merged = expected & self.merged if entity == "person" else set()
-                counts = self.counts[entity][wave_of[case_id]]
-                counts["legacy"] += len(expected)
-                counts["target"] += len(expected & present)
-                counts["dropped"] += len(dropped - present)
-                counts["merged"] += len(merged - present)
-                for key in sorted(expected - present - dropped - merged):
-                    self.discrepancies.append(Discrepancy("child_row_missing", entity, key, None, case_id,
-                                                          wave_of[case_id]))
+    def _match_keys(self, entity: str, migrated: Migrated, low: int | None, high: int | None,
+                    found: dict[str, list[int]]) -> None:
+        """Persons (or addresses) with keys in (low, high] (None: open), each owned by the lowest
+        migrated case naming it, counted per wave in CID's database against the target's keys
+        there that are present, dropped and merged; those that are none of these are named."""
+        owned = owned_rows(entity, migrated.table(self.legacy), low, high).subquery("owned")
+        tables = {name: int_table(self.legacy, name, {"key": keys}) for name, keys in found.items()}
+        joined: sa.FromClause = owned
+        for table in tables.values():
+            joined = joined.outerjoin(table, table.c.key == owned.c.key)
+        is_present, is_dropped, is_merged = (tables[n].c.key.is_not(None) for n in ("present", "dropped", "merged"))
 
-    def _case_entity(self, entity: str, chunk: Chunk) -> None:
+        def number(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+        wave = owned.c.owner % WAVE_SLOTS
+        totals = sa.select(wave, sa.func.count(), number(is_present), number(~is_present & is_dropped),
+                           number(~is_present & ~is_dropped & is_merged)).select_from(joined).group_by(wave)
+        unaccounted = False
+        for n, expected, present, dropped, merged in self.legacy.execute(totals):
+            counts = self.counts[entity][migrated.waves[int(n)]]
+            counts["legacy"] += int(expected)
+            counts["target"] += int(present)
+            counts["dropped"] += int(dropped)
+            counts["merged"] += int(merged)
+            unaccounted = unaccounted or int(expected) != int(present) + int(dropped) + int(merged)
+        if unaccounted:
+            missing = (sa.select(owned.c.key, owned.c.owner).select_from(joined)
+                       .where(~is_present, ~is_dropped, ~is_merged).order_by(owned.c.owner, owned.c.key))
+            for key, owner in self.legacy.execute(missing):
+                case_id, n = divmod(int(owner), WAVE_SLOTS)
+                self.discrepancies.append(Discrepancy("child_row_missing", entity, int(key), None, case_id,
+                                                      migrated.waves[n]))
+
+    def _case_entity(self, entity: str, migrated: Migrated) -> None:
         """Totals per wave (one grouped aggregate per side); per case only where a wave's totals differ."""
-        in_cid = wave_totals(self.legacy, lambda c, cs: legacy_pairs(c, entity, cs), chunk)
-        loaded = wave_totals(self.target, lambda c, cs: target_pairs(c, entity, cs)[0], chunk)
-        dropped = wave_totals(self.target, lambda c, cs: target_pairs(c, entity, cs)[1], chunk)
-        for wave, cases in chunk.by_wave.items():
+        in_cid = wave_totals(self.legacy, legacy_pairs(self.legacy, entity, None), migrated)
+        loaded_all, dropped_all = target_pairs(self.target, entity, None)
+        loaded = wave_totals(self.target, loaded_all, migrated)
+        dropped = wave_totals(self.target, dropped_all, migrated)
+        for wave in migrated.waves:
             counts = self.counts[entity][wave]
             a, t, d = in_cid.get(wave, (0, 0)), loaded.get(wave, (0, 0)), dropped.get(wave, (0, 0))
             counts["legacy"] += a[0]
@@ -177,6 +187,7 @@ class ChildTally:
             counts["dropped"] += d[0]
             if a == (t[0] + d[0], t[1] + d[1]):
                 continue
+            cases = migrated.of_wave(wave)
             loaded_q, dropped_q = target_pairs(self.target, entity, cases)
             per_a = _per_case(self.legacy, legacy_pairs(self.legacy, entity, cases))
             per_t, per_d = _per_case(self.target, loaded_q), _per_case(self.target, dropped_q)
@@ -208,6 +219,25 @@ class ChildTally:
             info["entities"] = [_row(e, self.counts[e][wave]) for e in (*PERSON_ENTITIES, *CASE_ENTITIES)
                                 if wave in self.counts[e]]
         return overall
+
+
+def _ranges(pages: Iterator[list[int]]) -> Iterator[tuple[int | None, int | None, list[int]]]:
+    """(low, high, the target's keys in (low, high]) for each page of target keys; the first range
+    is open below and the last open above (None), so every CID key falls in exactly one."""
+    low: int | None = None
+    page = next(pages, [])
+    while True:
+        following = next(pages, None)
+        if following is None:
+            yield low, None, page
+            return
+        yield low, page[-1], page
+        low, page = page[-1], following
+
+
+def _within(keys: set[int], low: int | None, high: int | None) -> list[int]:
+    """These keys in (low, high] (None: open), ascending."""
+    return sorted(k for k in keys if (low is None or k > low) and (high is None or k <= high))
 
 
 def _row(entity: str, counts: Counter[str]) -> dict[str, Any]:

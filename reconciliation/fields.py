@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from cutover.db import int_table
 from legacy.schema import APPOINTMENT as L_APPT
 from legacy.schema import CASE_FLAG as L_FLAG
 from legacy.schema import CASE_HDR as L_CASE
@@ -79,11 +79,13 @@ def check_fields(legacy: Connection, target: Connection) -> list[Discrepancy]:
             page = sa.select(*wanted).order_by(t_table.c[t_key]).limit(CHUNK)
             if after is not None:
                 page = page.where(t_table.c[t_key] > after)
-            loaded = {row[0]: row for row in target.execute(page)}
+            loaded = {row[0]: row for row in target.execute(page).all()}
             if not loaded:
                 break
             after = max(loaded)
-            for row in legacy.execute(sa.select(*columns).where(key_list(legacy, l_table.c[l_key], sorted(loaded)))):
+            keys = int_table(legacy, "loaded", {"key": sorted(loaded)})
+            matched = sa.select(*columns).join_from(l_table, keys, keys.c.key == l_table.c[l_key])
+            for row in legacy.execute(matched).all():
                 mine = loaded[row[0]]
                 for n, (column, (_, read)) in enumerate(fields.items(), start=1):
                     if read(row[n]) != mine[n]:

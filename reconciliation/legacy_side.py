@@ -4,12 +4,11 @@ few fields it needs; it never calls the migration's transform code, so one bug c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -83,19 +82,30 @@ def _appeal_open(decision: tuple[str | None, str | None] | None, as_of: dt.date,
     return day is None or (as_of - day).days <= window
 
 
-def case_persons(conn: Connection, case_ids: Sequence[int]) -> list[tuple[int, int, int]]:
-    """(CASE_ID, PERSON_ID, the last CASE_ID of any party naming that person) of the persons these
-    cases' parties name, by case then person."""
-    other = CASE_PERSON.alias("other")
-    last = (sa.select(sa.func.max(other.c.CASE_ID)).where(other.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
-            .scalar_subquery())
-    stmt = (sa.select(CASE_PERSON.c.CASE_ID, CASE_PERSON.c.PERSON_ID, last)
-            .join(PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
-            .where(key_list(conn, CASE_PERSON.c.CASE_ID, case_ids)).distinct())
-    return sorted((int(c), int(p), int(n)) for c, p, n in conn.execute(stmt))
+# Entities reached through parties: CID table, its key, the PERSON_ID it belongs to.
+OWNED_ENTITIES: dict[str, tuple[sa.Table, str, str]] = {
+    "person": (PERSON, "PERSON_ID", "PERSON_ID"), "address": (ADDRESS, "ADDRESS_ID", "PERSON_ID"),
+}
+WAVE_SLOTS = 256  # an owner is CASE_ID * WAVE_SLOTS + wave number: one MIN() gives the lowest case and its wave
 
 
-def person_addresses(conn: Connection, person_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(ADDRESS_ID, PERSON_ID) of these persons' addresses."""
-    stmt = sa.select(ADDRESS.c.ADDRESS_ID, ADDRESS.c.PERSON_ID).where(key_list(conn, ADDRESS.c.PERSON_ID, person_ids))
-    return [(int(a), int(p)) for a, p in conn.execute(stmt)]
+def owned_rows(entity: str, migrated: sa.FromClause, low: int | None, high: int | None) -> sa.Select:
+    """SELECT (key, owner) of CID's persons (or addresses) with keys in (low, high] (None: open),
+    owned by the lowest of the `migrated` cases (a table of case_id, wave) whose parties name the
+    person, so a person shared by cases counts once; rows no migrated case names are left out."""
+    table, key, person = OWNED_ENTITIES[entity]
+    in_range = [*([table.c[key] > low] if low is not None else []),
+                *([table.c[key] <= high] if high is not None else [])]
+    persons = in_range if table is PERSON else (
+        [CASE_PERSON.c.PERSON_ID.in_(sa.select(table.c[person]).where(*in_range))] if in_range else [])
+    lowest = sa.func.min(migrated.c.case_id * WAVE_SLOTS + migrated.c.wave).label("owner")
+    naming = CASE_PERSON.join(migrated, migrated.c.case_id == CASE_PERSON.c.CASE_ID).join(
+        PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
+    label = "key" if table is PERSON else "person_id"
+    owner = (sa.select(CASE_PERSON.c.PERSON_ID.label(label), lowest).select_from(naming)
+             .where(*persons).group_by(CASE_PERSON.c.PERSON_ID))
+    if table is PERSON:
+        return owner
+    owners = owner.subquery("owner")
+    return (sa.select(table.c[key].label("key"), owners.c.owner)
+            .join_from(table, owners, owners.c.person_id == table.c[person]).where(*in_range))

@@ -70,12 +70,17 @@ PERSON_ENTITIES: dict[str, tuple[sa.Table, str]] = {
 }
 
 
-def present_keys(conn: Connection, entity: str, keys: Sequence[int]) -> set[int]:
-    """Those of these legacy keys of persons or addresses that stand in the target."""
-    if not keys:
-        return set()
+def present_key_pages(conn: Connection, entity: str, page_size: int) -> Iterator[list[int]]:
+    """The distinct legacy keys of the persons (or addresses) in the target, ascending, a page at a time."""
     table, column = PERSON_ENTITIES[entity]
-    return set(conn.execute(sa.select(table.c[column]).where(key_list(conn, table.c[column], keys))).scalars())
+    after: int | None = None
+    while True:
+        stmt = sa.select(table.c[column]).distinct().order_by(table.c[column]).limit(page_size)
+        page = list(conn.execute(stmt if after is None else stmt.where(table.c[column] > after)).scalars().all())
+        if not page:
+            return
+        yield page
+        after = page[-1]
 
 
 def person_findings(conn: Connection) -> tuple[dict[str, set[int]], set[int]]:

@@ -1,5 +1,5 @@
-"""Child totals taken a chunk of cases at a time add up to the same figures whatever the chunk size,
-and a person named by cases in different chunks counts once."""
+"""Child totals add up to the same figures whatever the page of target keys matched in CID at a
+time, and a person named by several migrated cases counts once, under the lowest."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from reconciliation.compare import Reconciliation
 from tests.helpers import AS_OF, generate, run_all
 
 
-def _balance(legacy: str, target: str, chunk_size: int) -> Reconciliation:
+def _balance(legacy: str, target: str, page_size: int) -> Reconciliation:
     source, dest = create_engine(legacy), create_engine(target)
     with source.connect() as l_stream, dest.connect() as t_stream, source.connect() as l_read, \
             dest.connect() as t_read:
-        return balance(l_stream, t_stream, (l_read, t_read), AS_OF, 14, chunk_size=chunk_size)
+        return balance(l_stream, t_stream, (l_read, t_read), AS_OF, 14, page_size=page_size)
 
 
-def test_small_chunks_count_a_shared_person_once(databases) -> None:  # type: ignore[no-untyped-def]
+def test_small_pages_count_a_shared_person_once(databases) -> None:  # type: ignore[no-untyped-def]
     legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 300, seed=61)
     run_all(RunConfig(legacy, target, AS_OF, batch_size=100))
@@ -29,7 +29,7 @@ def test_small_chunks_count_a_shared_person_once(databases) -> None:  # type: ig
         migrated = conn.execute(sa.select(CASE.c.legacy_case_id).order_by(CASE.c.legacy_case_id)).scalars().all()
     first, last = migrated[0], migrated[-1]
     with create_engine(legacy).begin() as conn:
-        # The last migrated case now also names a person of the first: chunks of 7 put them apart.
+        # The last migrated case now also names a person of the first: it still counts once.
         shared = conn.execute(sa.select(CASE_PERSON.c.PERSON_ID).where(CASE_PERSON.c.CASE_ID.in_([first]))
                               .order_by(CASE_PERSON.c.PERSON_ID)).scalars().first()
         top = conn.execute(sa.select(sa.func.max(CASE_PERSON.c.CASE_PERSON_ID))).scalar_one()

@@ -70,3 +70,29 @@ def test_narrowing_reads_in_proportion_to_the_difference(migrated) -> None:  # t
     assert sorted({(d.entity, d.field) for d in found}) == [("person", "language")] and len(found) == 3
     assert stats.per_entity["case"] == 0  # equal totals: not one case row read
     assert 0 < stats.per_entity["person"] <= 2 * 64 * 3 < total
+
+
+def test_a_person_and_an_address_gone_from_the_target_are_named(migrated) -> None:  # type: ignore[no-untyped-def]
+    from migration.target_schema import ADDRESS, CASE_PARTY
+
+    legacy, target = migrated
+    with create_engine(target).begin() as conn:
+        gone_address = conn.execute(sa.select(ADDRESS.c.address_id, ADDRESS.c.legacy_address_id).limit(1)).one()
+        conn.execute(sa.delete(ADDRESS).where(ADDRESS.c.address_id == gone_address[0]))
+        # a person with no address, so only the person and its parties go
+        person_id, legacy_person_id = conn.execute(
+            sa.select(PERSON.c.person_id, PERSON.c.legacy_person_id)
+            .where(~PERSON.c.person_id.in_(sa.select(ADDRESS.c.person_id))).limit(1)).one()
+        parties = conn.execute(sa.select(CASE_PARTY.c.legacy_case_person_id)
+                               .where(CASE_PARTY.c.person_id == person_id)).scalars().all()
+        conn.execute(sa.delete(CASE_PARTY).where(CASE_PARTY.c.person_id == person_id))
+        conn.execute(sa.delete(PERSON).where(PERSON.c.person_id == person_id))
+    result = reconcile(create_engine(legacy), create_engine(target), AS_OF)
+    missing = sorted((d.entity, d.legacy_key) for d in result.discrepancies if d.kind == "child_row_missing")
+    assert missing == sorted([("address", gone_address[1]), ("person", legacy_person_id),
+                              *(("case_party", p) for p in parties)])
+    persons = next(e for e in result.entities if e["entity"] == "person")
+    addresses = next(e for e in result.entities if e["entity"] == "address")
+    assert not persons["balanced"] and not addresses["balanced"]
+    assert persons["legacy"] - persons["target"] - persons["dropped"] - persons["merged"] == 1
+    assert addresses["legacy"] - addresses["target"] - addresses["dropped"] == 1
