@@ -4,10 +4,10 @@ PostgreSQL has built in): the load's digests, the legacy fingerprints and reconc
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 FIELD_HASH_CHARS = 8
@@ -24,12 +24,16 @@ def hash64(text: str | None, seed: int) -> int | None:
 
 
 def sqlite_functions(dbapi_conn: Any) -> None:
-    """md5 and a 31-bit integer of a hex digest, for SQLite (PostgreSQL has its own)."""
+    """md5, a text's 32-bit field hash and a 64-bit hash, for SQLite (PostgreSQL has its own)."""
     dbapi_conn.create_function("md5", 1, lambda s: None if s is None else hashlib.md5(str(s).encode()).hexdigest(),
                                deterministic=True)
-    dbapi_conn.create_function("cutover_h28", 1, lambda h: None if h is None else int(h[:7], 16),
-                               deterministic=True)
+    dbapi_conn.create_function("cutover_h32", 1, h32, deterministic=True)
     dbapi_conn.create_function("cutover_hash64", 2, hash64, deterministic=True)
+
+
+def h32(text: str | None) -> int | None:
+    """SQLite's 32-bit field hash: the first 8 hex digits of the text's md5, as an integer."""
+    return None if text is None else int(hashlib.md5(str(text).encode()).hexdigest()[:FIELD_HASH_CHARS], 16)
 
 
 def slices28(hashes: tuple[sa.ColumnElement, sa.ColumnElement]) -> list[sa.ColumnElement]:
@@ -41,19 +45,34 @@ def slices28(hashes: tuple[sa.ColumnElement, sa.ColumnElement]) -> list[sa.Colum
     return out
 
 
-def h28(conn: Connection, hex_digest: sa.ColumnElement) -> sa.ColumnElement:
-    """A non-negative 28-bit integer from a hex digest's first 7 digits, so SUM() never overflows."""
+def field_hash_int(conn: Connection, text: sa.ColumnElement) -> sa.ColumnElement:
+    """A 32-bit non-negative hash of a text value. On PostgreSQL, the low 32 bits of
+    hashtextextended (the hash its hash partitioning relies on, so stable across upgrades): an
+    eighth of md5's cost per field. SQLite uses md5's first 32 bits."""
     if conn.dialect.name == "postgresql":
-        bits = sa.cast(sa.literal("x") + sa.func.substr(hex_digest, 1, 7), postgresql.BIT(28))
-        return sa.cast(bits, sa.Integer)
-    return sa.func.cutover_h28(hex_digest)
+        return sa.func.hashtextextended(text, 0).op("&")(sa.literal(0xFFFFFFFF, sa.BigInteger))
+    return sa.func.cutover_h32(text, type_=sa.BigInteger)
 
 
-def field_hash(conn: Connection, text: sa.ColumnElement) -> sa.ColumnElement:
-    """An 8-hex-digit hash of a text value. On PostgreSQL, the low 32 bits of hashtextextended (the
-    hash its hash partitioning relies on, so stable across upgrades): an eighth of md5's cost per
-    field. SQLite uses md5."""
+def hex8(conn: Connection, value: sa.ColumnElement) -> sa.ColumnElement:
+    """A 32-bit field hash as its FIELD_HASH_CHARS hex digits."""
     if conn.dialect.name == "postgresql":
-        low = sa.func.hashtextextended(text, 0).op("&")(sa.literal(0xFFFFFFFF, sa.BigInteger))
-        return sa.func.lpad(sa.func.to_hex(low), FIELD_HASH_CHARS, "0")
-    return sa.func.substr(sa.func.md5(text), 1, FIELD_HASH_CHARS)
+        return sa.func.lpad(sa.func.to_hex(value), FIELD_HASH_CHARS, "0")
+    return sa.func.printf("%08x", value)
+
+
+def row_h28(field_ints: Sequence[sa.ColumnElement]) -> sa.ColumnElement:
+    """A row's 28-bit total: its field hashes weighted by position (odd weights, so a value moved
+    to another column changes it), masked so SUM() over any table never overflows. Integer
+    arithmetic only: reconciliation's integrity totals at half their cost with an md5 per row."""
+    total = field_ints[0]
+    for position, value in enumerate(field_ints[1:], start=1):
+        total = total + value * sa.literal(2 * position + 1, sa.BigInteger)
+    return total.op("&")(sa.literal(MASK28, sa.BigInteger))
+
+
+def row_h28_of(field_hashes: str) -> int:
+    """row_h28 worked out from a row's recorded field hashes (hex), as the SQL computes it."""
+    digits = FIELD_HASH_CHARS
+    values = [int(field_hashes[i:i + digits], 16) for i in range(0, len(field_hashes), digits)]
+    return sum(v * (2 * n + 1) for n, v in enumerate(values)) & MASK28

@@ -27,13 +27,18 @@ class IntegrityStats:
     per_entity: dict[str, int] = field(default_factory=dict)
 
 
+def _range_key(table: sa.Table) -> sa.ColumnElement:
+    """The column a business table's rows are ranged by (on the table itself or its case)."""
+    key_table, key_column = RANGE_KEYS[table.name]
+    return key_table.c[key_column]
+
+
 def _bucket_totals(conn: Connection, table: sa.Table, lo: int, hi: int,
                    width: int) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
     """Count and hash total per sub-range of [lo, hi], live and recorded: one grouped query each."""
-    live = hashed_rows(conn, table).subquery()
+    live = hashed_rows(conn, table, _range_key(table).between(lo, hi)).subquery()
     live_bucket = ((live.c.range_key - lo) // width).label("bucket")
-    live_q = (sa.select(live_bucket, sa.func.count(), sa.func.sum(live.c.row_h28))
-              .where(live.c.range_key.between(lo, hi)).group_by(live_bucket))
+    live_q = sa.select(live_bucket, sa.func.count(), sa.func.sum(live.c.row_h28)).group_by(live_bucket)
     rec = CUTOVER_ROW_DIGEST
     rec_bucket = ((rec.c.range_key - lo) // width).label("bucket")
     rec_q = (sa.select(rec_bucket, sa.func.count(), sa.func.sum(rec.c.row_h28))
@@ -44,8 +49,8 @@ def _bucket_totals(conn: Connection, table: sa.Table, lo: int, hi: int,
 
 def _leaf(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityStats,
           out: list[Discrepancy]) -> None:
-    live = hashed_rows(conn, table).subquery()
-    now = {r.row_key: r for r in conn.execute(sa.select(live).where(live.c.range_key.between(lo, hi)))}
+    live = hashed_rows(conn, table, _range_key(table).between(lo, hi))
+    now = {r.row_key: r for r in conn.execute(live)}
     then = {r.row_key: r for r in conn.execute(sa.select(CUTOVER_ROW_DIGEST).where(
         CUTOVER_ROW_DIGEST.c.entity == table.name, CUTOVER_ROW_DIGEST.c.range_key.between(lo, hi)))}
     stats.rows_read += len(now) + len(then)

@@ -66,12 +66,16 @@ def _totals(conn: Connection, case_id: sa.ColumnElement, table: sa.Table, joined
 
 
 def fingerprint_query(conn: Connection, case_ids: Sequence[int] | None = None,
-                      person_ids: Sequence[int] | None = None) -> sa.Select:
-    """SELECT CASE_ID, fingerprint (32 hex digits) for these cases, or every case, in key order.
-    Given the batch's PERSON_IDs too, persons and addresses are read by index, never scanned."""
+                      person_ids: Sequence[int] | None = None, among: sa.FromClause | None = None) -> sa.Select:
+    """SELECT CASE_ID, fingerprint (32 hex digits) for these cases, or those in `among` (a table
+    of case_id), or every case, in key order. Given the batch's PERSON_IDs too, persons and
+    addresses are read by index, never scanned."""
+    chosen = None if among is None else sa.select(among.c.case_id).cte("chosen")
 
     def only(column: sa.ColumnElement, keys: Sequence[int] | None = case_ids) -> list[sa.ColumnElement[bool]]:
-        return [] if keys is None else [key_list(conn, column, keys)]
+        if keys is not None:
+            return [key_list(conn, column, keys)]
+        return [] if chosen is None or column.key != "CASE_ID" else [column.in_(sa.select(chosen.c.case_id))]
 
     parts = [_totals(conn, t.c.CASE_ID, t, t, only(t.c.CASE_ID)) for t in CASE_KEYED]
     parts.append(_totals(conn, CASE_PERSON.c.CASE_ID, PERSON,
@@ -96,7 +100,9 @@ def case_fingerprints(conn: Connection, case_ids: Sequence[int], person_ids: Seq
     return {int(cid): fp for cid, fp in conn.execute(fingerprint_query(conn, case_ids, person_ids))}
 
 
-def all_fingerprints(conn: Connection) -> Iterator[tuple[int, str]]:
-    """(CASE_ID, fingerprint) of every CID case in key order, streamed."""
-    for cid, fp in conn.execute(fingerprint_query(conn), execution_options={"yield_per": 20_000}):
+def all_fingerprints(conn: Connection, among: sa.FromClause | None = None) -> Iterator[tuple[int, str]]:
+    """(CASE_ID, fingerprint) of every CID case, or of those in `among` (a table of case_id), in
+    key order, streamed."""
+    query = fingerprint_query(conn, among=among)
+    for cid, fp in conn.execute(query, execution_options={"yield_per": 20_000}):
         yield int(cid), fp

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cutover.db import key_list
-from cutover.sqlhash import NULL_TEXT, field_hash, h28
+from cutover.sqlhash import NULL_TEXT, field_hash_int, hex8, row_h28
 from migration.load.staging import dialect_insert
 from migration.target_schema import (
     ADDRESS,
@@ -38,30 +38,26 @@ RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
 }
 
 
-def field_hashes(conn: Connection, table: sa.Table, source: sa.Table | None = None) -> sa.ColumnElement:
-    """The concatenated short hash of every column's text, in the table's column order (read from
-    `source`, a table of the same columns, when given)."""
-    src = table if source is None else source
-    parts = [field_hash(conn, sa.func.coalesce(sa.cast(src.c[col.name], sa.Text), NULL_TEXT)) for col in table.columns]
-    return functools.reduce(lambda a, b: a.concat(b), parts)
-
-
 def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool],
                 sources: Mapping[str, sa.Table] | None = None) -> sa.Select:
-    """SELECT range key, primary key, field hashes, row hash and its integer for a business table's
-    rows (those matching `where`), read from the table or from `sources` (staging tables by name)."""
+    """SELECT range key, primary key, field hashes (each column's text hashed, in the table's
+    column order), row hash and row total for a business table's rows (those matching `where`),
+    read from the table or from `sources` (staging tables by name)."""
     sources = sources or {}
     key_table, key_column = RANGE_KEYS[table.name]
     src, key_src = sources.get(table.name, table), sources.get(key_table.name, key_table)
     pk = next(iter(table.primary_key)).name
-    fields = field_hashes(conn, table, src).label("field_hashes")
-    inner = sa.select(key_src.c[key_column].label("range_key"), src.c[pk].label("row_key"), fields)
+    ints = [field_hash_int(conn, sa.func.coalesce(sa.cast(src.c[col.name], sa.Text), NULL_TEXT)).label(f"h{n}")
+            for n, col in enumerate(table.columns)]
+    inner = sa.select(key_src.c[key_column].label("range_key"), src.c[pk].label("row_key"), *ints)
     if key_table is not table:
         inner = inner.join_from(src, key_src, key_src.c.case_id == src.c.case_id)
-    sub = inner.where(*where).subquery()
-    row_hash = sa.func.md5(sub.c.field_hashes)
-    return sa.select(sub.c.range_key, sub.c.row_key, sub.c.field_hashes, row_hash.label("row_hash"),
-                     h28(conn, row_hash).label("row_h28"))
+    # OFFSET 0: each field is hashed once, though both the hex digits and the total use it.
+    sub = inner.where(*where).offset(0).subquery()
+    hashes = [sub.c[f"h{n}"] for n in range(len(ints))]
+    fields = functools.reduce(lambda a, b: a.concat(b), [hex8(conn, h) for h in hashes])
+    return sa.select(sub.c.range_key, sub.c.row_key, fields.label("field_hashes"),
+                     sa.func.md5(fields).label("row_hash"), row_h28(hashes).label("row_h28"))
 
 
 def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any],
