@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cutover import audit_commands, commands, report_commands, run_commands
 from cutover.errors import CutoverError
 
 DESCRIPTION = """\
@@ -31,6 +31,20 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"cutover: error: {message}", file=sys.stderr)
         sys.exit(2)
+
+
+class _handler:  # noqa: N801 - used like a function in the command table
+    """A command's handler, imported when the command runs, so each command loads only what it uses."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def resolve(self) -> Callable[[argparse.Namespace], int | None]:
+        """The handler function itself."""
+        return getattr(importlib.import_module(f"cutover.{self.module}"), self.name)  # type: ignore[no-any-return]
+
+    def __call__(self, args: argparse.Namespace) -> int | None:
+        return self.resolve()(args)
 
 
 def _date(text: str) -> dt.date:
@@ -105,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--defect-rate-scale", type=float, default=1.0, help="multiply every defect rate (default 1)")
     p.add_argument("--workers", type=_bounded_int(1, 64), default=2, help="generator processes (default 2)")
     p.add_argument("--replace", action="store_true", help="drop and recreate a legacy database that holds data")
-    p.set_defaults(handler=commands.generate)
+    p.set_defaults(handler=_handler("commands", "generate"))
 
     p = _command(
         sub,
@@ -119,11 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True, help="random seed of the day")
     p.add_argument("--fraction", type=_fraction, default=0.02, help="share of live cases changed (default 0.02)")
     p.add_argument("--manifest", type=Path, help="write what changed (JSON) here")
-    p.set_defaults(handler=commands.churn)
+    p.set_defaults(handler=_handler("commands", "churn"))
 
     p = _command(sub, common, "init-target", help="create or upgrade the target schema (Alembic)")
     _add_target(p)
-    p.set_defaults(handler=commands.init_target)
+    p.set_defaults(handler=_handler("commands", "init_target"))
 
     p = _command(
         sub,
@@ -137,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
     _add_format(p)
-    p.set_defaults(handler=run_commands.plan)
+    p.set_defaults(handler=_handler("run_commands", "plan"))
 
     p = _command(
         sub,
@@ -158,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
                    help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
     p.add_argument("--workers", type=_bounded_int(1, 64), help="run the batches on a local Dask cluster of N processes")
-    p.set_defaults(handler=run_commands.run)
+    p.set_defaults(handler=_handler("run_commands", "run"))
 
     p = _command(sub, common, "rollback", help="remove a wave's cases from the target (one transaction)",
                  description="Remove every case of a wave and all its rows from the target in one transaction, "
@@ -166,13 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wave", required=True, help="the wave to roll back")
     _add_target(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(handler=run_commands.rollback)
+    p.set_defaults(handler=_handler("run_commands", "rollback"))
 
     p = _command(sub, common, "status", help="where each wave stands (planned, migrated, quarantined, pending)")
     _add_target(p)
     _add_legacy(p)
     _add_format(p)
-    p.set_defaults(handler=run_commands.status)
+    p.set_defaults(handler=_handler("run_commands", "status"))
 
     p = _command(
         sub, common, "reconcile", help="prove from both databases that nothing was lost (exit 1 if not)",
@@ -186,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
     _add_format(p)
     p.add_argument("--out", type=Path, help="write the report to this file instead of standard output")
-    p.set_defaults(handler=report_commands.reconcile)
+    p.set_defaults(handler=_handler("report_commands", "reconcile"))
 
     p = _command(sub, common, "report", help="the reconciliation as HTML pages per wave, with quarantine worklists",
                  description="Write index.html and one self-contained page per wave (totals, conservation, "
@@ -197,18 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for the report")
     p.add_argument("--wave", help="one wave only")
     p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
-    p.set_defaults(handler=report_commands.report)
+    p.set_defaults(handler=_handler("report_commands", "report"))
 
     p = _command(sub, common, "explain", help="what the cutover did with given cases (by CID reference)")
     p.add_argument("refs", nargs="*", metavar="CASE_REF", help="case references as stored in CID")
     p.add_argument("--refs-file", type=Path, help="a file of case references, one per line")
     _add_target(p)
     _add_format(p)
-    p.set_defaults(handler=report_commands.explain)
+    p.set_defaults(handler=_handler("report_commands", "explain"))
 
     p = _command(sub, common, "ui", help="start the Prefect UI on loopback (prefect server start)")
     p.add_argument("--port", type=_bounded_int(1024, 65535), default=4200, help="port (default 4200)")
-    p.set_defaults(handler=run_commands.ui)
+    p.set_defaults(handler=_handler("run_commands", "ui"))
 
     audit = _command(sub, common, "audit", help="verify the ledger or an evidence pack; export the pack")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
@@ -220,11 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", type=Path, help="verify this evidence pack instead (no database needed)")
     p.add_argument("--checkpoints", type=Path, help="checkpoints file kept outside the database [CUTOVER_CHECKPOINTS]")
     p.add_argument("--expect-key", metavar="FPR", help="the signing key's SHA-256 fingerprint to insist on")
-    p.set_defaults(handler=audit_commands.audit_verify)
+    p.set_defaults(handler=_handler("audit_commands", "audit_verify"))
     p = _command(audit_sub, common, "export", help="write the evidence pack (BagIt, signed)")
     _add_target(p)
     p.add_argument("--out", type=Path, required=True, help="a new folder for the pack")
-    p.set_defaults(handler=audit_commands.audit_export)
+    p.set_defaults(handler=_handler("audit_commands", "audit_export"))
 
     return parser
 

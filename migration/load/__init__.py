@@ -1,15 +1,29 @@
 """Load: staged batches, each in one transaction, idempotent by UUIDv5 keys."""
 
-from migration.load.batch import load_batch
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from migration.load.schema import current_revision, head_revision, upgrade_target
 from migration.load.writes import delete_cases, ensure_units, upsert
 
+if TYPE_CHECKING:
+    from migration.load.batch import load_batch
+    from migration.load.stage import Load
 
-class Load:
-    """The load stage: `Load.batch(conn, result, ...)` inside the batch's transaction."""
 
-    batch = staticmethod(load_batch)
-    init_target = staticmethod(upgrade_target)
+def __getattr__(name: str) -> Any:
+    # The batch path (transform, ledger, signing) is imported on first use, so the commands that
+    # only read the target (reconcile, status, explain) start without it.
+    if name == "Load":
+        from migration.load.stage import Load
+
+        return Load
+    if name == "load_batch":
+        from migration.load.batch import load_batch
+
+        return load_batch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Load", "current_revision", "delete_cases", "ensure_units", "head_revision", "load_batch",

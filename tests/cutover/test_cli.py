@@ -70,3 +70,22 @@ def test_plan_writes_nothing_and_prints_waves(tmp_path: Path, capsys: pytest.Cap
     assert payload["in_flight"] == sum(w["cases"] for w in payload["waves"])
     assert payload["excluded_total"] == 300 - payload["in_flight"]
     assert not target.exists()
+
+
+def test_every_command_names_a_handler_that_exists() -> None:
+    """Handlers are imported when their command runs: each one named in the table must resolve."""
+    import argparse
+
+    from cutover.cli import build_parser
+
+    def handlers(parser: argparse.ArgumentParser) -> list[object]:
+        found = [parser.get_default("handler")]
+        for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-commands only here
+            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+                for sub in action.choices.values():
+                    found.extend(handlers(sub))
+        return [h for h in found if h is not None]
+
+    named = handlers(build_parser())
+    assert len(named) == 13  # generate .. audit export
+    assert all(callable(h.resolve()) for h in named)  # type: ignore[attr-defined]
