@@ -24,6 +24,12 @@ def test_alembic_creates_the_whole_model_with_no_drift(databases) -> None:  # ty
     upgrade_target(engine)  # a second upgrade is a no-op
 
 
+def test_the_newest_revision_by_file_name_is_alembics_head() -> None:
+    from migration.load.schema import newest_shipped
+
+    assert newest_shipped() == head_revision()
+
+
 def test_the_model_is_strict(databases) -> None:  # type: ignore[no-untyped-def]
     engine = create_engine(databases.new("strict"))
     upgrade_target(engine)
