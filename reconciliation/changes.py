@@ -26,6 +26,10 @@ def changed_since_migration(legacy: Connection, target: Connection) -> list[int]
                                                          execution_options={"yield_per": 20_000})))
     if not ids:
         return []
+    if legacy.dialect.name == "postgresql":
+        # Most cases are chosen: a hash join over each table beats probing its case index once per
+        # case, which the planner prefers (100,000 cases: 3.4 -> 2.9 s).
+        legacy.exec_driver_sql("SET LOCAL enable_nestloop = off")
     now = all_fingerprints(legacy, among=int_table(legacy, "migrated", {"case_id": ids}))
     recorded = target.execute(migrated, execution_options={"yield_per": 20_000})
     return [case_id for case_id, then, fresh in merged_by_key(iter(recorded), now)
