@@ -88,7 +88,8 @@ def check_fields(legacy: Connection, target: Connection) -> list[Discrepancy]:
                 break
             after = max(loaded)
             keys = int_table(legacy, "loaded", {"key": sorted(loaded)})
-            matched = sa.select(*columns).join_from(l_table, keys, keys.c.key == l_table.c[l_key])
+            matched = (sa.select(*columns).join_from(l_table, keys, keys.c.key == l_table.c[l_key])
+                       .where(l_table.c[l_key].between(min(loaded), after)))  # lets an index narrow the scan
             for row in legacy.execute(matched).all():
                 mine, read_now = loaded[row[0]], _read(reads, seen, row[1:])
                 if read_now != mine:
