@@ -80,13 +80,27 @@ def key_list(conn: Connection, column: sa.ColumnElement, keys: Sequence[Any]) ->
     return column.in_(list(keys))
 
 
-def int_table(conn: Connection, name: str, columns: dict[str, Iterable[int]]) -> sa.FromClause:
+class JoinedInts(str):
+    """Integers already joined by commas, to send one list many times without joining it again."""
+
+    __slots__ = ()
+
+
+Ints = Iterable[int] | JoinedInts
+
+
+def joined_ints(values: Ints) -> JoinedInts:
+    """These integers joined by commas, once."""
+    return values if isinstance(values, JoinedInts) else JoinedInts(",".join(map(str, values)))
+
+
+def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
     """A table of integer columns sent as one text parameter per column (PostgreSQL: arrays
     unnested side by side; SQLite: JSON arrays), to join with in a single statement."""
     if conn.dialect.name == "postgresql":
         return sa.func.unnest(*(int_array(v) for v in columns.values())).table_valued(
             *(sa.column(c, sa.BigInteger) for c in columns)).render_derived(name=name)
-    parts = [sa.func.json_each(sa.bindparam(None, "[" + ",".join(map(str, v)) + "]", type_=sa.Text))
+    parts = [sa.func.json_each(sa.bindparam(None, "[" + joined_ints(v) + "]", type_=sa.Text))
              .table_valued("key", "value").alias(f"{name}_{c}") for c, v in columns.items()]
     joined: sa.FromClause = parts[0]
     for part in parts[1:]:
@@ -95,9 +109,9 @@ def int_table(conn: Connection, name: str, columns: dict[str, Iterable[int]]) ->
     return sa.select(*values).select_from(joined).subquery(name)
 
 
-def int_array(values: Iterable[int]) -> sa.ColumnElement:
+def int_array(values: Ints) -> sa.ColumnElement:
     """A PostgreSQL bigint[] of these integers, sent as one text literal the server casts: far
     cheaper to send than a list psycopg dumps item by item, but the planner cannot see into it,
     so it suits a set-returning unnest(), never a filter `= ANY()` the planner must size."""
-    literal = "{" + ",".join(map(str, values)) + "}"
+    literal = "{" + joined_ints(values) + "}"
     return sa.cast(sa.bindparam(None, literal, type_=sa.Text), postgresql.ARRAY(sa.BigInteger()))

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import int_table, key_list
+from cutover.db import JoinedInts, int_table, joined_ints, key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
 from reconciliation.legacy_side import CHILD_ENTITIES, WAVE_SLOTS, owned_rows
@@ -48,6 +48,7 @@ class Migrated:
         self.ids, self.wave_no = array("q"), array("B")
         self.waves: list[str] = []
         self._number: dict[str, int] = {}
+        self._joined: tuple[JoinedInts, JoinedInts] | None = None
 
     def add(self, case_id: int, wave: str) -> None:
         """Add a case (CASE_IDs come in ascending order)."""
@@ -57,13 +58,16 @@ class Migrated:
             self.waves.append(wave)
         self.ids.append(case_id)
         self.wave_no.append(number)
+        self._joined = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def table(self, conn: Connection) -> sa.FromClause:
         """The cases as a table of (case_id, wave) for one statement on this connection."""
-        return int_table(conn, "migrated", {"case_id": self.ids, "wave": self.wave_no})
+        if self._joined is None:  # sent with many statements: joined into text once
+            self._joined = joined_ints(self.ids), joined_ints(self.wave_no)
+        return int_table(conn, "migrated", {"case_id": self._joined[0], "wave": self._joined[1]})
 
     def of_wave(self, wave: str) -> list[int]:
         """The CASE_IDs of one wave, ascending."""

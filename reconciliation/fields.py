@@ -65,7 +65,7 @@ CHECKS: dict[str, tuple[sa.Table, str, sa.Table, str, dict[str, tuple[str, Calla
 
 
 CHUNK = 20_000
-REMEMBERED = 65_536  # readings remembered per field (most fields take few distinct values)
+REMEMBERED = 8_192  # readings remembered per field (most fields take few distinct values; memory stays small)
 _UNSEEN = object()
 
 
