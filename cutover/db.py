@@ -95,18 +95,28 @@ def joined_ints(values: Ints) -> JoinedInts:
 
 
 def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
-    """A table of integer columns sent as one text parameter per column (PostgreSQL: arrays
-    unnested side by side; SQLite: JSON arrays), to join with in a single statement."""
+    """A table of integer columns to join with in a single statement. PostgreSQL: arrays sent as
+    one text parameter each and unnested side by side (nothing written, so a read-only standby
+    serves). SQLite: a TEMP table of this connection, indexed on its first column, filled anew
+    on each call (SQLite joins a table-valued function by scanning it once per outer row)."""
     if conn.dialect.name == "postgresql":
         return sa.func.unnest(*(int_array(v) for v in columns.values())).table_valued(
             *(sa.column(c, sa.BigInteger) for c in columns)).render_derived(name=name)
-    parts = [sa.func.json_each(sa.bindparam(None, "[" + joined_ints(v) + "]", type_=sa.Text))
-             .table_valued("key", "value").alias(f"{name}_{c}") for c, v in columns.items()]
-    joined: sa.FromClause = parts[0]
-    for part in parts[1:]:
-        joined = joined.join(part, part.c.key == parts[0].c.key)
-    values = (part.c.value.label(c) for part, c in zip(parts, columns, strict=True))
-    return sa.select(*values).select_from(joined).subquery(name)
+    table, names = f"cutover_keys_{name}", list(columns)
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{table}"')
+    conn.exec_driver_sql(f'CREATE TEMP TABLE "{table}" ({", ".join(f"{c} INTEGER" for c in names)})')
+    rows = list(zip(*(_ints(v) for v in columns.values()), strict=True))
+    if rows:
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f'INSERT INTO temp."{table}" VALUES ({marks})', rows)  # type: ignore[arg-type]
+    conn.exec_driver_sql(f'CREATE INDEX temp."{table}_first" ON "{table}" ({names[0]})')
+    return sa.table(table, *(sa.column(c, sa.BigInteger) for c in names))
+
+
+def _ints(values: Ints) -> list[int]:
+    if isinstance(values, JoinedInts):
+        return [int(v) for v in values.split(",")] if values else []
+    return list(values)
 
 
 def int_array(values: Ints) -> sa.ColumnElement:
