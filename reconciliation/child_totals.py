@@ -3,7 +3,8 @@ migrated cases and their waves is sent to each database as one table: each count
 hash-totals the legacy keys of those cases' rows per wave in one aggregate per entity and side;
 only where a wave's totals differ are totals taken per case, and only the cases that differ have
 their keys read, to name the rows. Persons and addresses, reached through parties, are matched
-by key inside CID's database, the target's keys sent a page at a time, so memory stays flat."""
+by key inside CID's database, the target's keys sent a page at a time. Held in memory: 9 bytes a
+migrated case, and one page of keys."""
 
 from __future__ import annotations
 
