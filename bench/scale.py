@@ -105,6 +105,19 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
     return figures
 
 
+def server_settings(admin_url: str) -> str:
+    """The PostgreSQL server's version and the settings that move these figures most."""
+    from cutover.db import create_engine
+
+    engine = create_engine(admin_url)
+    with engine.connect() as conn:
+        shown = {name: conn.exec_driver_sql(f"SHOW {name}").scalar()
+                 for name in ("server_version", "shared_buffers", "fsync", "synchronous_commit")}
+    engine.dispose()
+    return (f"PostgreSQL {shown['server_version']} (shared_buffers {shown['shared_buffers']}, "
+            f"fsync {shown['fsync']}, synchronous_commit {shown['synchronous_commit']})")
+
+
 def main() -> int:
     """Run the benchmark at each scale and print a table of figures (and JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -117,7 +130,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args()
     figures: list[dict] = []
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"{server_settings(args.pg_url)}")
+    print(machine, flush=True)
     print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}", flush=True)
 
     def report(f: dict) -> None:

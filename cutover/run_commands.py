@@ -11,6 +11,7 @@ from collections import Counter
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from cutover.collector import freeze_imports
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
 from cutover.progress import progress
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
     create_engine(cfg.legacy_url, must_exist=True)
     waves = list(WAVE_ORDER) if args.all else [args.wave]
-    from flows.environment import Warmup, claim_local_server, prepare_prefect_environment
+    from flows.environment import Warmup, claim_local_server, flow_settings, prepare_prefect_environment
     from migration.load import Load
     from migration.run import acquire_lock, engine_for, prepare, release_lock
 
@@ -106,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
             cutover_flows.progress_hook = advance
             try:
                 dask_address = warmup.ready() or dask_address
-                results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
+                freeze_imports()  # this process now runs Dask's scheduler and Prefect's engine for a long time
+                with flow_settings(local_server):
+                    results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)

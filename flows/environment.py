@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import sqlite3
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,21 @@ def claim_local_server() -> int | None:
 
 def _api_url(port: int) -> str:
     return f"http://127.0.0.1:{port}/api"
+
+
+@contextlib.contextmanager
+def flow_settings(local_server: int | None) -> Iterator[None]:
+    """Prefect settings for the run's flows. On the run's own local server, no flow heartbeats:
+    they let a lasting server mark a dead run crashed, but this server dies with the run; and each
+    flow's end waited up to a second for its heartbeat thread (Prefect sleeps in whole seconds),
+    once per wave and once for the run, on the run's critical path."""
+    if local_server is None:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 class Warmup:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -42,11 +45,18 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], tmp_path: Path, capsy
 def test_a_legacy_database_with_data_is_not_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     url = f"sqlite:///{tmp_path / 'cid.db'}"
     generate(url, 50, seed=1)
-    before = (tmp_path / "cid.db").read_bytes()
+    before = _contents(tmp_path / "cid.db")
     assert main(["generate", "--cases", "10", "--legacy", url, "--quiet"]) == 2
     assert "use --replace" in capsys.readouterr().err
-    assert (tmp_path / "cid.db").read_bytes() == before
+    assert _contents(tmp_path / "cid.db") == before
     assert main(["generate", "--cases", "10", "--legacy", url, "--replace", "--quiet", "--workers", "1"]) == 0
+
+
+def _contents(path: Path) -> list[str]:
+    """Every schema object and row of a SQLite database, as SQL. (Not its bytes: whichever
+    connection closes last folds the write-ahead log into the file, rewriting the same rows.)"""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return list(conn.iterdump())
 
 
 def test_missing_legacy_database_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -89,3 +99,18 @@ def test_every_command_names_a_handler_that_exists() -> None:
     named = handlers(build_parser())
     assert len(named) == 13  # generate .. audit export
     assert all(callable(h.resolve()) for h in named)  # type: ignore[attr-defined]
+
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`cutover plan | head -1`: the pipe closes under the command; no traceback, SIGPIPE's code."""
+    legacy = f"sqlite:///{tmp_path / 'cid.db'}"
+    generate(legacy, 50, seed=2)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the command writes
+    try:
+        result = subprocess.run([sys.executable, "-m", "cutover.cli", "plan", "--legacy", legacy, "--as-of",
+                                 "2026-11-01"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")

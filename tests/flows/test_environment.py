@@ -92,3 +92,17 @@ def test_a_server_named_by_the_user_is_used_and_none_started(monkeypatch: pytest
     monkeypatch.setenv("PREFECT_API_URL", "http://prefect.internal:4200/api")
     assert environment.claim_local_server() is None
     assert environment.os.environ["PREFECT_API_URL"] == "http://prefect.internal:4200/api"
+
+
+def test_flows_on_the_run_s_own_local_server_send_no_heartbeats() -> None:
+    from prefect.settings import get_current_settings
+
+    default = get_current_settings().flows.heartbeat_frequency
+    assert default is not None  # Prefect's default: a heartbeat every few minutes
+    with environment.flow_settings(4321):
+        # The local server dies with the run: nothing outlives it to read them, and each flow's
+        # end waited up to a second for its heartbeat thread.
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == default
+    with environment.flow_settings(None):  # a lasting server named by the user keeps them
+        assert get_current_settings().flows.heartbeat_frequency == default
