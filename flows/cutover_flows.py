@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -37,10 +38,10 @@ def _reference(cfg: RunConfig, token: str) -> LegacyReference:
 @task(name="migrate-batch", task_run_name="{wave}-batch-{batch_no}", cache_policy=NO_CACHE,
       persist_result=False, retries=2, retry_delay_seconds=5)
 def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID, batch_no: int,
-                       case_ids: list[int]) -> dict[str, int]:
+                       case_ids: array[int]) -> dict[str, int]:
     """One batch, in one target transaction (transient DB faults retried inside with tenacity;
     the task's own retries cover anything else that kills an attempt)."""
-    return migrate_batch(cfg, _reference(cfg, token), wave, run_id, batch_no, case_ids)
+    return migrate_batch(cfg, _reference(cfg, token), wave, run_id, batch_no, list(case_ids))
 
 
 def task_runner(max_workers: int, dask_address: str | None = None, dask_workers: int | None = None) -> Any:
@@ -71,8 +72,11 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
         window: deque[tuple[list[int], Any]] = deque()
         ahead = batches_ahead(runner, max_workers)
         for n, ids in todo:
+            # The ids as one array, not a list: Prefect walks every element of a list parameter
+            # several times per submission (looking for futures), in this process.
             window.append((ids, runner.submit(migrate_batch_task, parameters={
-                "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n, "case_ids": ids})))
+                "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n,
+                "case_ids": array("q", ids)})))
             if len(window) > ahead:
                 failures += _settle(*window.popleft())
         while window:

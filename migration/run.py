@@ -76,7 +76,7 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
         reference = Extract.reference(source)
         ensure_units(conn, UNITS)
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
-                                    older_months=cfg.older_months)
+                                    older_months=cfg.older_months, reference=reference)
         counts = record_plan(conn, cfg.as_of, plan.counting(classified))
         append(conn, [make_body("plan", as_of=cfg.as_of.isoformat(), counts={
             "in_flight": plan.in_flight, "excluded": plan.excluded, **counts})])

@@ -133,10 +133,10 @@ def _headers(conn: Connection) -> Iterator[dict[str, Any]]:
 
 
 def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14,
-                   older_months: int = 36) -> Iterator[Classified]:
+                   older_months: int = 36, reference: LegacyReference | None = None) -> Iterator[Classified]:
     """Every CID case in key order, in flight with its wave (first match) or excluded with the
-    reason, streamed from the database."""
-    reference = read_reference(conn)
+    reason, streamed from the database (`reference`: CID's code tables, when already read)."""
+    reference = reference or read_reference(conn, cross_case=False)
     nationality = NationalityMapper(reference.nationalities)
     flags = _active_flags(conn)
     flagged: tuple[int, frozenset[str]] | None = next(flags, None)
