@@ -20,7 +20,8 @@ _resume = False  # whether the collector was on when the first of them entered
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection inside the block (in any thread: the switch is per process);
-    the collector comes back as it was when the last thread inside leaves."""
+    the collector comes back as it was when the last thread inside leaves, and a thread that
+    leaves while others are inside collects once itself."""
     global _paused, _resume
     with _lock:
         if _paused == 0:
@@ -32,8 +33,13 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _lock:
             _paused -= 1
-            if _paused == 0 and _resume:
+            last, resume = _paused == 0, _resume
+            if last and resume:
                 gc.enable()
+        if resume and not last:
+            # Other threads keep it off (batches in threads can overlap for a whole run, and a
+            # failed validation leaves a traceback cycle holding a batch's frame): collect now.
+            gc.collect()
 
 
 def freeze_imports() -> None:

@@ -61,3 +61,42 @@ def test_a_collector_switched_off_before_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class _Node:
+    """An object that can sit in a reference cycle and be watched by a weak reference."""
+
+    other: _Node | None = None
+
+
+def test_a_thread_that_leaves_while_another_is_inside_collects_its_own_cycles() -> None:
+    import weakref
+
+    first_inside, second_may_leave, checked = threading.Event(), threading.Event(), threading.Event()
+    watched: list[weakref.ref[_Node]] = []
+    alive_after_second_left: list[bool] = []
+
+    def first() -> None:
+        with collector_paused():
+            first_inside.set()
+            checked.wait(5)  # stays inside the whole time: the collector is never switched back on
+
+    def second() -> None:
+        first_inside.wait(5)
+        with collector_paused():
+            a, b = _Node(), _Node()
+            a.other, b.other = b, a  # a cycle: reference counting alone never frees it
+            watched.append(weakref.ref(a))
+            del a, b
+            second_may_leave.wait(5)
+        alive_after_second_left.append(watched[0]() is not None)
+        checked.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    second_may_leave.set()
+    for t in threads:
+        t.join(5)
+    assert alive_after_second_left == [False]
+    assert gc.isenabled()
