@@ -8,6 +8,8 @@ PGDIR=${CUTOVER_PG_DIR:-$here/.pg}
 # PostgreSQL's own cache: the tests need little; a benchmark at 1,000,000 cases wants more (README).
 SHARED_BUFFERS=${CUTOVER_PG_SHARED_BUFFERS:-256MB}
 url="postgresql+psycopg://cutover@127.0.0.1:$PGPORT/cutover"
+# The server's options, the same on start and restart (no durability: a throwaway cluster).
+SERVER_OPTS="-p $PGPORT -c listen_addresses=127.0.0.1 -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=$SHARED_BUFFERS"
 
 find_bin() {
   local d
@@ -47,7 +49,7 @@ start() {
     echo "$url"; return 0
   fi
   as_owner "$bin/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 start \
-    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=$SHARED_BUFFERS" >/dev/null \
+    -o "$SERVER_OPTS" >/dev/null \
     || { echo "pg.sh: the PostgreSQL server did not start, see $PGDIR/server.log" >&2; tail -5 "$PGDIR/server.log" >&2; exit 1; }
   "$bin/psql" -h 127.0.0.1 -p "$PGPORT" -U cutover -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cutover'" | grep -q 1 \
     || "$bin/createdb" -h 127.0.0.1 -p "$PGPORT" -U cutover cutover
@@ -62,7 +64,7 @@ stop() {
 restart() {
   local bin; bin=$(find_bin)
   as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast -w -t 60 restart \
-    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=$SHARED_BUFFERS" \
+    -o "$SERVER_OPTS" \
     -l "$PGDIR/server.log" >/dev/null
 }
 

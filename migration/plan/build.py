@@ -136,7 +136,8 @@ def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int 
                    older_months: int = 36, reference: LegacyReference | None = None) -> Iterator[Classified]:
     """Every CID case in key order, in flight with its wave (first match) or excluded with the
     reason, streamed from the database (`reference`: CID's code tables, when already read)."""
-    reference = reference or read_reference(conn, cross_case=False)
+    if reference is None:
+        reference = read_reference(conn, cross_case=False)
     nationality = NationalityMapper(reference.nationalities)
     flags = _active_flags(conn)
     flagged: tuple[int, frozenset[str]] | None = next(flags, None)

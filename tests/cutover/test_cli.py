@@ -101,7 +101,6 @@ def test_every_command_names_a_handler_that_exists() -> None:
     assert all(callable(h.resolve()) for h in named)  # type: ignore[attr-defined]
 
 
-
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
     """`cutover plan | head -1`: the pipe closes under the command; no traceback, SIGPIPE's code."""
     legacy = f"sqlite:///{tmp_path / 'cid.db'}"
