@@ -78,18 +78,16 @@ def check_fields(legacy: Connection, target: Connection) -> list[Discrepancy]:
         columns = [l_table.c[l_key], *(l_table.c[src] for src, _ in fields.values())]
         reads = [read for _, read in fields.values()]
         seen: list[dict[Any, Any]] = [{} for _ in reads]
-        after = None
-        while True:
-            page = sa.select(*wanted).order_by(t_table.c[t_key]).limit(CHUNK)
-            if after is not None:
-                page = page.where(t_table.c[t_key] > after)
-            loaded = {row[0]: tuple(row[1:]) for row in target.execute(page).all()}
-            if not loaded:
-                break
-            after = max(loaded)
-            keys = int_table(legacy, "loaded", {"key": sorted(loaded)})
+        # One sorted stream per table, cut into chunks here: the target has no index on most legacy
+        # keys, so a query per chunk (ORDER BY ... LIMIT) scanned the whole table each time
+        # (1,000,000 cases: 72 scans of 1.4 million appointments).
+        stream = target.execute(sa.select(*wanted).order_by(t_table.c[t_key]), execution_options={"yield_per": CHUNK})
+        for chunk in stream.partitions(CHUNK):
+            loaded = {row[0]: tuple(row[1:]) for row in chunk}
+            low, high = chunk[0][0], chunk[-1][0]
+            keys = int_table(legacy, "loaded", {"key": list(loaded)})
             matched = (sa.select(*columns).join_from(l_table, keys, keys.c.key == l_table.c[l_key])
-                       .where(l_table.c[l_key].between(min(loaded), after)))  # lets an index narrow the scan
+                       .where(l_table.c[l_key].between(low, high)))  # lets an index narrow the scan
             for row in legacy.execute(matched).all():
                 mine, read_now = loaded[row[0]], _read(reads, seen, row[1:])
                 if read_now != mine:

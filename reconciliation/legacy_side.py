@@ -94,18 +94,22 @@ def owned_rows(entity: str, migrated: sa.FromClause, low: int | None, high: int 
     owned by the lowest of the `migrated` cases (a table of case_id, wave) whose parties name the
     person, so a person shared by cases counts once; rows no migrated case names are left out."""
     table, key, person = OWNED_ENTITIES[entity]
-    in_range = [*([table.c[key] > low] if low is not None else []),
-                *([table.c[key] <= high] if high is not None else [])]
-    persons = in_range if table is PERSON else (
-        [CASE_PERSON.c.PERSON_ID.in_(sa.select(table.c[person]).where(*in_range))] if in_range else [])
+    in_range = _within(table.c[key], low, high)
     lowest = sa.func.min(migrated.c.case_id * WAVE_SLOTS + migrated.c.wave).label("owner")
     naming = CASE_PERSON.join(migrated, migrated.c.case_id == CASE_PERSON.c.CASE_ID).join(
         PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
-    label = "key" if table is PERSON else "person_id"
-    owner = (sa.select(CASE_PERSON.c.PERSON_ID.label(label), lowest).select_from(naming)
-             .where(*persons).group_by(CASE_PERSON.c.PERSON_ID))
-    if table is PERSON:
-        return owner
-    owners = owner.subquery("owner")
-    return (sa.select(table.c[key].label("key"), owners.c.owner)
-            .join_from(table, owners, owners.c.person_id == table.c[person]).where(*in_range))
+    if table is not PERSON:
+        persons = [CASE_PERSON.c.PERSON_ID.in_(sa.select(table.c[person]).where(*in_range))] if in_range else []
+        owners = (sa.select(CASE_PERSON.c.PERSON_ID.label("person_id"), lowest).select_from(naming)
+                  .where(*persons).group_by(CASE_PERSON.c.PERSON_ID).subquery("owner"))
+        return (sa.select(table.c[key].label("key"), owners.c.owner)
+                .join_from(table, owners, owners.c.person_id == table.c[person]).where(*in_range))
+    # The range is put on the parties too: the planner does not carry it across the join, and
+    # without it every page scanned all of CASE_PERSON.
+    return (sa.select(CASE_PERSON.c.PERSON_ID.label("key"), lowest).select_from(naming)
+            .where(*in_range, *_within(CASE_PERSON.c.PERSON_ID, low, high)).group_by(CASE_PERSON.c.PERSON_ID))
+
+
+def _within(column: sa.ColumnElement, low: int | None, high: int | None) -> list[sa.ColumnElement[bool]]:
+    """`low < column <= high`, each bound left out when None."""
+    return [*([column > low] if low is not None else []), *([column <= high] if high is not None else [])]
