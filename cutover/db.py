@@ -89,6 +89,11 @@ class JoinedInts(str):
 Ints = Iterable[int] | JoinedInts
 
 
+def within(column: sa.ColumnElement, low: Any, high: Any) -> list[sa.ColumnElement[bool]]:
+    """`low < column <= high` as WHERE clauses, each bound left out when None (open)."""
+    return [*([column > low] if low is not None else []), *([column <= high] if high is not None else [])]
+
+
 def joined_ints(values: Ints) -> JoinedInts:
     """These integers joined by commas, once."""
     return values if isinstance(values, JoinedInts) else JoinedInts(",".join(map(str, values)))

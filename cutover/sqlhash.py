@@ -36,13 +36,13 @@ def h32(text: str | None) -> int | None:
     return None if text is None else int(hashlib.md5(str(text).encode()).hexdigest()[:FIELD_HASH_CHARS], 16)
 
 
-def slices28(hashes: tuple[sa.ColumnElement, sa.ColumnElement]) -> list[sa.ColumnElement]:
-    """Four non-negative 28-bit slices of two 64-bit hashes (112 bits), so SUM() never overflows."""
-    out: list[sa.ColumnElement] = []
-    for h in hashes:
-        out.append(h.op("&")(MASK28))
-        out.append(h.op(">>")(sa.literal_column("32")).op("&")(MASK28))
-    return out
+def slices64(hashed: sa.ColumnElement) -> list[sa.ColumnElement]:
+    """A 64-bit hash cut into non-negative slices of 28, 28 and 8 bits, so SUM() never overflows
+    and no bit is lost."""
+    def bits(shift: int, mask: int) -> sa.ColumnElement:
+        moved = hashed.op(">>")(sa.literal_column(str(shift))) if shift else hashed
+        return moved.op("&")(mask)
+    return [bits(0, MASK28), bits(28, MASK28), bits(56, 0xFF)]
 
 
 def field_hash_int(conn: Connection, text: sa.ColumnElement) -> sa.ColumnElement:

@@ -77,7 +77,7 @@ def balance(legacy: Connection, target: Connection, reading: tuple[Connection, C
         if state == "migrated":
             migrated.add(case_id, wave)
     tally = ChildTally(*reading, result.discrepancies, page_size)
-    tally.add(migrated)
+    tally.add(migrated, spare=(legacy, target))  # the streams are read: their connections help
     for wave, counts in waves.items():
         if only_wave and wave != only_wave:
             continue

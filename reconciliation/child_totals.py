@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from cutover.db import JoinedInts, int_table, joined_ints, key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
 from reconciliation.legacy_side import CHILD_ENTITIES, WAVE_SLOTS, owned_rows
-from reconciliation.target_side import CASE_ENTITIES, PERSON_ENTITIES, person_findings, present_key_pages
+from reconciliation.target_side import CASE_ENTITIES, PERSON_ENTITIES, keys_held, person_findings, present_key_pages
 
 MULTIPLIER, MODULUS = 2654435761, 2**32  # Knuth's multiplicative hash: portable integer SQL
 COUNTED = ("legacy", "target", "dropped", "merged", "unexpected")
@@ -128,27 +129,50 @@ class ChildTally:
         self.page_size = page_size
         self.counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
 
-    def add(self, migrated: Migrated) -> None:
-        """Take the totals of the child rows of these migrated cases."""
+    def add(self, migrated: Migrated, spare: tuple[Connection, Connection] | None = None) -> None:
+        """Take the totals of the child rows of these migrated cases; given a spare pair of
+        connections (CID, target), the case-keyed entities are totalled on them meanwhile."""
         if not migrated:
             return
         for wave in migrated.waves:
             for entity in (*PERSON_ENTITIES, *CASE_ENTITIES):
                 self.counts[entity][wave].update(dict.fromkeys(COUNTED, 0))
+        migrated.table(self.legacy)  # joined into text once, before two threads send it
+        found: list[Discrepancy] = []
+        if spare is None:
+            self._person_entities(migrated)
+            self._case_entities(migrated, self.legacy, self.target, found)
+        else:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-cases") as pool:
+                cases = pool.submit(self._case_entities, migrated, *spare, found)
+                self._person_entities(migrated)
+                cases.result()
+        self.discrepancies.extend(found)  # after the persons', as when run in turn
+
+    def _person_entities(self, migrated: Migrated) -> None:
+        """Persons and addresses, range by range of PERSON_ID."""
         dropped, merged = person_findings(self.target)
-        for entity in PERSON_ENTITIES:
-            for low, high, page in _ranges(present_key_pages(self.target, entity, self.page_size)):
-                found = {"present": page, "dropped": _within(dropped[entity], low, high),
-                         "merged": _within(merged, low, high) if entity == "person" else []}
+        for entity, (_, key, person) in PERSON_ENTITIES.items():
+            for low, high, page in present_key_pages(self.target, entity, self.page_size):
+                # Ranges are of PERSON_ID: an address key cannot be placed in one, so every range
+                # is sent all the dropped addresses (few).
+                span = (low, high) if key == person else (None, None)
+                found = {"present": page, "dropped": _within(dropped[entity], *span),
+                         "merged": _within(merged, *span) if entity == "person" else []}
                 self._match_keys(entity, migrated, low, high, found)
+
+    def _case_entities(self, migrated: Migrated, legacy: Connection, target: Connection,
+                       out: list[Discrepancy]) -> None:
+        """The entities keyed by case, on these connections."""
         for entity in CASE_ENTITIES:
-            self._case_entity(entity, migrated)
+            self._case_entity(entity, migrated, legacy, target, out)
 
     def _match_keys(self, entity: str, migrated: Migrated, low: int | None, high: int | None,
                     found: dict[str, list[int]]) -> None:
-        """Persons (or addresses) with keys in (low, high] (None: open), each owned by the lowest
-        migrated case naming it, counted per wave in CID's database against the target's keys
-        there that are present, dropped and merged; those that are none of these are named."""
+        """Persons (or their addresses) with PERSON_ID in (low, high] (None: open), each owned by
+        the lowest migrated case naming the person, counted per wave in CID's database against the
+        target's keys there that are present, dropped and merged; those that are none of these,
+        and not in the target under another person either, are named."""
         owned = owned_rows(entity, migrated.table(self.legacy), low, high).subquery("owned")
         tables = {name: int_table(self.legacy, name, {"key": keys}) for name, keys in found.items()}
         joined: sa.FromClause = owned
@@ -173,17 +197,24 @@ class ChildTally:
         if unaccounted:
             missing = (sa.select(owned.c.key, owned.c.owner).select_from(joined)
                        .where(~is_present, ~is_dropped, ~is_merged).order_by(owned.c.owner, owned.c.key))
-            for key, owner in self.legacy.execute(missing):
-                case_id, n = divmod(int(owner), WAVE_SLOTS)
-                self.discrepancies.append(Discrepancy("child_row_missing", entity, int(key), None, case_id,
-                                                      migrated.waves[n]))
+            candidates = [(int(key), int(owner)) for key, owner in self.legacy.execute(missing)]
+            # A row CID now files under another person than the target does sits in another range.
+            elsewhere = keys_held(self.target, entity, [key for key, _ in candidates])
+            for key, owner in candidates:
+                case_id, n = divmod(owner, WAVE_SLOTS)
+                if key in elsewhere:
+                    self.counts[entity][migrated.waves[n]]["target"] += 1
+                else:
+                    self.discrepancies.append(Discrepancy("child_row_missing", entity, key, None, case_id,
+                                                          migrated.waves[n]))
 
-    def _case_entity(self, entity: str, migrated: Migrated) -> None:
+    def _case_entity(self, entity: str, migrated: Migrated, legacy: Connection, target: Connection,
+                     out: list[Discrepancy]) -> None:
         """Totals per wave (one grouped aggregate per side); per case only where a wave's totals differ."""
-        in_cid = wave_totals(self.legacy, legacy_pairs(self.legacy, entity, None), migrated)
-        loaded_all, dropped_all = target_pairs(self.target, entity, None)
-        loaded = wave_totals(self.target, loaded_all, migrated)
-        dropped = wave_totals(self.target, dropped_all, migrated)
+        in_cid = wave_totals(legacy, legacy_pairs(legacy, entity, None), migrated)
+        loaded_all, dropped_all = target_pairs(target, entity, None)
+        loaded = wave_totals(target, loaded_all, migrated)
+        dropped = wave_totals(target, dropped_all, migrated)
         for wave in migrated.waves:
             counts = self.counts[entity][wave]
             a, t, d = in_cid.get(wave, (0, 0)), loaded.get(wave, (0, 0)), dropped.get(wave, (0, 0))
@@ -193,23 +224,24 @@ class ChildTally:
             if a == (t[0] + d[0], t[1] + d[1]):
                 continue
             cases = migrated.of_wave(wave)
-            loaded_q, dropped_q = target_pairs(self.target, entity, cases)
-            per_a = _per_case(self.legacy, legacy_pairs(self.legacy, entity, cases))
-            per_t, per_d = _per_case(self.target, loaded_q), _per_case(self.target, dropped_q)
+            loaded_q, dropped_q = target_pairs(target, entity, cases)
+            per_a = _per_case(legacy, legacy_pairs(legacy, entity, cases))
+            per_t, per_d = _per_case(target, loaded_q), _per_case(target, dropped_q)
             differing = [c for c in cases if per_a.get(c, (0, 0)) != tuple(
                 x + y for x, y in zip(per_t.get(c, (0, 0)), per_d.get(c, (0, 0)), strict=True))]
-            self._name_rows(entity, wave, differing)
+            self._name_rows(entity, wave, differing, legacy, target, out)
 
-    def _name_rows(self, entity: str, wave: str, case_ids: list[int]) -> None:
+    def _name_rows(self, entity: str, wave: str, case_ids: list[int], legacy: Connection, target: Connection,
+                   out: list[Discrepancy]) -> None:
         """Read the keys of cases whose totals differ; name what is missing or unexpected."""
         counts = self.counts[entity][wave]
-        cid, tid, gone = _keys(self.legacy, self.target, entity, case_ids)
+        cid, tid, gone = _keys(legacy, target, entity, case_ids)
         counts["target"] -= len(set(tid) - set(cid))
         counts["dropped"] -= len(gone - set(cid)) + len(gone & set(tid) & set(cid))
         for key in sorted(set(cid) - set(tid) - gone):
-            self.discrepancies.append(Discrepancy("child_row_missing", entity, key, None, cid[key], wave))
+            out.append(Discrepancy("child_row_missing", entity, key, None, cid[key], wave))
         for key in sorted(set(tid) - set(cid)):
-            self.discrepancies.append(Discrepancy("unexpected_in_target", entity, key, None, tid[key], wave))
+            out.append(Discrepancy("unexpected_in_target", entity, key, None, tid[key], wave))
             counts["unexpected"] += 1
 
     def entity_rows(self, waves: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -224,20 +256,6 @@ class ChildTally:
             info["entities"] = [_row(e, self.counts[e][wave]) for e in (*PERSON_ENTITIES, *CASE_ENTITIES)
                                 if wave in self.counts[e]]
         return overall
-
-
-def _ranges(pages: Iterator[list[int]]) -> Iterator[tuple[int | None, int | None, list[int]]]:
-    """(low, high, the target's keys in (low, high]) for each page of target keys; the first range
-    is open below and the last open above (None), so every CID key falls in exactly one."""
-    low: int | None = None
-    page = next(pages, [])
-    while True:
-        following = next(pages, None)
-        if following is None:
-            yield low, None, page
-            return
-        yield low, page[-1], page
-        low, page = page[-1], following
 
 
 def _within(keys: set[int], low: int | None, high: int | None) -> list[int]:

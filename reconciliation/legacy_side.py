@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cutover.db import within
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -90,26 +91,20 @@ WAVE_SLOTS = 256  # an owner is CASE_ID * WAVE_SLOTS + wave number: one MIN() gi
 
 
 def owned_rows(entity: str, migrated: sa.FromClause, low: int | None, high: int | None) -> sa.Select:
-    """SELECT (key, owner) of CID's persons (or addresses) with keys in (low, high] (None: open),
-    owned by the lowest of the `migrated` cases (a table of case_id, wave) whose parties name the
-    person, so a person shared by cases counts once; rows no migrated case names are left out."""
+    """SELECT (key, owner) of CID's persons (or addresses) of the persons with PERSON_ID in
+    (low, high] (None: open), each owned by the lowest of the `migrated` cases (a table of case_id,
+    wave) whose parties name the person, so a person shared by cases counts once; rows no migrated
+    case names are left out. Every table is read by PERSON_ID range, through its index."""
     table, key, person = OWNED_ENTITIES[entity]
-    in_range = _within(table.c[key], low, high)
     lowest = sa.func.min(migrated.c.case_id * WAVE_SLOTS + migrated.c.wave).label("owner")
     naming = CASE_PERSON.join(migrated, migrated.c.case_id == CASE_PERSON.c.CASE_ID).join(
         PERSON, PERSON.c.PERSON_ID == CASE_PERSON.c.PERSON_ID)
-    if table is not PERSON:
-        persons = [CASE_PERSON.c.PERSON_ID.in_(sa.select(table.c[person]).where(*in_range))] if in_range else []
-        owners = (sa.select(CASE_PERSON.c.PERSON_ID.label("person_id"), lowest).select_from(naming)
-                  .where(*persons).group_by(CASE_PERSON.c.PERSON_ID).subquery("owner"))
-        return (sa.select(table.c[key].label("key"), owners.c.owner)
-                .join_from(table, owners, owners.c.person_id == table.c[person]).where(*in_range))
-    # The range is put on the parties too: the planner does not carry it across the join, and
-    # without it every page scanned all of CASE_PERSON.
-    return (sa.select(CASE_PERSON.c.PERSON_ID.label("key"), lowest).select_from(naming)
-            .where(*in_range, *_within(CASE_PERSON.c.PERSON_ID, low, high)).group_by(CASE_PERSON.c.PERSON_ID))
-
-
-def _within(column: sa.ColumnElement, low: int | None, high: int | None) -> list[sa.ColumnElement[bool]]:
-    """`low < column <= high`, each bound left out when None."""
-    return [*([column > low] if low is not None else []), *([column <= high] if high is not None else [])]
+    # The range is put on each table: the planner does not carry it across a join.
+    owners = (sa.select(CASE_PERSON.c.PERSON_ID.label("person_id"), lowest).select_from(naming)
+              .where(*within(CASE_PERSON.c.PERSON_ID, low, high), *within(PERSON.c.PERSON_ID, low, high))
+              .group_by(CASE_PERSON.c.PERSON_ID))
+    if table is PERSON:
+        return owners.with_only_columns(CASE_PERSON.c.PERSON_ID.label("key"), lowest)
+    owned = owners.subquery("owner")
+    return (sa.select(table.c[key].label("key"), owned.c.owner)
+            .join_from(table, owned, owned.c.person_id == table.c[person]).where(*within(table.c[person], low, high)))

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from cutover.db import key_list, within
 from migration.target_schema import (
     ADDRESS,
     APPOINTMENT,
@@ -64,23 +64,38 @@ def planned_waves(conn: Connection, case_ids: Sequence[int]) -> dict[int, str]:
                              .where(key_list(conn, CUTOVER_PLAN.c.legacy_case_id, case_ids))).all())
 
 
-# Target entities not keyed by case: their table and legacy key column.
-PERSON_ENTITIES: dict[str, tuple[sa.Table, str]] = {
-    "person": (PERSON, "legacy_person_id"), "address": (ADDRESS, "legacy_address_id"),
+# Target entities not keyed by case: their table, legacy key column and the legacy PERSON_ID
+# column they are paged by (CID reads a page's persons, parties and addresses by PERSON_ID ranges).
+PERSON_ENTITIES: dict[str, tuple[sa.Table, str, str]] = {
+    "person": (PERSON, "legacy_person_id", "legacy_person_id"),
+    "address": (ADDRESS, "legacy_address_id", "legacy_person_id"),
 }
 
 
-def present_key_pages(conn: Connection, entity: str, page_size: int) -> Iterator[list[int]]:
-    """The distinct legacy keys of the persons (or addresses) in the target, ascending, a page at a time."""
-    table, column = PERSON_ENTITIES[entity]
-    after: int | None = None
+def present_key_pages(conn: Connection, entity: str,
+                      page_size: int) -> Iterator[tuple[int | None, int | None, list[int]]]:
+    """(low, high, keys): ranges (low, high] of legacy PERSON_ID (None: open) that together cover
+    every value, each with the distinct legacy keys of the target's persons (or addresses) in it,
+    about `page_size` rows a range; a person's rows are never split between two ranges."""
+    table, column, person = PERSON_ENTITIES[entity]
+    low: int | None = None
     while True:
-        stmt = sa.select(table.c[column]).distinct().order_by(table.c[column]).limit(page_size)
-        page = list(conn.execute(stmt if after is None else stmt.where(table.c[column] > after)).scalars().all())
-        if not page:
+        after = within(table.c[person], low, None)
+        high = conn.execute(sa.select(table.c[person]).where(*after).order_by(table.c[person])
+                            .offset(page_size - 1).limit(1)).scalar()
+        page = sa.select(table.c[column]).where(*within(table.c[person], low, high)).distinct()
+        yield low, high, sorted(conn.execute(page).scalars())
+        if high is None:
             return
-        yield page
-        after = page[-1]
+        low = high
+
+
+def keys_held(conn: Connection, entity: str, keys: Sequence[int]) -> set[int]:
+    """Which of these legacy keys the target's persons (or addresses) hold."""
+    if not keys:
+        return set()
+    table, column, _ = PERSON_ENTITIES[entity]
+    return set(conn.execute(sa.select(table.c[column]).where(key_list(conn, table.c[column], keys))).scalars())
 
 
 def person_findings(conn: Connection) -> tuple[dict[str, set[int]], set[int]]:

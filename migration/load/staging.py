@@ -14,9 +14,13 @@ Row = dict[str, Any]
 _staging = sa.MetaData()
 
 
+# Each dialect's INSERT (the one with ON CONFLICT), by dialect name.
+DIALECT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """The connection's dialect's INSERT for a table (the one with ON CONFLICT)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    return DIALECT_INSERTS[conn.dialect.name](table)
 
 
 def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
