@@ -53,11 +53,13 @@ def test_an_address_moved_to_a_person_of_another_page_is_not_missing(databases) 
     with create_engine(target).connect() as conn:
         migrated = conn.execute(sa.select(CASE.c.legacy_case_id).order_by(CASE.c.legacy_case_id)).scalars().all()
     with create_engine(legacy).begin() as conn:
+        # An address of the lowest person a migrated case names now belongs to the highest one.
         named = sa.select(CASE_PERSON.c.PERSON_ID).where(CASE_PERSON.c.CASE_ID.in_(migrated))
-        lowest = conn.execute(sa.select(sa.func.min(ADDRESS.c.PERSON_ID)).where(ADDRESS.c.PERSON_ID.in_(named))).scalar()
-        highest = conn.execute(sa.select(sa.func.max(PERSON.c.PERSON_ID)).where(PERSON.c.PERSON_ID.in_(named))).scalar()
-        moved = conn.execute(sa.select(sa.func.min(ADDRESS.c.ADDRESS_ID)).where(ADDRESS.c.PERSON_ID == lowest)).scalar()
-        conn.execute(sa.update(ADDRESS).where(ADDRESS.c.ADDRESS_ID == moved).values(PERSON_ID=highest))
+        lowest = conn.execute(sa.select(sa.func.min(ADDRESS.c.PERSON_ID)).where(ADDRESS.c.PERSON_ID.in_(named)))
+        highest = conn.execute(sa.select(sa.func.max(PERSON.c.PERSON_ID)).where(PERSON.c.PERSON_ID.in_(named)))
+        moved = conn.execute(sa.select(sa.func.min(ADDRESS.c.ADDRESS_ID))
+                             .where(ADDRESS.c.PERSON_ID.in_([lowest.scalar()]))).scalar()
+        conn.execute(sa.update(ADDRESS).where(ADDRESS.c.ADDRESS_ID.in_([moved])).values(PERSON_ID=highest.scalar()))
     small, whole = _balance(legacy, target, 7), _balance(legacy, target, 20_000)
     addresses = next(e for e in small.entities if e["entity"] == "address")
     assert addresses["balanced"] and addresses["legacy"] == addresses["target"] + addresses["dropped"]
