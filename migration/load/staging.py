@@ -3,6 +3,7 @@ real table or into a per-connection staging table that set-based statements then
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,9 +36,15 @@ def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
     assert raw is not None
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
     target = conn.dialect.identifier_preparer.format_table(table)
+    # Rows from the mappers hold every column: one C-level pick each; others have gaps (NULL).
+    pick = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     with raw.cursor() as cur, cur.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row.get(n) for n in names])
+            try:
+                values = pick(row)
+            except KeyError:
+                values = tuple(row.get(n) for n in names)
+            copy.write_row(values)
 
 
 def staging_table(conn: Connection, table: sa.Table) -> sa.Table:
