@@ -125,7 +125,9 @@ def main() -> int:
     parser.add_argument("--cases", type=int, nargs="+", default=[100_000], help="scales (default 100000)")
     parser.add_argument("--run-args", default="--workers 2",
                         help="options of `cutover run` (default: a local Dask cluster of 2 processes)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="cases per batch (default 1000)")
+    parser.add_argument("--batch-size", type=int, default=4000,
+                        help="cases per batch (default 4000: each batch is a Prefect task, whose own cost, ~0.3 "
+                             "CPU-s, weighs less on larger batches; README: Benchmarks)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args()
