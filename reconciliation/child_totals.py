@@ -65,11 +65,16 @@ class Migrated:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def joined(self) -> tuple[JoinedInts, JoinedInts]:
+        """The CASE_IDs and wave numbers as text, joined once (they are sent with many statements)."""
+        if self._joined is None:
+            self._joined = joined_ints(self.ids), joined_ints(self.wave_no)
+        return self._joined
+
     def table(self, conn: Connection) -> sa.FromClause:
         """The cases as a table of (case_id, wave) for one statement on this connection."""
-        if self._joined is None:  # sent with many statements: joined into text once
-            self._joined = joined_ints(self.ids), joined_ints(self.wave_no)
-        return int_table(conn, "migrated", {"case_id": self._joined[0], "wave": self._joined[1]})
+        case_ids, waves = self.joined()
+        return int_table(conn, "migrated", {"case_id": case_ids, "wave": waves})
 
     def of_wave(self, wave: str) -> list[int]:
         """The CASE_IDs of one wave, ascending."""
@@ -137,7 +142,7 @@ class ChildTally:
         for wave in migrated.waves:
             for entity in (*PERSON_ENTITIES, *CASE_ENTITIES):
                 self.counts[entity][wave].update(dict.fromkeys(COUNTED, 0))
-        migrated.table(self.legacy)  # joined into text once, before two threads send it
+        migrated.joined()  # once, before two threads send it
         found: list[Discrepancy] = []
         if spare is None:
             self._person_entities(migrated)
