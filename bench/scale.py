@@ -5,6 +5,10 @@ each step in a process of its own so that its peak resident memory is its own:
   floor      COPY of every legacy table out of CID and into an empty copy of its schema
   migrate    `cutover run --all` of that CID into an empty target
   reconcile  `cutover reconcile` of the result
+  write      COPY of what `migrate` wrote (the target's business rows and the tool's per-row
+             records: row digests and case states) into an empty target schema with all its keys,
+             foreign keys and indexes: what writing the result costs with no reading of CID, no
+             transformation and no validation, the bound under `migrate` on the target's side
 and prints seconds, the ratio to the floor and peak memory (the step's processes, not the server's).
 
 Usage: python bench/scale.py --pg-url postgresql+psycopg://cutover@127.0.0.1:54329/cutover --cases 100000
@@ -40,6 +44,29 @@ with source.connect() as out_conn, dest.begin() as in_conn:
         name = source.dialect.identifier_preparer.format_table(table)
         with src.cursor() as out_cur, dst.cursor() as in_cur:
             with out_cur.copy(f"COPY {name} TO STDOUT") as reader, in_cur.copy(f"COPY {name} FROM STDIN") as writer:
+                for block in reader:
+                    writer.write(block)
+            rows += in_cur.rowcount
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
+"""
+WRITE_FLOOR = r"""
+import json, sys, time
+from cutover.db import create_engine
+from migration.load import Load
+from migration.target_schema import BUSINESS_TABLES, CUTOVER_CASE, CUTOVER_ROW_DIGEST, UNIT
+source, dest = create_engine(sys.argv[1]), create_engine(sys.argv[2])
+Load.init_target(dest)
+start, rows = time.perf_counter(), 0
+with source.connect() as out_conn, dest.begin() as in_conn:
+    src, dst = out_conn.connection.driver_connection, in_conn.connection.driver_connection
+    quote = dest.dialect.identifier_preparer
+    for table in (UNIT, *BUSINESS_TABLES, CUTOVER_ROW_DIGEST, CUTOVER_CASE):  # parents before children
+        name = quote.format_table(table)
+        columns = ", ".join(quote.quote(c.name) for c in table.columns)
+        with src.cursor() as out_cur, dst.cursor() as in_cur:
+            in_cur.execute(f"DELETE FROM {name}")  # the units the schema's set-up may have written
+            with out_cur.copy(f"COPY {name} ({columns}) TO STDOUT") as reader, \
+                    in_cur.copy(f"COPY {name} ({columns}) FROM STDIN") as writer:
                 for block in reader:
                     writer.write(block)
             rows += in_cur.rowcount
@@ -98,6 +125,12 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
             summary = json.loads(rec["out"])
             add({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
                  "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
+        write_name, write_url = fresh_database(admin_url, "write")
+        names.append(write_name)
+        write = _measured([sys.executable, "-c", WRITE_FLOOR, target, write_url])
+        write |= json.loads(write["out"].strip().splitlines()[-1])
+        add({"cases": cases, "step": "write", "seconds": write["seconds"], "peak_mib": write["peak_mib"],
+             "rows": write["rows"]})
     finally:
         if not keep:
             for name in names:

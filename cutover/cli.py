@@ -169,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
     p.add_argument("--batch-size", type=_bounded_int(1, 100_000), help="cases per batch [CUTOVER_BATCH_SIZE, 500]")
+    p.add_argument("--lanes", type=_bounded_int(1, 64),
+                   help="batches that run at once: each wave is cut into a multiple of this many batches of "
+                   "even sizes, so that none runs on alone at a wave's end; set it to the number of threads "
+                   "or workers (a run resumes only with the batch size and lanes it started with) "
+                   "[CUTOVER_LANES, 2]")
     p.add_argument("--threads", type=_bounded_int(1, 64), help="threads running batches (default 1 on SQLite, else 2)")
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
                    help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")

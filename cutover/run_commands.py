@@ -26,11 +26,12 @@ from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_PLAN,
 def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
     """The run configuration from flags, CUTOVER_* variables and defaults."""
     settings = load_settings(legacy_url=getattr(args, "legacy", None), target_url=getattr(args, "target", None),
-                             batch_size=getattr(args, "batch_size", None))
+                             batch_size=getattr(args, "batch_size", None), lanes=getattr(args, "lanes", None))
     cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url, as_of=args.as_of,
-                    batch_size=settings.batch_size, appeal_window_days=settings.appeal_window_days,
-                    older_months=settings.older_case_months, retry_attempts=settings.retry_attempts,
-                    retry_max_wait=settings.retry_max_wait_seconds, report_dir=str(settings.data_dir / "reports"))
+                    batch_size=settings.batch_size, lanes=settings.lanes,
+                    appeal_window_days=settings.appeal_window_days, older_months=settings.older_case_months,
+                    retry_attempts=settings.retry_attempts, retry_max_wait=settings.retry_max_wait_seconds,
+                    report_dir=str(settings.data_dir / "reports"))
     return cfg, settings
 
 

@@ -25,6 +25,7 @@ class Settings:
     legacy_url: str = ""
     target_url: str = ""
     batch_size: int = 500
+    lanes: int = 2  # batches of a wave run at once; waves are cut into a multiple of this many
     log_level: str = "INFO"
     appeal_window_days: int = 14
     older_case_months: int = 36
@@ -49,6 +50,8 @@ class Settings:
             object.__setattr__(self, "target_url", f"sqlite:///{data / 'target.db'}")
         if self.batch_size < 1 or self.batch_size > 100_000:
             raise SettingsError(f"batch size must be between 1 and 100000, got {self.batch_size}")
+        if not 1 <= self.lanes <= 64:
+            raise SettingsError(f"lanes must be between 1 and 64, got {self.lanes}")
         if self.max_workers < 1:
             raise SettingsError(f"max workers must be at least 1, got {self.max_workers}")
 

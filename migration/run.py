@@ -42,6 +42,7 @@ class RunConfig:
     target_url: str
     as_of: dt.date
     batch_size: int = 500
+    lanes: int = 2  # a wave is cut into a multiple of this many batches of even sizes (split_batches)
     appeal_window_days: int = 14
     older_months: int = 36
     retry_attempts: int = 5
@@ -119,13 +120,15 @@ def _alive(pid: int) -> bool:
 
 
 def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
-    """Resume the wave's unfinished run if there is one, else start a new run."""
+    """Resume the wave's unfinished run if there is one (cut into batches the same way), else
+    start a new run."""
     with engine_for(cfg.target_url).begin() as conn:
         ids = planned_case_ids(conn, wave)
-        batches = split_batches(ids, cfg.batch_size)
+        batches = split_batches(ids, cfg.batch_size, cfg.lanes)
         open_run = conn.execute(sa.select(CUTOVER_RUN).where(
             CUTOVER_RUN.c.wave == wave, CUTOVER_RUN.c.status == "running",
-            CUTOVER_RUN.c.batch_size == cfg.batch_size, CUTOVER_RUN.c.as_of == cfg.as_of)
+            CUTOVER_RUN.c.batch_size == cfg.batch_size, CUTOVER_RUN.c.lanes == cfg.lanes,
+            CUTOVER_RUN.c.as_of == cfg.as_of)
             .order_by(CUTOVER_RUN.c.started_at.desc())).mappings().first()
         if open_run is not None:
             done = set(conn.execute(sa.select(CUTOVER_BATCH.c.batch_no).where(
@@ -149,9 +152,11 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
         runs_so_far = conn.execute(sa.select(sa.func.count()).where(CUTOVER_RUN.c.wave == wave)).scalar() or 0
         run_id = key("run", wave, cfg.as_of.isoformat(), runs_so_far + 1)
         conn.execute(CUTOVER_RUN.insert().values(run_id=run_id, wave=wave, as_of=cfg.as_of, status="running",
-                                                 started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size))
+                                                 started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size,
+                                                 lanes=cfg.lanes))
         append(conn, [make_body("run_started", run_id=str(run_id), wave=wave, as_of=cfg.as_of.isoformat(),
-                                counts={"batches": len(batches), "cases": len(ids), "batch_size": cfg.batch_size})])
+                                counts={"batches": len(batches), "cases": len(ids), "batch_size": cfg.batch_size,
+                                        "lanes": cfg.lanes})])
     return WaveRun(wave, run_id, batches)
 
 

@@ -226,6 +226,7 @@ CUTOVER_RUN = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("batch_size", sa.Integer, nullable=False),
+    sa.Column("lanes", sa.Integer),  # batches run at once, for which the wave was cut (NULL: before 0006)
     sa.Column("migrated", sa.Integer, nullable=False, server_default="0"),
     sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
     sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
@@ -328,7 +329,6 @@ CUTOVER_ROW_DIGEST = sa.Table(
     sa.Column("row_key", sa.Uuid, primary_key=True),
     sa.Column("range_key", sa.Integer, nullable=False),
     sa.Column("field_hashes", sa.Text, nullable=False),
-    sa.Column("row_hash", sa.String(32), nullable=False),
     sa.Column("row_h28", sa.BigInteger, nullable=False),
     sa.Index("ix_cutover_row_digest_entity_range", "entity", "range_key"),
 )

@@ -60,8 +60,7 @@ def _leaf(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityS
             out.append(Discrepancy("missing_in_target", table.name, then[key].range_key, None))
         elif key not in then:
             out.append(Discrepancy("unexpected_in_target", table.name, now[key].range_key, None))
-        elif now[key].row_hash != then[key].row_hash:
-            a, b = now[key].field_hashes, then[key].field_hashes
+        elif (a := now[key].field_hashes) != (b := then[key].field_hashes):
             for i, name in enumerate(columns):
                 part = slice(i * FIELD_HASH_CHARS, (i + 1) * FIELD_HASH_CHARS)
                 if a[part] != b[part]:

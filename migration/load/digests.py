@@ -41,7 +41,7 @@ RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
 def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool],
                 sources: Mapping[str, sa.Table] | None = None) -> sa.Select:
     """SELECT range key, primary key, field hashes (each column's text hashed, in the table's
-    column order), row hash and row total for a business table's rows (those matching `where`),
+    column order) and row total for a business table's rows (those matching `where`),
     read from the table or from `sources` (staging tables by name)."""
     sources = sources or {}
     key_table, key_column = RANGE_KEYS[table.name]
@@ -56,8 +56,7 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
     sub = inner.where(*where).offset(0).subquery()
     hashes = [sub.c[f"h{n}"] for n in range(len(ints))]
     fields = functools.reduce(lambda a, b: a.concat(b), [hex8(conn, h) for h in hashes])
-    return sa.select(sub.c.range_key, sub.c.row_key, fields.label("field_hashes"),
-                     sa.func.md5(fields).label("row_hash"), row_h28(hashes).label("row_h28"))
+    return sa.select(sub.c.range_key, sub.c.row_key, fields.label("field_hashes"), row_h28(hashes).label("row_h28"))
 
 
 def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any],
@@ -89,10 +88,10 @@ def _staged_digests(conn: Connection, table: sa.Table, stages: Mapping[str, sa.T
 
 def _digest_insert(conn: Connection, table: sa.Table, rows: sa.Subquery) -> sa.Executable:
     insert = dialect_insert(conn, CUTOVER_ROW_DIGEST).from_select(
-        ["entity", "row_key", "range_key", "field_hashes", "row_hash", "row_h28"],
+        ["entity", "row_key", "range_key", "field_hashes", "row_h28"],
         sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
-                  rows.c.row_hash, rows.c.row_h28).where(sa.true()))
-    columns = ("range_key", "field_hashes", "row_hash", "row_h28")
+                  rows.c.row_h28).where(sa.true()))
+    columns = ("range_key", "field_hashes", "row_h28")
     return insert.on_conflict_do_update(index_elements=["entity", "row_key"],
                                         set_={c: insert.excluded[c] for c in columns})
 

@@ -15,6 +15,8 @@ from migration.rules.waves import CATCH_UP
 from migration.target_schema import CUTOVER_EXCLUSION, CUTOVER_PLAN
 
 CHUNK = 20_000  # rows per bulk write
+# Fewest cases in a batch cut to fill the lanes: each batch is a Prefect task costing ~0.3 CPU-s.
+MIN_SPLIT = 250
 
 
 def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classified]) -> dict[str, int]:
@@ -61,6 +63,15 @@ def planned_case_ids(conn: Connection, wave: str) -> list[int]:
     return list(conn.execute(stmt).scalars())
 
 
-def split_batches(case_ids: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Consecutive key ranges of at most batch_size cases."""
-    return [list(case_ids[i:i + batch_size]) for i in range(0, len(case_ids), batch_size)]
+def split_batches(case_ids: Sequence[int], batch_size: int, lanes: int = 1) -> list[list[int]]:
+    """Consecutive key ranges of at most batch_size cases, of even sizes, as many as a multiple of
+    `lanes` (the batches that run at once) while that leaves MIN_SPLIT cases or more in each: no
+    lane idles through a wave's last batch while another works alone."""
+    total = len(case_ids)
+    if not total:
+        return []
+    count = -(-total // batch_size)
+    filled = -(-count // lanes) * lanes
+    if total // filled >= MIN_SPLIT:
+        count = filled
+    return [list(case_ids[total * n // count:total * (n + 1) // count]) for n in range(count)]

@@ -31,6 +31,7 @@ def cutover(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     ["generate", "--cases", "5", "--legacy", "not a url"],
     ["plan", "--as-of", "31/12/2026"],
     ["run", "--wave", "nonsense", "--as-of", "2026-11-01"],
+    ["run", "--all", "--lanes", "0", "--as-of", "2026-11-01"],
     ["frobnicate"],
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -63,6 +64,14 @@ def test_missing_legacy_database_is_reported(tmp_path: Path, capsys: pytest.Capt
     code = main(["plan", "--legacy", f"sqlite:///{tmp_path / 'nope.db'}", "--as-of", "2026-11-01"])
     assert code == 2 and "no SQLite database" in capsys.readouterr().err
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_a_setting_out_of_range_is_named(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUTOVER_LANES", "0")
+    code = main(["run", "--all", "--legacy", f"sqlite:///{tmp_path / 'cid.db'}", "--as-of", "2026-11-01"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.endswith("lanes must be between 1 and 64, got 0") and "\n" not in err
 
 
 def test_help_explains_every_command() -> None:

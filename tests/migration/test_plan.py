@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cutover.db import create_engine
 from migration.extract.reference import read_reference
-from migration.plan import classify_cases
+from migration.plan import classify_cases, split_batches
+from migration.plan.record import MIN_SPLIT
 from migration.run import RunConfig, prepare
 from migration.target_schema import CUTOVER_PLAN
 from tests.helpers import AS_OF, generate
@@ -30,3 +33,25 @@ def test_the_plan_needs_only_the_code_tables_and_a_run_records_the_same_plan(tmp
         recorded = set(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
     assert recorded == {(case_id, wave) for case_id, wave, _ in alone if wave is not None}
     assert len(recorded) < len(alone)  # some cases are excluded, and those are not planned
+
+
+@given(total=st.integers(0, 5000), batch_size=st.integers(1, 3000), lanes=st.integers(1, 8))
+def test_batches_are_even_key_ranges_that_fill_the_lanes(total: int, batch_size: int, lanes: int) -> None:
+    ids = list(range(10, 10 + 3 * total, 3))
+    batches = split_batches(ids, batch_size, lanes)
+    assert [i for b in batches for i in b] == ids  # every case once, in key order
+    sizes = [len(b) for b in batches]
+    assert all(0 < s <= batch_size for s in sizes) and (max(sizes) - min(sizes) <= 1 if sizes else total == 0)
+    fewest = -(-total // batch_size)
+    if total // (-(-fewest // lanes) * lanes or 1) >= MIN_SPLIT:
+        assert len(batches) % lanes == 0 and len(batches) < fewest + lanes  # lanes filled, no more than needed
+    else:
+        assert len(batches) == fewest  # too few cases to share out: no batch smaller than it must be
+
+
+def test_a_wave_of_one_full_batch_is_cut_in_two_for_two_lanes() -> None:
+    ids = list(range(3482))
+    assert [len(b) for b in split_batches(ids, 4000)] == [3482]
+    assert [len(b) for b in split_batches(ids, 4000, lanes=2)] == [1741, 1741]
+    assert [len(b) for b in split_batches(list(range(5907)), 4000, lanes=2)] == [2953, 2954]
+    assert [len(b) for b in split_batches(list(range(300)), 4000, lanes=2)] == [300]  # not below MIN_SPLIT

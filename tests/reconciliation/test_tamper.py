@@ -98,26 +98,28 @@ def test_a_person_and_an_address_gone_from_the_target_are_named(migrated) -> Non
     assert addresses["legacy"] - addresses["target"] - addresses["dropped"] == 1
 
 
-def test_recorded_row_totals_follow_the_field_hashes_and_survive_the_0005_round_trip(migrated) -> None:  # type: ignore[no-untyped-def]
+def test_recorded_row_totals_follow_the_field_hashes_and_survive_the_0005_and_0006_round_trip(migrated) -> None:  # type: ignore[no-untyped-def]
     """The database's integer row total is the one worked out from the field hashes (what
-    revision 0005 relies on to rewrite the totals recorded before it), down and up again."""
+    revision 0005 relies on to rewrite the totals recorded before it); down to 0004, where each
+    digest has its md5 again (0006 dropped it) and the md5-based total, and up again."""
+    import hashlib
+
     from alembic import command
 
     from cutover.sqlhash import row_h28_of
     from migration.load.schema import alembic_config
-    from migration.target_schema import CUTOVER_ROW_DIGEST
 
     legacy, target = migrated
     engine = create_engine(target)
 
-    def recorded() -> dict[tuple[str, object], tuple[str, str, int]]:
+    def recorded(*columns: str) -> dict[tuple[str, object], tuple]:
         with engine.connect() as conn:
-            rows = conn.execute(sa.select(CUTOVER_ROW_DIGEST)).all()
-        return {(r.entity, r.row_key): (r.field_hashes, r.row_hash, r.row_h28) for r in rows}
+            rows = conn.exec_driver_sql(f"SELECT entity, row_key, {', '.join(columns)} FROM cutover_row_digest").all()
+        return {(r[0], r[1]): tuple(r[2:]) for r in rows}
 
-    before = recorded()
+    before = recorded("field_hashes", "row_h28")
     assert len(before) > 1000
-    assert all(total == row_h28_of(fields) for fields, _, total in before.values())
+    assert all(total == row_h28_of(fields) for fields, total in before.values())
 
     def to(revision: str) -> None:
         cfg = alembic_config()
@@ -125,8 +127,10 @@ def test_recorded_row_totals_follow_the_field_hashes_and_survive_the_0005_round_
             cfg.attributes["connection"] = conn
             (command.downgrade if revision == "0004" else command.upgrade)(cfg, revision)
 
-    to("0004")  # the md5-based totals recorded before 0005
-    assert all(total == int(row_hash[:7], 16) for _, row_hash, total in recorded().values())
+    to("0004")  # the md5 per row and the md5-based totals recorded before 0005
+    old = recorded("field_hashes", "row_hash", "row_h28")
+    assert all(row_hash == hashlib.md5(fields.encode()).hexdigest() and total == int(row_hash[:7], 16)
+               for fields, row_hash, total in old.values())
     to("head")
-    assert recorded() == before
+    assert recorded("field_hashes", "row_h28") == before
     assert reconcile(create_engine(legacy), engine, AS_OF).balanced
