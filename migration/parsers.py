@@ -10,6 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import ftfy
+from ftfy.badness import is_bad
 
 UK = ZoneInfo("Europe/London")
 UTC = dt.UTC
@@ -119,6 +120,26 @@ def normalise_postcode(text: str | None) -> tuple[str | None, str | None]:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+# Every pattern of ftfy's mojibake detector (ftfy.badness.BADNESS_RE) spans at most 7 characters,
+# one of them non-ASCII; tests/migration/test_parsers.py holds the detector to that.
+MOJIBAKE_REACH = 8
+
+
+def may_hold_mojibake(text: str) -> bool:
+    """Whether ftfy's mojibake detector matches the text, looking only around its non-ASCII runs
+    (a long note with one accented name costs a few characters, not the whole note). It may say
+    yes where the whole text would not (a window's start reads as the text's start): ftfy decides."""
+    start = end = -1
+    for run in _NON_ASCII_RUN.finditer(text):
+        if end >= 0 and run.start() - MOJIBAKE_REACH > end:
+            if is_bad(text[start:end]):
+                return True
+            start = -1
+        if start < 0:
+            start = max(0, run.start() - MOJIBAKE_REACH)
+        end = run.end() + MOJIBAKE_REACH
+    return start >= 0 and is_bad(text[start:end])
 
 
 def clean_text(text: str) -> tuple[str, tuple[str, ...]]:
@@ -127,8 +148,8 @@ def clean_text(text: str) -> tuple[str, tuple[str, ...]]:
     stripped = _CONTROL.sub("", text)
     if stripped != text:
         repairs.append("control_chars")
-    # Mojibake is always non-ASCII: most CID text is ASCII and need not go through ftfy.
-    fixed = stripped if stripped.isascii() else ftfy.fix_encoding(stripped)
+    # ftfy changes nothing in a text its detector does not match (and ASCII text never matches).
+    fixed = ftfy.fix_encoding(stripped) if not stripped.isascii() and may_hold_mojibake(stripped) else stripped
     if fixed != stripped:
         repairs.append("mojibake")
     return fixed, tuple(repairs)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import petl as etl
 
@@ -22,7 +21,7 @@ from migration.transform.child_rows import CHILD_MAPPERS
 from migration.transform.context import BatchContext, CaseState
 from migration.transform.findings import Finding
 from migration.transform.keys import key
-from migration.transform.validate import CASE_COLUMN, VALIDATED_TABLES, schema_failures
+from migration.transform.validate import CASE_COLUMN, VALIDATED_TABLES, schema_failures, uuid_columns
 
 Row = dict[str, Any]
 
@@ -115,11 +114,23 @@ def _dedupe_persons(rows: list[Row]) -> list[Row]:
     return list(best.values())
 
 
-def _fingerprint(rows: Sequence[tuple[str, Row]]) -> str:
-    # repr of each row's values (mappers build every row with its columns in one fixed order), keys
-    # as integers: deterministic for the value types they produce and far cheaper than JSON.
-    body = sorted(f"{table}{tuple(v.int if type(v) is UUID else v for v in row.values())!r}" for table, row in rows)
-    return hashlib.sha256("\n".join(body).encode()).hexdigest()
+def row_texts(table: str, rows: Sequence[Row]) -> Iterator[str]:
+    """Each row as the text its case's target fingerprint hashes: the table's name and the repr of
+    the row's values (mappers build every row with its columns in one fixed order), keys as
+    integers: deterministic for the value types the mappers produce and far cheaper than JSON."""
+    if not rows:
+        return
+    keys = [n for n, column in enumerate(rows[0]) if column in uuid_columns(table)]
+    for row in rows:
+        values = list(row.values())
+        for n in keys:
+            if values[n] is not None:
+                values[n] = values[n].int
+        yield f"{table}{tuple(values)!r}"
+
+
+def _fingerprint(texts: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(texts)).encode()).hexdigest()
 
 
 def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_of: dt.date,
@@ -142,11 +153,11 @@ def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_
             if case_id not in quarantined:
                 ctx.find(case_id, "schema.violation", table, column, case_id)
     result = TransformResult(findings=ctx.findings.rows)
-    per_case: dict[int, list[tuple[str, Row]]] = defaultdict(list)
+    per_case: dict[int, list[str]] = defaultdict(list)
     for table, rows in candidates.items():
         result.rows[table] = [r for r in rows if r[CASE_COLUMN] not in quarantined] if quarantined else rows
-        for row in result.rows[table]:
-            per_case[row[CASE_COLUMN]].append((table, row))
+        for row, text in zip(result.rows[table], row_texts(table, result.rows[table]), strict=True):
+            per_case[row[CASE_COLUMN]].append(text)
     for legacy in cases:
         cid = legacy.case_id
         state = "quarantined" if cid in quarantined else "migrated"
