@@ -58,7 +58,7 @@ test: $(STAMP) chromium
 bench: $(STAMP)
 	@url=$$(scripts/pg.sh start) && $(BIN)/python bench/run.py --pg-url $$url $(BENCH_ARGS)
 
-# floor (raw COPY) vs `cutover run --all` vs `cutover reconcile`; BENCH_ARGS="--cases 100000 1000000".
+# floor (raw COPY) vs `cutover run --all` vs `cutover reconcile`, and the write floor; BENCH_ARGS="--cases 100000 1000000".
 # The cluster restarts with a cache that holds a 1,000,000-case CID and target (README: Benchmarks).
 BENCH_PG_SHARED_BUFFERS ?= 4GB
 bench-scale: $(STAMP)

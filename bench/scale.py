@@ -30,41 +30,30 @@ from pathlib import Path
 from run import _drop, _step, fresh_database
 
 AS_OF = "2026-11-01"
-FLOOR = r"""
-import json, sys, time
-import sqlalchemy as sa
-from cutover.db import create_engine
-from legacy.schema import legacy_metadata
-source, dest = create_engine(sys.argv[1]), create_engine(sys.argv[2])
-legacy_metadata.create_all(dest)
-start, rows = time.perf_counter(), 0
-with source.connect() as out_conn, dest.begin() as in_conn:
-    src, dst = out_conn.connection.driver_connection, in_conn.connection.driver_connection
-    for table in legacy_metadata.sorted_tables:
-        name = source.dialect.identifier_preparer.format_table(table)
-        with src.cursor() as out_cur, dst.cursor() as in_cur:
-            with out_cur.copy(f"COPY {name} TO STDOUT") as reader, in_cur.copy(f"COPY {name} FROM STDIN") as writer:
-                for block in reader:
-                    writer.write(block)
-            rows += in_cur.rowcount
-print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
-"""
-WRITE_FLOOR = r"""
+# COPY every table of a schema out of one database into an empty copy of it: CID's tables (the
+# floor), or the target's business tables and per-row records as `migrate` left them (the write).
+RAW_COPY = r"""
 import json, sys, time
 from cutover.db import create_engine
-from migration.load import Load
-from migration.target_schema import BUSINESS_TABLES, CUTOVER_CASE, CUTOVER_ROW_DIGEST, UNIT
-source, dest = create_engine(sys.argv[1]), create_engine(sys.argv[2])
-Load.init_target(dest)
+source, dest, which = create_engine(sys.argv[1]), create_engine(sys.argv[2]), sys.argv[3]
+if which == "legacy":
+    from legacy.schema import legacy_metadata
+    legacy_metadata.create_all(dest)
+    tables = legacy_metadata.sorted_tables
+else:
+    from migration.load import Load
+    from migration.target_schema import BUSINESS_TABLES, CUTOVER_CASE, CUTOVER_ROW_DIGEST, UNIT
+    Load.init_target(dest)
+    tables = [UNIT, *BUSINESS_TABLES, CUTOVER_ROW_DIGEST, CUTOVER_CASE]  # parents before children
 start, rows = time.perf_counter(), 0
 with source.connect() as out_conn, dest.begin() as in_conn:
     src, dst = out_conn.connection.driver_connection, in_conn.connection.driver_connection
     quote = dest.dialect.identifier_preparer
-    for table in (UNIT, *BUSINESS_TABLES, CUTOVER_ROW_DIGEST, CUTOVER_CASE):  # parents before children
+    for table in tables:
         name = quote.format_table(table)
         columns = ", ".join(quote.quote(c.name) for c in table.columns)
         with src.cursor() as out_cur, dst.cursor() as in_cur:
-            in_cur.execute(f"DELETE FROM {name}")  # the units the schema's set-up may have written
+            in_cur.execute(f"DELETE FROM {name}")  # rows the schema's set-up may have written (units)
             with out_cur.copy(f"COPY {name} ({columns}) TO STDOUT") as reader, \
                     in_cur.copy(f"COPY {name} ({columns}) FROM STDIN") as writer:
                 for block in reader:
@@ -108,7 +97,7 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
         _step("generate", url=legacy, cases=cases, seed=1, workers=2)
         floor_name, floor_url = fresh_database(admin_url, "floor")
         names.append(floor_name)
-        floor = _measured([sys.executable, "-c", FLOOR, legacy, floor_url])
+        floor = _measured([sys.executable, "-c", RAW_COPY, legacy, floor_url, "legacy"])
         floor |= json.loads(floor["out"].strip().splitlines()[-1])
         add({"cases": cases, "step": "floor", "seconds": floor["seconds"], "peak_mib": floor["peak_mib"],
              "rows": floor["rows"]})
@@ -127,7 +116,7 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
                  "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
         write_name, write_url = fresh_database(admin_url, "write")
         names.append(write_name)
-        write = _measured([sys.executable, "-c", WRITE_FLOOR, target, write_url])
+        write = _measured([sys.executable, "-c", RAW_COPY, target, write_url, "target"])
         write |= json.loads(write["out"].strip().splitlines()[-1])
         add({"cases": cases, "step": "write", "seconds": write["seconds"], "peak_mib": write["peak_mib"],
              "rows": write["rows"]})
