@@ -81,7 +81,7 @@ def _measured(argv: list[str], env: dict[str, str] | None = None) -> dict:
 
 def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep: bool,
           report: Callable[[dict], None]) -> list[dict]:
-    """Generate a CID of `cases` cases, then floor, migrate and reconcile; report each step's
+    """Generate a CID of `cases` cases, then floor, migrate, reconcile and write; report each step's
     figures as soon as it is measured (a step that fails or stalls loses no earlier one)."""
     names: list[str] = []
     figures: list[dict] = []
@@ -91,16 +91,19 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
         figures.append(figure)
         report(figure)
 
+    def raw_copy(step: str, source: str, schema: str) -> None:
+        name, url = fresh_database(admin_url, step)
+        names.append(name)
+        copied = _measured([sys.executable, "-c", RAW_COPY, source, url, schema])
+        copied |= json.loads(copied["out"].strip().splitlines()[-1])
+        add({"cases": cases, "step": step, "seconds": copied["seconds"], "peak_mib": copied["peak_mib"],
+             "rows": copied["rows"]})
+
     try:
         legacy_name, legacy = fresh_database(admin_url, "legacy")
         names.append(legacy_name)
         _step("generate", url=legacy, cases=cases, seed=1, workers=2)
-        floor_name, floor_url = fresh_database(admin_url, "floor")
-        names.append(floor_name)
-        floor = _measured([sys.executable, "-c", RAW_COPY, legacy, floor_url, "legacy"])
-        floor |= json.loads(floor["out"].strip().splitlines()[-1])
-        add({"cases": cases, "step": "floor", "seconds": floor["seconds"], "peak_mib": floor["peak_mib"],
-             "rows": floor["rows"]})
+        raw_copy("floor", legacy, "legacy")
         target_name, target = fresh_database(admin_url, "target")
         names.append(target_name)
         with tempfile.TemporaryDirectory(prefix="cutover-bench-") as data_dir:
@@ -114,12 +117,7 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
             summary = json.loads(rec["out"])
             add({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
                  "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
-        write_name, write_url = fresh_database(admin_url, "write")
-        names.append(write_name)
-        write = _measured([sys.executable, "-c", RAW_COPY, target, write_url, "target"])
-        write |= json.loads(write["out"].strip().splitlines()[-1])
-        add({"cases": cases, "step": "write", "seconds": write["seconds"], "peak_mib": write["peak_mib"],
-             "rows": write["rows"]})
+        raw_copy("write", target, "target")
     finally:
         if not keep:
             for name in names:
