@@ -142,8 +142,8 @@ def report(args: argparse.Namespace) -> int:
         result = run_reconcile(legacy, target, as_of, appeal_window_days=settings.appeal_window_days,
                                progress=advance)
     waves = [args.wave] if args.wave else list(WAVE_ORDER)
-    with target.begin() as conn:
-        pages = render_reports(conn, result, as_of, args.out, waves)
+    with target.begin() as conn, legacy.connect() as legacy_conn:
+        pages = render_reports(conn, legacy_conn, result, as_of, args.out, waves)
         payload = {"as_of": as_of.isoformat(), "wave": None, **result.as_dict()}
         (args.out / "reconciliation.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         record_report(conn, "reconciliation-all.json", payload)

@@ -1,11 +1,10 @@
 """The per-wave reconciliation report for operational teams: self-contained HTML pages (inline
-SVG charts, nothing fetched), a quarantine worklist per wave as CSV, and the JSON behind them."""
+SVG charts, nothing fetched) that open with the wave's quarantine worklist, the worklist as CSV,
+and an index linking them all."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,37 +12,43 @@ from typing import Any
 
 import jinja2
 import sqlalchemy as sa
+from markupsafe import Markup, escape
 from sqlalchemy.engine import Connection
 
 from migration.rules.policies import POLICIES
 from migration.target_schema import APPOINTMENT, CASE, CUTOVER_CASE, CUTOVER_CHECKPOINT, CUTOVER_FINDING, TASK
-from reconciliation.charts import bar_chart
+from reconciliation.charts import Bar, bar_chart, legend, pattern_defs
 from reconciliation.compare import Reconciliation
+from reconciliation.worklist import group_by_fix, worklist, worklist_csv
 
 ENV = jinja2.Environment(loader=jinja2.PackageLoader("reconciliation", "templates"),
                          autoescape=jinja2.select_autoescape(["html", "j2"]))
-WORKLIST_FIELDS = ("case_ref", "wave", "rule", "reason", "fix")
+HTML_ROWS_PER_FIX = 1000
+_EMPTY_WAVE = {"in_flight": 0, "migrated": 0, "quarantined": 0, "pending": 0, "unexplained": 0, "entities": []}
+
+
+def visible_spaces(text: str) -> Markup:
+    """Text with each space shown as a visible mark, so stray spaces in a reference can be seen."""
+    return Markup('<span class="sp" title="a space">\u2423</span>').join(escape(part) for part in text.split(" "))
+
+
+ENV.filters["visible_spaces"] = visible_spaces
 
 
 @dataclass
 class WaveFacts:
-    """What the target says about one wave's cases, for the charts and the worklist."""
+    """What the target says about one wave's cases (or all), for the charts."""
 
-    outcomes: Counter[str]
     quarantine_rules: Counter[str]
-    repairs_drops: Counter[str]
+    repairs_drops: Counter[tuple[str, str]]
     units: Counter[str]
     tasks: Counter[str]
     appointments: Counter[str]
-    worklist: list[dict[str, str]]
 
 
 def wave_facts(conn: Connection, wave: str | None) -> WaveFacts:
-    """Counts by outcome, rule, unit, task and appointment outcome, and the worklist, for a wave."""
+    """Counts by rule, unit, task and appointment outcome, for a wave or all."""
     states = sa.select(CUTOVER_CASE.c.legacy_case_id).where(*([CUTOVER_CASE.c.wave == wave] if wave else []))
-    scope = [CUTOVER_CASE.c.wave == wave] if wave else []
-    outcomes = _counts(conn, sa.select(CUTOVER_CASE.c.state, sa.func.count()).where(*scope)
-                       .group_by(CUTOVER_CASE.c.state))
     findings = conn.execute(sa.select(CUTOVER_FINDING.c.action, CUTOVER_FINDING.c.rule, sa.func.count()).where(
         CUTOVER_FINDING.c.legacy_case_id.in_(states)).group_by(CUTOVER_FINDING.c.action, CUTOVER_FINDING.c.rule)).all()
     in_wave = CASE.c.legacy_case_id.in_(states)
@@ -52,33 +57,14 @@ def wave_facts(conn: Connection, wave: str | None) -> WaveFacts:
                     .where(in_wave).group_by(TASK.c.kind))
     appointments = _counts(conn, sa.select(APPOINTMENT.c.outcome, sa.func.count()).join(
         CASE, CASE.c.case_id == APPOINTMENT.c.case_id).where(in_wave).group_by(APPOINTMENT.c.outcome))
-    worklist = []
-    rows = conn.execute(sa.select(CUTOVER_CASE.c.legacy_ref, CUTOVER_CASE.c.wave, CUTOVER_FINDING.c.rule,
-                                  CUTOVER_FINDING.c.entity, CUTOVER_FINDING.c.field, CUTOVER_FINDING.c.defect)
-                        .join(CUTOVER_FINDING, CUTOVER_FINDING.c.legacy_case_id == CUTOVER_CASE.c.legacy_case_id)
-                        .where(CUTOVER_CASE.c.state == "quarantined", CUTOVER_FINDING.c.action == "quarantine", *scope)
-                        .order_by(CUTOVER_CASE.c.legacy_case_id, CUTOVER_FINDING.c.finding_id))
-    for ref, case_wave, rule, entity, field, defect in rows:
-        worklist.append({"case_ref": ref or "", "wave": case_wave, "rule": rule,
-                         "reason": f"{defect or 'rule'} in {entity}.{field or '*'}", "fix": POLICIES[rule].fix})
     return WaveFacts(
-        outcomes=outcomes,
         quarantine_rules=Counter({r: n for a, r, n in findings if a == "quarantine"}),
-        repairs_drops=Counter({f"{a}: {r}": n for a, r, n in findings if a in ("repair", "drop", "merge")}),
-        units=units, tasks=tasks, appointments=appointments, worklist=worklist)
+        repairs_drops=Counter({(a, r): n for a, r, n in findings if a in ("repair", "drop", "merge")}),
+        units=units, tasks=tasks, appointments=appointments)
 
 
 def _counts(conn: Connection, stmt: sa.Select) -> Counter[str]:
     return Counter({str(k): int(v) for k, v in conn.execute(stmt).all()})
-
-
-def worklist_csv(rows: list[dict[str, str]]) -> str:
-    """The worklist as CSV text."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=WORKLIST_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def _checkpoint(conn: Connection) -> str:
@@ -87,45 +73,59 @@ def _checkpoint(conn: Connection) -> str:
     return f"{row[0]:,} entries, root {row[1][:16]}…" if row else "none yet"
 
 
-def render_reports(conn: Connection, result: Reconciliation, as_of: dt.date, out: Path,
+def render_reports(conn: Connection, legacy: Connection, result: Reconciliation, as_of: dt.date, out: Path,
                    waves: list[str]) -> dict[str, str]:
-    """Write index.html, a page and a worklist CSV per wave; return {file name: HTML text} of the pages."""
+    """Write index.html, a page and a worklist CSV per wave; return {file name: HTML text} of the pages.
+    `conn` is the target's; `legacy` reads CID for each worklist case's owning unit and reference."""
     out.mkdir(parents=True, exist_ok=True)
     report = result.as_dict()
-    made_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    checkpoint = _checkpoint(conn)
+    common = {"balanced": report["balanced"], "as_of": as_of, "checkpoint": _checkpoint(conn),
+              "made_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "defs": pattern_defs(),
+              "legend": legend(), "max_rows": HTML_ROWS_PER_FIX}
     pages: dict[str, str] = {}
     by_wave = {w["name"]: w for w in report["waves"]}
+    worklist_sizes: dict[str, int] = {}
     for wave in waves:
-        facts = wave_facts(conn, wave)
-        w = by_wave.get(wave, {"in_flight": 0, "migrated": 0, "quarantined": 0, "pending": 0, "unexplained": 0,
-                                 "entities": []})
+        items = worklist(conn, legacy, wave)
         csv_name = f"worklist-{wave}.csv"
-        (out / csv_name).write_text(worklist_csv(facts.worklist))
+        (out / csv_name).write_text(worklist_csv(items))
+        worklist_sizes[wave] = len(items)
+        totals = by_wave.get(wave, _EMPTY_WAVE)
         pages[f"wave-{wave}.html"] = _page(
-            title=f"Cutover reconciliation: wave {wave}", balanced=report["balanced"], totals=w, excluded=None,
-            waves=None, charts=_charts(facts), entities=w.get("entities", []),
-            discrepancies=[d for d in report["discrepancies"] if d.get("wave") == wave],
-            worklist=facts.worklist, worklist_csv=csv_name, made_at=made_at, as_of=as_of, checkpoint=checkpoint)
-    overall = wave_facts(conn, None)
+            **common, kind="wave", wave=wave, title=f"Wave {wave}: cutover reconciliation", totals=totals,
+            excluded=None, waves=None, groups=group_by_fix(items), worklist_size=len(items), worklist_csv=csv_name,
+            charts=_charts(wave_facts(conn, wave), totals, None), entities=totals.get("entities", []),
+            discrepancies=[d for d in report["discrepancies"] if d.get("wave") == wave])
+    totals = report["totals"]
     pages["index.html"] = _page(
-        title="Cutover reconciliation: all waves", balanced=report["balanced"], totals=report["totals"],
-        excluded=report["totals"]["excluded"], waves=report["waves"], charts=_charts(overall),
-        entities=report["entities"], discrepancies=report["discrepancies"], worklist=None, worklist_csv="",
-        made_at=made_at, as_of=as_of, checkpoint=checkpoint)
+        **common, kind="index", wave=None, title="Cutover reconciliation: all waves", totals=totals,
+        excluded=totals["excluded"], waves=[{**w, "page": f"wave-{w['name']}.html", "csv": f"worklist-{w['name']}.csv",
+                                             "rows": worklist_sizes.get(w["name"])} for w in report["waves"]],
+        groups=None, worklist_size=None, worklist_csv="", charts=_charts(wave_facts(conn, None), totals,
+                                                                        totals["excluded"]),
+        entities=report["entities"], discrepancies=report["discrepancies"])
     for name, html in pages.items():
         (out / name).write_text(html)
     return pages
 
 
-def _charts(facts: WaveFacts) -> list[str]:
+def _charts(facts: WaveFacts, totals: dict[str, Any], excluded: int | None) -> list[str]:
+    outcomes = [Bar(name.capitalize(), int(totals.get(name) or 0), name)
+                for name in ("migrated", "quarantined", "pending")]
+    if totals.get("unexplained"):
+        outcomes.append(Bar("Unexplained", int(totals["unexplained"]), "unexplained"))
+    if excluded is not None:
+        outcomes.append(Bar("Excluded (beside, not in flight)", excluded, "excluded"))
     return [
-        bar_chart("Cases by outcome", list(facts.outcomes.items())),
-        bar_chart("Quarantine reasons", list(facts.quarantine_rules.items())),
-        bar_chart("Repairs, drops and merges by rule", list(facts.repairs_drops.items())),
-        bar_chart("Migrated cases by owning unit", list(facts.units.items())),
-        bar_chart("Migrated cases by next task", list(facts.tasks.items())),
-        bar_chart("Appointment outcomes", list(facts.appointments.items())),
+        bar_chart("Cases by outcome", outcomes, keep_order=True),
+        bar_chart("Quarantine findings by reason",
+                  [Bar(POLICIES[r].label, n, "quarantined", r) for r, n in facts.quarantine_rules.items()]),
+        bar_chart("Repairs, drops and merges by reason",
+                  [Bar(f"{POLICIES[r].label} ({a})", n, "count", r) for (a, r), n in facts.repairs_drops.items()]),
+        bar_chart("Migrated cases by owning unit", [Bar(k, n, "migrated") for k, n in facts.units.items()]),
+        bar_chart("Migrated cases by next task", [Bar(k, n, "migrated") for k, n in facts.tasks.items()]),
+        bar_chart("Appointments of migrated cases by outcome",
+                  [Bar(k if k != "None" else "none yet", n, "count") for k, n in facts.appointments.items()]),
     ]
 
 

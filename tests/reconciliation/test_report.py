@@ -1,52 +1,101 @@
-"""The operations report: self-contained pages, a worklist per wave, recorded in the ledger."""
+"""The operations report: self-contained pages that open with the worklist, a worklist per wave
+with each case's owning unit in CID, links both ways, recorded in the ledger."""
 
 from __future__ import annotations
 
 import csv
 import re
+from collections import defaultdict
+from html import escape
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from cutover.cli import main
 from cutover.db import create_engine
+from legacy.schema import CASE_HDR
+from migration.rules.policies import POLICIES
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig
-from migration.target_schema import CUTOVER_CASE, CUTOVER_LEDGER
+from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_LEDGER
+from reconciliation.charts import FILLS
+from reconciliation.worklist import WORKLIST_FIELDS
 from tests.helpers import AS_OF, generate, run_all
 
-EXTERNAL = re.compile(r"""(<script|<link|<img|<iframe|@import|url\(|src=|href=["']?(https?:|//))""", re.I)
+EXTERNAL = re.compile(r"""(<script|<link|<img|<iframe|@import|url\((?!#)|src=|href=["']?(https?:|//))""", re.I)
+COLLISION = "case.reference_collision"
 
 
-def test_report_pages_are_self_contained_and_list_every_quarantined_case(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_every_rule_has_a_plain_language_label() -> None:
+    for rule, policy in POLICIES.items():
+        assert policy.label and policy.label[0].isupper() and len(policy.label) <= 60, rule
+        assert not re.search(r"[a-z]+\.[a-z_]+", policy.label), rule  # words, not a rule id
+    assert len({p.label for p in POLICIES.values()}) == len(POLICIES)
+
+
+def _sections(html: str) -> list[str]:
+    return re.findall(r'<section id="([a-z]+)"', html)
+
+
+def test_pages_lead_with_the_worklist_and_list_every_quarantined_case(databases, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch) -> None:
     monkeypatch.setenv("CUTOVER_DATA_DIR", str(tmp_path / "data"))
-    legacy, target = f"sqlite:///{tmp_path / 'legacy.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+    legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 700, seed=61, scale=3.0)
-    cfg = RunConfig(legacy, target, AS_OF, batch_size=200)
-    run_all(cfg)
+    run_all(RunConfig(legacy, target, AS_OF, batch_size=200))
     out = tmp_path / "report"
     assert main(["report", "--legacy", legacy, "--target", target, "--out", str(out), "--quiet"]) == 0
-    pages = sorted(p.name for p in out.glob("*.html"))
-    assert pages == sorted(["index.html", *(f"wave-{w}.html" for w in WAVE_ORDER)])
+    assert sorted(p.name for p in out.glob("*.html")) == sorted(["index.html", *(f"wave-{w}.html" for w in WAVE_ORDER)])
+
     with create_engine(target).connect() as conn:
-        sizes = dict(conn.execute(sa.select(CUTOVER_CASE.c.wave, sa.func.count()).group_by(CUTOVER_CASE.c.wave)).all())
-    for page in out.glob("*.html"):
-        html = page.read_text()
-        assert not EXTERNAL.search(html), page.name
-        wave = page.stem.removeprefix("wave-")
-        charts_expected = 4 if page.name == "index.html" or sizes.get(wave) else 0
-        assert html.count("<svg") >= charts_expected and "BALANCED" in html, page.name
-    with create_engine(target).connect() as conn:
-        held = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_ref, CUTOVER_CASE.c.wave)
+        held = dict(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.wave)
                                  .where(CUTOVER_CASE.c.state == "quarantined")).all())
+        findings = {(cid, rule) for cid, rule in conn.execute(
+            sa.select(CUTOVER_FINDING.c.legacy_case_id, CUTOVER_FINDING.c.rule)
+            .where(CUTOVER_FINDING.c.action == "quarantine", CUTOVER_FINDING.c.legacy_case_id.in_(list(held))))}
         reports = conn.execute(sa.select(sa.func.count()).where(CUTOVER_LEDGER.c.kind == "report")).scalar()
-    listed: dict[str, str] = {}
+    with create_engine(legacy).connect() as conn:
+        cid = {r.CASE_ID: r for r in conn.execute(sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.CASE_REF,
+                                                            CASE_HDR.c.OWNING_UNIT_CD))}
+    same_ref: dict[str, set[int]] = defaultdict(set)
+    for r in cid.values():
+        same_ref["".join((r.CASE_REF or "").split(" ")).upper()].add(r.CASE_ID)
+
+    index = (out / "index.html").read_text()
+    assert _sections(index)[0] == "waves"
+    listed: dict[int, str] = {}
+    rows_by_rule: dict[str, list[dict[str, str]]] = defaultdict(list)
     for wave in WAVE_ORDER:
+        page = (out / f"wave-{wave}.html").read_text()
+        assert f'href="wave-{wave}.html"' in index and f'href="worklist-{wave}.csv"' in index
+        assert 'href="index.html"' in page and f'href="worklist-{wave}.csv"' in page
+        assert _sections(page)[:3] == ["worklist", "conservation", "charts"], wave
+        assert not EXTERNAL.search(page), wave
         with (out / f"worklist-{wave}.csv").open() as handle:
             rows = list(csv.DictReader(handle))
-        assert all(set(r) == {"case_ref", "wave", "rule", "reason", "fix"} and r["fix"] for r in rows)
-        listed.update({r["case_ref"]: r["wave"] for r in rows})
-        page = (out / f"wave-{wave}.html").read_text()
-        assert all(r["case_ref"] in page for r in rows)
+        for r in rows:
+            assert tuple(r) == WORKLIST_FIELDS and r["fix"] and r["wave"] == wave
+            case = cid[int(r["case_id"])]
+            assert (r["owning_unit"], r["case_ref"]) == ((case.OWNING_UNIT_CD or "").strip(), case.CASE_REF)
+            assert r["reason"] == POLICIES[r["rule"]].label and (int(r["case_id"]), r["rule"]) in findings
+            assert f'data-case-id="{r["case_id"]}"' in page and escape(POLICIES[r["rule"]].label) in page
+            listed[int(r["case_id"])] = r["wave"]
+            rows_by_rule[r["rule"]].append(r)
+        positions = [page.index(f'data-rule="{rule}"') for rule in {r["rule"] for r in rows}]
+        assert all(p < page.index('<section id="conservation"') for p in positions)
     assert listed == held and held
-    assert reports == len(pages) + 1  # every page and the JSON are in the ledger
+    assert {cid for cid, _ in findings} == set(held)
+
+    collisions = rows_by_rule[COLLISION]
+    assert collisions, "the generated CID has a reference collision among in-flight cases"
+    for r in collisions:
+        me = int(r["case_id"])
+        pair = {int(c) for c in r["pair_case_ids"].split()}
+        assert pair and pair == same_ref["".join(r["case_ref"].split(" ")).upper()] - {me}
+    assert all(r["pair_case_ids"] == "" for rule, rs in rows_by_rule.items() if rule != COLLISION for r in rs)
+
+    for meaning in ("migrated", "quarantined", "excluded", "pending"):
+        assert f'<li data-fill="{meaning}">' in index and escape(FILLS[meaning][2]) in index
+    assert re.search(r'data-fill="quarantined"><span class="bar-label">Quarantined</span>.*?<span class="bar-value">'
+                     r"([\d,]+)</span>", index)
+    assert reports == 1 + len(WAVE_ORDER) + 1  # every page and the JSON are in the ledger
