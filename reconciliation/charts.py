@@ -69,7 +69,7 @@ def bar_chart(title: str, bars: Sequence[Bar], *, keep_order: bool = False, limi
     top = max(b.value for b in shown) or 1
     rows = []
     for bar in shown:
-        width = max(0.5, 80.0 * bar.value / top)
+        width = max(0.5, 80.0 * bar.value / top) if bar.value else 0.0
         code = f' <code>{escape(bar.code)}</code>' if bar.code else ""
         rows.append(
             f'<li data-fill="{escape(bar.fill)}"><span class="bar-label">{escape(bar.label)}{code}</span>'

@@ -19,7 +19,7 @@ from migration.rules.policies import POLICIES
 from migration.target_schema import APPOINTMENT, CASE, CUTOVER_CASE, CUTOVER_CHECKPOINT, CUTOVER_FINDING, TASK
 from reconciliation.charts import Bar, bar_chart, legend, pattern_defs
 from reconciliation.compare import Reconciliation
-from reconciliation.worklist import group_by_fix, worklist, worklist_csv
+from reconciliation.worklist import group_by_fix, pair_states, worklist, worklist_csv
 
 ENV = jinja2.Environment(loader=jinja2.PackageLoader("reconciliation", "templates"),
                          autoescape=jinja2.select_autoescape(["html", "j2"]))
@@ -94,6 +94,7 @@ def render_reports(conn: Connection, legacy: Connection, result: Reconciliation,
         pages[f"wave-{wave}.html"] = _page(
             **common, kind="wave", wave=wave, title=f"Wave {wave}: cutover reconciliation", totals=totals,
             excluded=None, waves=None, groups=group_by_fix(items), worklist_size=len(items), worklist_csv=csv_name,
+            pairs=pair_states(conn, items),
             charts=_charts(wave_facts(conn, wave), totals, None), entities=totals.get("entities", []),
             discrepancies=[d for d in report["discrepancies"] if d.get("wave") == wave])
     totals = report["totals"]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from legacy.schema import CASE_HDR
 from migration.rules.policies import POLICIES
-from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING
+from migration.target_schema import CUTOVER_CASE, CUTOVER_EXCLUSION, CUTOVER_FINDING
 
 WORKLIST_FIELDS = ("owning_unit", "case_id", "case_ref", "wave", "rule", "reason", "where", "fix", "pair_case_ids")
 COLLISION_RULE = "case.reference_collision"
@@ -66,6 +66,22 @@ def worklist(target: Connection, legacy: Connection, wave: str | None) -> list[W
         items.append(WorkItem(owning_unit=unit, case_id=r.legacy_case_id, case_ref=ref, wave=r.wave, rule=r.rule,
                               reason=policy.label, where=where, fix=policy.fix, pair_case_ids=others))
     return sorted(items, key=lambda i: (i.owning_unit, i.case_id, i.rule))
+
+
+def pair_states(target: Connection, items: Iterable[WorkItem]) -> dict[int, tuple[str, str]]:
+    """CASE_ID -> (wave, state) of the cases the items name as collision pairs: one may be in another
+    wave, or not in flight (no wave, its reason of exclusion)."""
+    wanted = sorted({int(c) for i in items for c in i.pair_case_ids.split()})
+    found: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(wanted):
+        for cid, wave, state in target.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.wave,
+                                                         CUTOVER_CASE.c.state)
+                                               .where(CUTOVER_CASE.c.legacy_case_id.in_(chunk))):
+            found[cid] = (wave, state)
+        for cid, reason in target.execute(sa.select(CUTOVER_EXCLUSION.c.legacy_case_id, CUTOVER_EXCLUSION.c.reason)
+                                          .where(CUTOVER_EXCLUSION.c.legacy_case_id.in_(chunk))):
+            found.setdefault(cid, ("", f"excluded: {reason}"))
+    return found
 
 
 def group_by_fix(items: Iterable[WorkItem]) -> list[FixGroup]:

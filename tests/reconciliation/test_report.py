@@ -92,6 +92,8 @@ def test_pages_lead_with_the_worklist_and_list_every_quarantined_case(databases,
         me = int(r["case_id"])
         pair = {int(c) for c in r["pair_case_ids"].split()}
         assert pair and pair == same_ref["".join(r["case_ref"].split(" ")).upper()] - {me}
+        row = re.search(rf'<tr data-case-id="{me}">.*?</tr>', (out / f"wave-{r['wave']}.html").read_text()).group(0)
+        assert all(re.search(rf"\b{other} \((quarantined|excluded|migrated)", row) for other in pair), row
     assert all(r["pair_case_ids"] == "" for rule, rs in rows_by_rule.items() if rule != COLLISION for r in rs)
 
     for meaning in ("migrated", "quarantined", "excluded", "pending"):
