@@ -85,10 +85,13 @@ def pair_states(target: Connection, items: Iterable[WorkItem]) -> dict[int, tupl
 
 
 def group_by_fix(items: Iterable[WorkItem]) -> list[FixGroup]:
-    """The items grouped by the fix they need, the biggest group first."""
+    """The items grouped by the fix they need, the biggest group first; the cases of one colliding
+    reference next to each other."""
     groups: dict[str, list[WorkItem]] = defaultdict(list)
     for item in items:
         groups[item.rule].append(item)
+    collisions = groups.get(COLLISION_RULE, [])
+    collisions.sort(key=lambda i: (min([i.case_id, *(int(c) for c in i.pair_case_ids.split())]), i.case_id))
     return sorted((FixGroup(rule, POLICIES[rule].label, POLICIES[rule].fix, its) for rule, its in groups.items()),
                   key=lambda g: (-len(g.items), g.rule))
 

@@ -94,6 +94,14 @@ def test_pages_lead_with_the_worklist_and_list_every_quarantined_case(databases,
         assert pair and pair == same_ref["".join(r["case_ref"].split(" ")).upper()] - {me}
         row = re.search(rf'<tr data-case-id="{me}">.*?</tr>', (out / f"wave-{r['wave']}.html").read_text()).group(0)
         assert all(re.search(rf"\b{other} \((quarantined|excluded|migrated)", row) for other in pair), row
+    for wave in {r["wave"] for r in collisions}:  # the halves of one reference are listed next to each other
+        page = (out / f"wave-{wave}.html").read_text()
+        start = page.index(f'data-rule="{COLLISION}"')
+        group = page[start:page.index("</section>", start)]
+        order = [int(c) for c in re.findall(r'<tr data-case-id="(\d+)"', group)]
+        for r in (r for r in collisions if r["wave"] == wave):
+            here = [int(c) for c in r["pair_case_ids"].split() if int(c) in order]
+            assert all(abs(order.index(c) - order.index(int(r["case_id"]))) <= len(here) for c in here), order
     assert all(r["pair_case_ids"] == "" for rule, rs in rows_by_rule.items() if rule != COLLISION for r in rs)
 
     for meaning in ("migrated", "quarantined", "excluded", "pending"):
