@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path
 
@@ -109,3 +109,20 @@ def test_pages_lead_with_the_worklist_and_list_every_quarantined_case(databases,
     assert re.search(r'data-fill="quarantined"><span class="bar-label">Quarantined</span>.*?<span class="bar-value">'
                      r"([\d,]+)</span>", index)
     assert reports == 1 + len(WAVE_ORDER) + 1  # every page and the JSON are in the ledger
+
+    # one wave only, with a page cap of one row per fix: the index links only what exists, the CSV keeps all
+    monkeypatch.setattr("reconciliation.report.HTML_ROWS_PER_FIX", 1)
+    busiest = max(WAVE_ORDER, key=lambda w: sum(1 for r in rows_by_rule.values() for i in r if i["wave"] == w))
+    one = tmp_path / "one"
+    args = ["report", "--legacy", legacy, "--target", target, "--out", str(one), "--wave", busiest, "--quiet"]
+    assert main(args) == 0
+    assert sorted(p.name for p in one.glob("*.html")) == ["index.html", f"wave-{busiest}.html"]
+    pages_text = (one / "index.html").read_text() + (one / f"wave-{busiest}.html").read_text()
+    links = re.findall(r'href="([^"#]+)"', pages_text)
+    assert links and all((one / link).exists() for link in links)
+    page = (one / f"wave-{busiest}.html").read_text()
+    csv_rows = list(csv.DictReader((one / f"worklist-{busiest}.csv").open()))
+    assert csv_rows == list(csv.DictReader((out / f"worklist-{busiest}.csv").open()))
+    biggest = max(Counter(r["rule"] for r in csv_rows).values())
+    assert page.count("<tr data-case-id=") == len({r["rule"] for r in csv_rows}) < len(csv_rows)
+    assert f"The first 1 of {biggest}; all are in" in page
