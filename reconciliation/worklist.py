@@ -19,6 +19,7 @@ from migration.target_schema import CUTOVER_CASE, CUTOVER_EXCLUSION, CUTOVER_FIN
 WORKLIST_FIELDS = ("owning_unit", "case_id", "case_ref", "wave", "rule", "reason", "where", "fix", "pair_case_ids")
 COLLISION_RULE = "case.reference_collision"
 _CHUNK = 500
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,17 @@ def group_by_fix(items: Iterable[WorkItem]) -> list[FixGroup]:
 
 
 def worklist_csv(items: Iterable[WorkItem]) -> str:
-    """The worklist as CSV text."""
+    """The worklist as CSV text; a CID value a spreadsheet would run as a formula is kept as text."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=WORKLIST_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(asdict(i) for i in items)
+    writer.writerows({k: _as_text(v) for k, v in asdict(i).items()} for i in items)
     return out.getvalue()
+
+
+def _as_text(value: object) -> object:
+    # CID's free-typed references and unit codes could start a formula in a spreadsheet (CSV injection)
+    return f"'{value}" if isinstance(value, str) and value[:1] in _FORMULA_STARTS else value
 
 
 def _chunks(values: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:

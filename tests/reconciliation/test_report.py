@@ -4,6 +4,7 @@ with each case's owning unit in CID, links both ways, recorded in the ledger."""
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter, defaultdict
 from html import escape
@@ -19,7 +20,7 @@ from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_LEDGER
 from reconciliation.charts import FILLS
-from reconciliation.worklist import WORKLIST_FIELDS
+from reconciliation.worklist import WORKLIST_FIELDS, WorkItem, worklist_csv
 from tests.helpers import AS_OF, generate, run_all
 
 EXTERNAL = re.compile(r"""(<script|<link|<img|<iframe|@import|url\((?!#)|src=|href=["']?(https?:|//))""", re.I)
@@ -126,3 +127,12 @@ def test_pages_lead_with_the_worklist_and_list_every_quarantined_case(databases,
     biggest = max(Counter(r["rule"] for r in csv_rows).values())
     assert page.count("<tr data-case-id=") == len({r["rule"] for r in csv_rows}) < len(csv_rows)
     assert f"The first 1 of {biggest}; all are in" in page
+
+
+def test_worklist_csv_keeps_a_formula_like_cid_value_as_text() -> None:
+    item = WorkItem(owning_unit="@SUM(A1)", case_id=7, case_ref="=HYPERLINK(1)", wave="rest", rule=COLLISION,
+                    reason=POLICIES[COLLISION].label, where="case.case_ref", fix=POLICIES[COLLISION].fix,
+                    pair_case_ids="8")
+    row = next(csv.DictReader(io.StringIO(worklist_csv([item]))))
+    assert (row["owning_unit"], row["case_ref"], row["case_id"]) == ("'@SUM(A1)", "'=HYPERLINK(1)", "7")
+    assert row["reason"] == POLICIES[COLLISION].label
