@@ -96,3 +96,25 @@ def test_an_unknown_wave_is_refused_in_one_line(databases, capsys: pytest.Captur
                  "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "unknown wave" in err and "uasc" in err
+
+
+def test_restricting_keeps_the_waves_figures_and_discrepancies_only() -> None:
+    from reconciliation.compare import Discrepancy, Reconciliation, restricted
+
+    row = {"entity": "case_party", "legacy": 2, "target": 2, "dropped": 0, "merged": 0, "unexpected": 0,
+           "balanced": True}
+    uasc = {"in_flight": 3, "migrated": 2, "quarantined": 0, "pending": 0, "unexplained": 1,
+            "entities": [{**row, "entity": "person"}, row]}
+    rest = {"in_flight": 5, "migrated": 5, "quarantined": 0, "pending": 0, "unexplained": 0, "entities": []}
+    found = [Discrepancy("missing_in_target", "case", 7, None, 7, "uasc"),
+             Discrepancy("field_mismatch", "person", 9, "language", 8, "rest")]
+    overall = Reconciliation(totals={"in_flight": 8, "migrated": 7, "quarantined": 0, "pending": 0, "excluded": 4,
+                                     "unexplained": 1}, waves={"uasc": uasc, "rest": rest},
+                             entities=[{**row, "legacy": 7}, {**row, "entity": "person"}], discrepancies=found)
+    one = restricted(overall, "uasc")
+    assert one.waves == {"uasc": uasc} and one.discrepancies == found[:1] and not one.balanced
+    assert one.totals == {"in_flight": 3, "migrated": 2, "quarantined": 0, "pending": 0, "excluded": 4,
+                          "unexplained": 1}
+    assert [r["entity"] for r in one.entities] == ["case_party", "person"] and one.entities[0]["legacy"] == 2
+    other = restricted(overall, "rest")
+    assert other.discrepancies == found[1:] and other.totals["in_flight"] == 5 and other.entities == []
