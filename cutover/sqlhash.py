@@ -1,5 +1,6 @@
 """Hashes computed inside the databases, in SQL both engines run (SQLite gets the functions
-PostgreSQL has built in): the load's digests, the legacy fingerprints and reconciliation share them."""
+PostgreSQL has built in): the migration's load digests and legacy fingerprints. Reconciliation
+recomputes both by its own code (reconciliation/hashing.py)."""
 
 from __future__ import annotations
 

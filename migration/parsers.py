@@ -22,10 +22,11 @@ YEAR_PIVOT = 50
 DateProblem = Literal["unparseable", "impossible"]
 Precision = Literal["day", "month", "year", "unknown"]
 
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_UK = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
-_ORACLE = re.compile(r"^(\d{2})-([A-Z]{3})-(\d{2})$")
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# ASCII digits and letters only: `\d` and upper() would also take other scripts' digits and letters.
+_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_UK = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+_ORACLE = re.compile(r"([0-9]{2})-([A-Za-z]{3})-([0-9]{2})")
+_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,17 @@ UNKNOWN_DATE = ParsedDate(None, "unknown")
 
 
 def _parts(text: str) -> tuple[int, int, int] | None:
-    if m := _ISO.match(text):
+    if m := _ISO.fullmatch(text):
         return int(m[1]), int(m[2]), int(m[3])
-    if m := _UK.match(text):
+    if m := _UK.fullmatch(text):
         return int(m[3]), int(m[2]), int(m[1])
-    if m := _ORACLE.match(text.upper()):
-        month = MONTHS.get(m[2])
+    if m := _ORACLE.fullmatch(text):
+        month = MONTHS.get(m[2].upper())
         if month is None:
             return None
         yy = int(m[3])
         return (2000 + yy if yy < YEAR_PIVOT else 1900 + yy), month, int(m[1])
-    if m := _COMPACT.match(text):
+    if m := _COMPACT.fullmatch(text):
         return int(m[1]), int(m[2]), int(m[3])
     return None
 

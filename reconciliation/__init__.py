@@ -10,12 +10,13 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from migration.rules.waves import WAVE_ORDER
+from reconciliation.attribution import attributed
 from reconciliation.cases import balance
 from reconciliation.changes import changed_since_migration
-from reconciliation.compare import Discrepancy, Reconciliation
+from reconciliation.compare import Discrepancy, Reconciliation, UnknownWave, restricted
 from reconciliation.fields import check_fields
 from reconciliation.integrity import check_integrity
-from reconciliation.target_side import planned_waves
 
 STEPS = 4
 T = TypeVar("T")
@@ -23,8 +24,9 @@ T = TypeVar("T")
 
 def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | None = None,
               appeal_window_days: int = 14, progress: Callable[[int], None] | None = None) -> Reconciliation:
-    """Reconcile CID with the target as of a date, overall or for one wave; `progress` is told
-    of each of the STEPS steps as it ends. The checks that load one database each (integrity on
+    """Reconcile CID with the target as of a date, overall or for one wave (every check runs,
+    and the result is the overall one restricted to the wave); `progress` is told of each of
+    the STEPS steps as it ends. The checks that load one database each (integrity on
     the target, fingerprints on CID, field checks) run side by side with the balance, so both
     servers work at once; each streams or pages, so memory does not grow with the data."""
     step = progress or (lambda done: None)
@@ -36,27 +38,25 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
             return out
         return run
 
+    if wave is not None and wave not in WAVE_ORDER:
+        raise UnknownWave(f"unknown wave; the waves are {', '.join(WAVE_ORDER)}")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="reconcile") as pool:
         tampered_job = pool.submit(then_step(lambda: _on(target, check_integrity)))
         changed_job = pool.submit(then_step(lambda: _on_both(legacy, target, changed_since_migration)))
         fields_job = pool.submit(then_step(lambda: _on_both(legacy, target, check_fields)))
         with ExitStack() as stack:
             l_stream, t_stream, l_read, t_read = (stack.enter_context(_session(e)) for e in (legacy, target) * 2)
-            result = balance(l_stream, t_stream, (l_read, t_read), as_of, appeal_window_days, wave)
+            result = balance(l_stream, t_stream, (l_read, t_read), as_of, appeal_window_days)
             step(1)
         tampered, changed, mismatched = tampered_job.result(), changed_job.result(), fields_job.result()
-    if wave is None:
-        result.discrepancies.extend(tampered)
-        changed_cases = set(changed)
-        result.discrepancies.extend(d for d in mismatched if not (d.entity == "case" and d.legacy_key in changed_cases))
-    with target.connect() as conn:
-        planned = planned_waves(conn, changed)
-    for case_id in changed:
-        case_wave = planned.get(case_id)
-        if wave is None or case_wave == wave:
-            result.discrepancies.append(Discrepancy("changed_since_migration", "case", case_id, None, case_id,
-                                                    case_wave))
-    return result
+    result.discrepancies.extend(tampered)
+    changed_cases = set(changed)
+    result.discrepancies.extend(d for d in mismatched if not (d.entity == "case" and d.legacy_key in changed_cases))
+    result.discrepancies.extend(Discrepancy("changed_since_migration", "case", case_id, None, case_id)
+                                for case_id in changed)
+    with _session(legacy) as legacy_conn, _session(target) as target_conn:
+        result.discrepancies = attributed(legacy_conn, target_conn, result.discrepancies)
+    return result if wave is None else restricted(result, wave)
 
 
 @contextmanager
@@ -92,4 +92,4 @@ class Reconcile:
     run = staticmethod(reconcile)
 
 
-__all__ = ["Discrepancy", "Reconcile", "Reconciliation", "reconcile"]
+__all__ = ["Discrepancy", "Reconcile", "Reconciliation", "UnknownWave", "reconcile"]

@@ -48,7 +48,7 @@ def merged_by_key(left: Iterator[tuple[Any, ...]], right: Iterator[tuple[Any, ..
 
 
 def balance(legacy: Connection, target: Connection, reading: tuple[Connection, Connection], as_of: dt.date,
-            appeal_window_days: int, only_wave: str | None = None, page_size: int = PAGE) -> Reconciliation:
+            appeal_window_days: int, page_size: int = PAGE) -> Reconciliation:
     """Walk CID's cases and the target's record of them side by side in key order (two streams),
     count every in-flight case per wave, and take child totals of the migrated ones on the
     `reading` connections (CID, target); only the migrated cases' keys and waves are held (9
@@ -63,10 +63,8 @@ def balance(legacy: Connection, target: Connection, reading: tuple[Connection, C
         if cid is not None and cid[1] is not None:
             excluded += 1
         if cid is None or cid[1] is not None:
-            if tgt is not None and tgt[3] and (not only_wave or wave == only_wave):
+            if tgt is not None and tgt[3]:
                 result.discrepancies.append(Discrepancy("unexpected_in_target", "case", case_id, None, case_id, wave))
-            continue
-        if only_wave and wave != only_wave:
             continue
         state, problem = case_state(tgt, completed)
         waves[wave]["in_flight"] += 1
@@ -79,8 +77,6 @@ def balance(legacy: Connection, target: Connection, reading: tuple[Connection, C
     tally = ChildTally(*reading, result.discrepancies, page_size)
     tally.add(migrated, spare=(legacy, target))  # the streams are read: their connections help
     for wave, counts in waves.items():
-        if only_wave and wave != only_wave:
-            continue
         result.waves[wave] = {k: counts.get(k, 0) for k in TOTAL_KEYS if k != "excluded"}
         result.waves[wave]["entities"] = []
     for key in TOTAL_KEYS:

@@ -1,6 +1,7 @@
-"""Changes in CID since a case migrated, found by comparing the fingerprints of the legacy rows
-taken at extraction with fresh ones (both computed by CID's database with the same SQL), so a row
-changed without LAST_UPD_TS moving is found too."""
+"""Changes in CID since a case migrated, found by comparing the fingerprint of its legacy rows
+recorded at extraction with one reconciliation computes now by its own SQL (the stated
+construction, reconciliation/hashing.py), so a row changed without LAST_UPD_TS moving is found
+too."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cutover.db import int_table
-from migration.extract.fingerprint import all_fingerprints
 from migration.target_schema import CUTOVER_CASE
 from reconciliation.cases import merged_by_key
+from reconciliation.hashing import legacy_fingerprints
 
 
 def changed_since_migration(legacy: Connection, target: Connection) -> list[int]:
@@ -30,7 +31,7 @@ def changed_since_migration(legacy: Connection, target: Connection) -> list[int]
         # Most cases are chosen: a hash join over each table beats probing its case index once per
         # case, which the planner prefers (100,000 cases: 3.4 -> 2.9 s).
         legacy.exec_driver_sql("SET LOCAL enable_nestloop = off")
-    now = all_fingerprints(legacy, among=int_table(legacy, "migrated", {"case_id": ids}))
+    now = legacy_fingerprints(legacy, among=int_table(legacy, "migrated", {"case_id": ids}))
     recorded = target.execute(migrated, execution_options={"yield_per": 20_000})
     return [case_id for case_id, then, fresh in merged_by_key(iter(recorded), now)
             if then is not None and (fresh is None or fresh[1] != then[1])]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cutover.errors import CutoverError
+
 TOTAL_KEYS = ("in_flight", "migrated", "quarantined", "pending", "excluded", "unexplained")
 
 
@@ -43,3 +45,21 @@ class Reconciliation:
             "entities": self.entities,
             "discrepancies": [{k: v for k, v in asdict(d).items()} for d in self.discrepancies],
         }
+
+
+class UnknownWave(CutoverError):
+    """A wave name that is not one of the cutover's waves."""
+
+
+def restricted(overall: Reconciliation, wave: str) -> Reconciliation:
+    """The overall reconciliation restricted to one wave: its totals, its entities (in the
+    overall order), its discrepancies; the excluded cases, which belong to no wave, stay counted."""
+    counts = overall.waves.get(wave, {})
+    out = Reconciliation(waves={wave: counts} if counts else {})
+    for key in TOTAL_KEYS:
+        out.totals[key] = int(counts.get(key, 0))
+    out.totals["excluded"] = overall.totals["excluded"]
+    order = [row["entity"] for row in overall.entities]
+    out.entities = sorted(counts.get("entities", []), key=lambda row: order.index(row["entity"]))
+    out.discrepancies = [d for d in overall.discrepancies if d.wave == wave]
+    return out

@@ -18,7 +18,7 @@ from legacy.schema import DECISION as L_DEC
 from legacy.schema import UNHCR_REFERRAL as L_REF
 from migration.target_schema import APPOINTMENT, CASE, DECISION, RESETTLEMENT_REFERRAL, VULNERABILITY
 from reconciliation.compare import Discrepancy
-from reconciliation.legacy_side import read_date
+from reconciliation.dates import read_date
 
 
 def _code(mapping: dict[str, str]) -> Callable[[Any], str | None]:

@@ -1,5 +1,6 @@
 """Every loaded row still holds what was loaded: hash totals of key ranges computed by the
-database on both the live rows and the digests recorded at load, recursing only into ranges
+database on both the live rows (by reconciliation's own SQL, reconciliation/hashing.py) and the
+digests recorded at load, recursing only into ranges
 whose totals differ, so the rows read follow the size of the difference, not of the tables."""
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.sqlhash import FIELD_HASH_CHARS
-from migration.load.digests import RANGE_KEYS, hashed_rows
 from migration.target_schema import BUSINESS_TABLES, CUTOVER_ROW_DIGEST
 from reconciliation.compare import Discrepancy
+from reconciliation.hashing import HEX_DIGITS, RANGE_KEYS, range_key, target_digests
 
 LEAF_ROWS = 64
 FANOUT = 16
@@ -27,16 +27,10 @@ class IntegrityStats:
     per_entity: dict[str, int] = field(default_factory=dict)
 
 
-def _range_key(table: sa.Table) -> sa.ColumnElement:
-    """The column a business table's rows are ranged by (on the table itself or its case)."""
-    key_table, key_column = RANGE_KEYS[table.name]
-    return key_table.c[key_column]
-
-
 def _bucket_totals(conn: Connection, table: sa.Table, lo: int, hi: int,
                    width: int) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
     """Count and hash total per sub-range of [lo, hi], live and recorded: one grouped query each."""
-    live = hashed_rows(conn, table, _range_key(table).between(lo, hi)).subquery()
+    live = target_digests(conn, table, range_key(table).between(lo, hi)).subquery()
     live_bucket = ((live.c.range_key - lo) // width).label("bucket")
     live_q = sa.select(live_bucket, sa.func.count(), sa.func.sum(live.c.row_h28)).group_by(live_bucket)
     rec = CUTOVER_ROW_DIGEST
@@ -49,7 +43,7 @@ def _bucket_totals(conn: Connection, table: sa.Table, lo: int, hi: int,
 
 def _leaf(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityStats,
           out: list[Discrepancy]) -> None:
-    live = hashed_rows(conn, table, _range_key(table).between(lo, hi))
+    live = target_digests(conn, table, range_key(table).between(lo, hi))
     now = {r.row_key: r for r in conn.execute(live)}
     then = {r.row_key: r for r in conn.execute(sa.select(CUTOVER_ROW_DIGEST).where(
         CUTOVER_ROW_DIGEST.c.entity == table.name, CUTOVER_ROW_DIGEST.c.range_key.between(lo, hi)))}
@@ -62,7 +56,7 @@ def _leaf(conn: Connection, table: sa.Table, lo: int, hi: int, stats: IntegrityS
             out.append(Discrepancy("unexpected_in_target", table.name, now[key].range_key, None))
         elif (a := now[key].field_hashes) != (b := then[key].field_hashes):
             for i, name in enumerate(columns):
-                part = slice(i * FIELD_HASH_CHARS, (i + 1) * FIELD_HASH_CHARS)
+                part = slice(i * HEX_DIGITS, (i + 1) * HEX_DIGITS)
                 if a[part] != b[part]:
                     out.append(Discrepancy("field_mismatch", table.name, now[key].range_key, name))
 

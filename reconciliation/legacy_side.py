@@ -22,8 +22,8 @@ from legacy.schema import (
     REF_STATUS,
     UNHCR_REFERRAL,
 )
+from reconciliation.dates import read_date
 
-_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%b-%y", "%Y%m%d")
 # Legacy child table -> (target entity, its legacy key column); persons and addresses via parties.
 CHILD_ENTITIES: dict[str, tuple[sa.Table, str, str]] = {
     "case_party": (CASE_PERSON, "CASE_PERSON_ID", "CASE_ID"),
@@ -33,16 +33,6 @@ CHILD_ENTITIES: dict[str, tuple[sa.Table, str, str]] = {
     "vulnerability": (CASE_FLAG, "FLAG_ID", "CASE_ID"),
     "resettlement_referral": (UNHCR_REFERRAL, "REFERRAL_ID", "CASE_ID"),
 }
-
-
-def read_date(text: str | None) -> dt.date | None:
-    """A CID date string as a date, or None when it is not one (reconciliation's own reading)."""
-    for fmt in _FORMATS:
-        try:
-            return dt.datetime.strptime((text or "").strip().title(), fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 def _live(table: sa.Table) -> sa.ColumnElement[bool]:
