@@ -20,6 +20,7 @@ from audit.origin import ensure_origin
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
 GENESIS = "0" * 64
+APPEND_LOCK = 0x6375746F766572  # the advisory lock key that serialises appends ("cutover")
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class Entry:
 def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
     """Append bodies in order, each chained to the one before; return the new tree size."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE cutover_ledger IN SHARE ROW EXCLUSIVE MODE")
+        # An advisory lock, not LOCK TABLE: a role that may only insert (the ledger owned by
+        # another role) cannot take a table lock that keeps other appenders out.
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK)))
     last = conn.execute(sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.leaf_hash)
                         .order_by(CUTOVER_LEDGER.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)

@@ -34,6 +34,19 @@ def test_a_clean_ledger_verifies_and_holds_every_kind_of_event(ledgered) -> None
     kinds = set(result.kinds)
     assert {"plan", "run_started", "batch_committed", "run_finished", "repair", "report"} <= kinds
     assert result.checkpoints == 4  # two in the database, the same two in the file outside it
+    assert result.signed_at is not None  # the checkpoint's timestamped cosignature says when
+
+
+def test_each_run_records_the_software_version_and_the_rule_tables(ledgered) -> None:  # type: ignore[no-untyped-def]
+    from audit.provenance import rules_digest
+    from cutover import __version__
+
+    target, _, _ = ledgered
+    with create_engine(target).connect() as conn:
+        started = [json.loads(b) for b in conn.execute(sa.select(CUTOVER_LEDGER.c.body)
+                                                       .where(CUTOVER_LEDGER.c.kind == "run_started")).scalars()]
+    assert started and all(b["software"] == __version__ and b["rules"] == rules_digest() and b["as_of"]
+                           for b in started)
 
 
 @pytest.mark.parametrize("field", FORBIDDEN)
