@@ -156,7 +156,8 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
                                                  started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size,
                                                  lanes=cfg.lanes))
         append(conn, [make_body("run_started", run_id=str(run_id), wave=wave, as_of=cfg.as_of.isoformat(),
-                                **provenance_fields(), counts={"batches": len(batches), "cases": len(ids), "batch_size": cfg.batch_size,
+                                **provenance_fields(),
+                                counts={"batches": len(batches), "cases": len(ids), "batch_size": cfg.batch_size,
                                         "lanes": cfg.lanes})])
     return WaveRun(wave, run_id, batches)
 

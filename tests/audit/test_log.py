@@ -11,7 +11,6 @@ from pathlib import Path
 import bagit
 import bagit_utils
 import pytest
-import sqlalchemy as sa
 
 from audit.entries import make_body
 from audit.ledger import append
@@ -40,7 +39,8 @@ def grow(target: str, entries: int, label: str = "a", report: bool = False) -> N
     engine = create_engine(target)
     upgrade_target(engine)
     with engine.begin() as conn:
-        append(conn, [make_body("run_started", wave=label, as_of="2026-11-01", counts={"n": i}) for i in range(entries)])
+        append(conn, [make_body("run_started", wave=label, as_of="2026-11-01", counts={"n": i})
+                      for i in range(entries)])
         if report:
             record_report(conn, f"reconciliation-{label}.json", {"totals": {"in_flight": entries}})
     write_checkpoint(load_settings(target_url=target), engine)

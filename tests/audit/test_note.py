@@ -12,8 +12,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.checkpoint import Checkpoint, open_checkpoint, parse_text, sign
-from audit.note import (COSIGNATURE, NoteError, Verifier, cosign_text, cosigned_message, decode, key_id, open_note,
-                        sign_text, split)
+from audit.note import (
+    COSIGNATURE,
+    NoteError,
+    Verifier,
+    cosign_text,
+    cosigned_message,
+    decode,
+    key_id,
+    open_note,
+    sign_text,
+    split,
+)
 
 VECTORS = json.loads((Path(__file__).with_name("c2sp_vectors.json")).read_text())
 NOTE = VECTORS["note"]
