@@ -243,3 +243,22 @@ def test_cosign_adds_a_witness_line_after_the_same_checks(databases, data_dir: P
                  "--key", str(data_dir / "witness.pem")]) == 1
     assert main(["audit", "cosign", "--pack", str(pack), "--state", str(state), "--key",
                  str(data_dir / "no-key.pem")]) == 2
+
+
+def test_a_target_is_held_to_the_auditors_state_too(databases, data_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    target, state = databases.new("target"), data_dir / "auditor"
+    grow(target, 4)
+    grow(target, 4)
+    assert verify("--target", target, "--state", str(state)) == 0
+    grow(target, 2)
+    assert verify("--target", target, "--state", str(state)) == 0
+    restore_to(target, 4)
+    grow(target, 7)  # size 11 > 10, another history
+    capsys.readouterr()
+    assert verify("--target", target, "--state", str(state), "--checkpoints", str(data_dir / "none.jsonl")) == 2
+    published = next((data_dir / "checkpoints").iterdir())
+    assert verify("--target", target, "--checkpoints", str(published)) == 1  # the published size 8 and 10 differ
+    (data_dir / "checkpoints" / published.name).rename(data_dir / "kept-aside.jsonl")
+    assert verify("--target", target) == 0  # alone, the restored target is consistent
+    assert verify("--target", target, "--state", str(state)) == 1
+    assert "the checkpoint of size 11 does not extend size 10" in capsys.readouterr().err
