@@ -141,12 +141,26 @@ def audit_export(args: argparse.Namespace) -> int:
         raise CutoverError(f"no signing key at {settings.signing_key} (CUTOVER_SIGNING_KEY); the pack must be "
                            "signed by the key that signed the checkpoints")
     engine = create_engine(settings.target_url)
+    _warn_of_uncovered(engine)
     write_checkpoint(settings, engine)
     with engine.connect() as conn, progress("export steps", EXPORT_STEPS, quiet=args.quiet) as advance:
         counts = export_pack(conn, load_or_create_key(settings.signing_key), args.out, advance)
     print(f"evidence pack written to {args.out}: {counts['entries']:,} ledger entries, {counts['checkpoints']} "
           f"checkpoints, {counts['reports']} reports. Verify offline: cutover audit verify --pack {args.out}")
     return 0
+
+
+def _warn_of_uncovered(engine: Engine) -> None:
+    """Say how many entries the export's fresh checkpoint signs for the first time."""
+    from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
+
+    with engine.connect() as conn:
+        covered = conn.execute(sa.select(sa.func.max(CUTOVER_CHECKPOINT.c.size))).scalar() or 0
+        size = conn.execute(sa.select(sa.func.max(CUTOVER_LEDGER.c.seq))).scalar() or 0
+    if size > covered:
+        print(f"cutover: note: {size - covered} ledger entries after the last checkpoint (size {covered}) are signed "
+              "now; if no run, rollback or report wrote them, stop and run `cutover audit verify --target`",
+              file=sys.stderr)
 
 
 def audit_cosign(args: argparse.Namespace) -> int:

@@ -115,6 +115,8 @@ def test_an_uncovered_tail_and_a_forged_chained_entry_fail(databases, data_dir: 
     assert verify("--target", target) == 1
     err = capsys.readouterr().err
     assert "2 entries (7 to 8) lie beyond the last signed checkpoint (size 6)" in err
+    export(target, data_dir / "pack")  # the export signs them, and says so
+    assert "2 ledger entries after the last checkpoint (size 6) are signed now" in capsys.readouterr().err
 
 
 def test_a_changed_kind_column_fails(databases, data_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
