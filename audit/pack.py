@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
-from audit.checkpoint import NoteError, parse_text
+from audit.checkpoint import parse_text
 from audit.keys import fingerprint, load_public_pem, public_pem
 from audit.ledger import Entry, iter_entries
 from audit.merkle import inclusion_proof, leaf_hash, verify_inclusion
@@ -222,4 +222,4 @@ def _proof_holds(proof: dict[str, Any] | None, seq: int, result: Verification) -
         return False
 
 
-__all__ = ["NoteError", "export_pack", "pack_key", "pack_origin", "verify_pack"]
+__all__ = ["export_pack", "pack_key", "pack_origin", "verify_pack"]
