@@ -43,7 +43,12 @@ def audit_verify(args: argparse.Namespace) -> int:
         print(f"cutover: audit failed: {result.failure}", file=sys.stderr)
         return 1
     pinned = "" if args.expect_key or args.state else " (key not pinned: give --expect-key or --state)"
-    print(f"{what}: verified, {result.entries:,} entries, {result.checkpoints} checkpoints{pinned}")
+    signed = ""
+    if result.signed_at is not None:
+        import datetime as dt
+
+        signed = f", the last signed {dt.datetime.fromtimestamp(result.signed_at, dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    print(f"{what}: verified, {result.entries:,} entries, {result.checkpoints} checkpoints{signed}{pinned}")
     return 0
 
 

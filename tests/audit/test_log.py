@@ -79,7 +79,7 @@ def verify(*args: str) -> int:
     return main(["audit", "verify", *args])
 
 
-def test_two_targets_in_one_data_folder_each_verify(databases, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_two_targets_in_one_data_folder_each_verify(databases, data_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     production, rehearsal = databases.new("prod"), databases.new("rehearsal")
     grow(production, 5)
     grow(rehearsal, 9)
@@ -89,6 +89,7 @@ def test_two_targets_in_one_data_folder_each_verify(databases, data_dir: Path) -
         with create_engine(target).connect() as conn:
             origins.append(read_origin(conn))
         assert verify("--target", target) == 0
+        assert "checkpoints, the last signed 20" in capsys.readouterr().out
     assert origins[0] != origins[1]
     for origin in origins:
         assert checkpoints_file(data_dir, str(origin)).exists()
