@@ -19,7 +19,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "as_of": (str,), "batch_no": (int,), "first_case_id": (int,), "last_case_id": (int,),
     "legacy_case_id": (int,), "legacy_ref": (str,), "rule": (str,), "defect": (str,), "entity": (str,),
     "field": (str,), "legacy_key": (int,), "reason": (str,), "status": (str,), "counts": (dict,),
-    "digest": (str,), "report": (str,),
+    "digest": (str,), "report": (str,), "software": (str,), "rules": (str,),
 }
 VERSION = 1
 

@@ -1,32 +1,38 @@
-"""The evidence pack: a BagIt bag (RFC 8493) of the ledger, its checkpoints, the public key and the
-reports, with an Ed25519 signature over the tag manifest. Verified offline, with no database."""
+"""The evidence pack: a BagIt 1.0 bag (RFC 8493) of the ledger, its checkpoints, the public key,
+every report ever recorded and an RFC 9162 inclusion proof of each report's entry. An Ed25519
+signature over the bag's declaration, its bag-info and its payload manifests is itself a tag file,
+so the tag manifests cover every file. Verified offline, with no database."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import bagit
+import bagit_utils
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
+from audit.checkpoint import parse_text
 from audit.keys import fingerprint, load_public_pem, public_pem
 from audit.ledger import Entry, iter_entries
-from audit.merkle import leaf_hash
-from audit.reports import latest_reports
+from audit.merkle import inclusion_proof, leaf_hash, verify_inclusion
+from audit.note import split
+from audit.origin import read_origin
+from audit.provenance import rules_digest, software_version
 from audit.verify import Verification, verify_ledger
 from cutover.errors import CutoverError
-from migration.target_schema import CUTOVER_CHECKPOINT
+from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_REPORT
 
-SIGNATURE = "tagmanifest-sha256.txt.sig"
-TAG_FILES = frozenset({"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt",
-                       "tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIGNATURE})
-
-
+SIGNATURE = "signature-ed25519.txt"
+SIGNED_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt")
+TAG_FILES = frozenset({*SIGNED_FILES, "tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIGNATURE})
 EXPORT_STEPS = 3
 
 
@@ -35,57 +41,77 @@ def export_pack(conn: Connection, key: Ed25519PrivateKey, out: Path,
     """Write the evidence pack to `out` (which must not exist or be empty); `progress` is told of
     each of the EXPORT_STEPS steps."""
     step = progress or (lambda done: None)
-    import sqlalchemy as sa
-
     if out.exists() and any(out.iterdir()):
         raise CutoverError(f"{out} is not empty; give a new folder for the evidence pack")
+    origin = read_origin(conn)
     notes = list(conn.execute(sa.select(CUTOVER_CHECKPOINT.c.note).order_by(CUTOVER_CHECKPOINT.c.checkpoint_id))
                  .scalars())
-    if not notes:
+    if not notes or origin is None:
         raise CutoverError("the ledger has no checkpoint yet; run `cutover run` first")
-    reports = latest_reports(conn)
     (out / "reports").mkdir(parents=True)
-    entries = 0
+    leaves, as_of = [], ""
     with (out / "ledger.jsonl").open("w", encoding="utf-8", newline="\n") as ledger:
-        for entry in iter_entries(conn):  # streamed: a million-case ledger is never held at once
+        for entry in iter_entries(conn):
             ledger.write(entry.body + "\n")
-            entries += 1
+            leaves.append(leaf_hash(entry.body.encode()))
+            as_of = json.loads(entry.body).get("as_of", as_of)
     step(1)
+    sizes = sorted({parse_text(split(n)[0]).size for n in notes})
+    reports = conn.execute(sa.select(CUTOVER_REPORT.c.name, CUTOVER_REPORT.c.body, CUTOVER_REPORT.c.ledger_seq)
+                           .order_by(CUTOVER_REPORT.c.ledger_seq)).all()
+    with (out / "proofs.jsonl").open("w", encoding="utf-8") as proofs:
+        for name, body, seq in reports:
+            (out / "reports" / report_file(seq, name)).write_text(body, encoding="utf-8", newline="")
+            proofs.write(json.dumps(_proof(seq, leaves, sizes)) + "\n")
     (out / "checkpoints.jsonl").write_text("".join(json.dumps({"note": n}) + "\n" for n in notes))
     (out / "public_key.pem").write_text(public_pem(key.public_key()))
-    for name, body in reports.items():
-        (out / "reports" / name).write_text(body)
-    bag = bagit.make_bag(str(out), bag_info={
-        "External-Description": "cutover evidence pack: ledger, checkpoints, reconciliation reports",
-        "Ledger-Entries": str(entries), "Checkpoints": str(len(notes)),
-        "Key-Fingerprint": fingerprint(key.public_key()),
+    bagit.make_bag(str(out), bag_info={
+        "External-Description": "cutover evidence pack: ledger, checkpoints, reports, inclusion proofs",
+        "Log-Origin": origin, "Ledger-Entries": str(len(leaves)), "Checkpoints": str(len(notes)),
+        "Key-Fingerprint": fingerprint(key.public_key()), "Software-Version": software_version(),
+        "Rules-Digest": rules_digest(), "As-Of": as_of or "none",
     }, checksums=["sha256", "sha512"])
     step(1)
-    tag_manifest = Path(bag.path) / "tagmanifest-sha256.txt"
-    (Path(bag.path) / SIGNATURE).write_text(base64.b64encode(key.sign(tag_manifest.read_bytes())).decode() + "\n")
+    bag = bagit_utils.Bag(out)
+    bag.generate_bagit_declaration()  # BagIt 1.0
+    (out / SIGNATURE).write_text(base64.b64encode(key.sign(signed_blob(out))).decode() + "\n")
+    bag.set_tag_manifests(["sha256", "sha512"])
     step(1)
-    return {"entries": entries, "checkpoints": len(notes), "reports": len(reports)}
+    return {"entries": len(leaves), "checkpoints": len(notes), "reports": len(reports)}
 
 
-def verify_pack(path: Path, expect_key: str | None) -> Verification:
-    """Validate the bag in full, reject unexpected files, check the signature, the ledger, every
-    checkpoint and each report against its ledger entry. Offline: no database is touched."""
+def report_file(seq: int, name: str) -> str:
+    """A report's file name in the pack: its ledger entry, then its name."""
+    return f"{seq:08d}-{name}"
+
+
+def _proof(seq: int, leaves: Sequence[bytes], sizes: Sequence[int]) -> dict[str, Any]:
+    covering = next((s for s in sizes if s >= seq), None)
+    if covering is None:
+        raise CutoverError(f"ledger entry {seq} is covered by no checkpoint; sign one first")
+    path = inclusion_proof(seq - 1, leaves[:covering])
+    return {"entry": seq, "leaf_index": seq - 1, "tree_size": covering, "leaf_hash": leaves[seq - 1].hex(),
+            "proof": [p.hex() for p in path]}
+
+
+def signed_blob(path: Path) -> bytes:
+    """What the pack's signature covers: each signed tag file's name, length and bytes."""
+    blob = b""
+    for name in SIGNED_FILES:
+        data = (path / name).read_bytes()
+        blob += f"{name}\n{len(data)}\n".encode() + data
+    return blob
+
+
+def verify_pack(path: Path, expect_key: str | None, extra_notes: Sequence[str] = ()) -> Verification:
+    """Validate the bag with both validators, reject unexpected files, check the signature, the
+    ledger, every checkpoint (the pack's and `extra_notes`), every report and its inclusion proof."""
+    if not path.is_dir():
+        raise CutoverError(f"no evidence pack at {path}")
     result = Verification()
-    try:
-        bag = bagit.Bag(str(path))
-    except bagit.BagError as exc:
-        result.failure = f"not a valid bag: {exc}"
-        return result
-    listed = {str(Path(p)) for p in bag.payload_entries()}
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        relative = str(file.relative_to(path))
-        if relative not in TAG_FILES and relative not in listed:
-            result.failure = f"unexpected file in the pack: {relative}"
-            return result
-    try:
-        bag.validate(fast=False)
-    except bagit.BagValidationError as exc:
-        result.failure = f"the bag does not validate: {str(exc).splitlines()[0][:300]}"
+    failure = _bag_problem(path)
+    if failure:
+        result.failure = failure
         return result
     data = path / "data"
     key = load_public_pem((data / "public_key.pem").read_text())
@@ -93,18 +119,56 @@ def verify_pack(path: Path, expect_key: str | None) -> Verification:
         result.failure = f"the pack's key {fingerprint(key)} is not the expected {expect_key}"
         return result
     try:
-        key.verify(base64.b64decode((path / SIGNATURE).read_text()), (path / "tagmanifest-sha256.txt").read_bytes())
+        key.verify(base64.b64decode((path / SIGNATURE).read_text()), signed_blob(path))
     except (InvalidSignature, FileNotFoundError, ValueError):
-        result.failure = "the signature over the tag manifest does not verify (the pack was changed or re-signed)"
+        result.failure = "the pack's signature does not verify (the pack was changed or re-signed)"
         return result
+    origin = pack_origin(path)
     notes = [json.loads(line)["note"] for line in (data / "checkpoints.jsonl").read_text().splitlines() if line]
     # Only "\n" ends an entry: canonical JSON escapes it inside strings, but not U+2028 and its kin.
     with (data / "ledger.jsonl").open(encoding="utf-8", newline="\n") as lines:
         entries = (_file_entry(n, line.removesuffix("\n")) for n, line in enumerate(lines, start=1))
-        result = verify_ledger(entries, notes, key, expect_key)
+        result = verify_ledger(entries, [*notes, *extra_notes], key, expect_key, origin, keep_leaves=True)
     if result.ok:
-        _check_reports(result, data / "reports")
+        _check_reports(result, data)
     return result
+
+
+def pack_key(path: Path) -> Ed25519PublicKey:
+    """The public key a pack carries."""
+    return load_public_pem((path / "data" / "public_key.pem").read_text())
+
+
+def pack_origin(path: Path) -> str:
+    """The log origin a pack's bag-info names."""
+    info = bagit.Bag(str(path)).info
+    origin = info.get("Log-Origin")
+    if not isinstance(origin, str):
+        raise CutoverError(f"the pack at {path} names no single log origin")
+    return origin
+
+
+def _bag_problem(path: Path) -> str | None:
+    try:
+        bag = bagit.Bag(str(path))
+    except bagit.BagError as exc:
+        return f"not a valid bag: {str(exc).splitlines()[0][:200]}"
+    if bag.version_info != (1, 0):
+        return f"the bag is BagIt {bag.version}, not 1.0"
+    listed = {str(Path(p)) for p in bag.payload_entries()}
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        relative = str(file.relative_to(path))
+        if relative not in TAG_FILES and relative not in listed:
+            return f"unexpected file in the pack: {relative}"
+    try:
+        bag.validate(fast=False)
+    except bagit.BagValidationError as exc:
+        return f"the bag does not validate: {str(exc).splitlines()[0][:300]}"
+    report = bagit_utils.Bag(path).validate()
+    if not report.valid:
+        first = next((i.message for i in report.issues if i.level == "error"), "invalid")
+        return f"the bag does not validate: {first.splitlines()[0][:300]}"
+    return None
 
 
 def _file_entry(line_no: int, line: str) -> Entry:
@@ -118,17 +182,44 @@ def _file_entry(line_no: int, line: str) -> Entry:
     return Entry(seq if isinstance(seq, int) else line_no, line, leaf_hash(line.encode()).hex())
 
 
-def _check_reports(result: Verification, folder: Path) -> None:
-    recorded = {(b.get("report"), b.get("digest")): b for b in result.reports}
-    for file in sorted(folder.iterdir()):
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        entry = recorded.get((file.name, digest))
-        if entry is None:
-            result.failure = f"report {file.name} is not the one the ledger recorded"
+def _check_reports(result: Verification, data: Path) -> None:
+    """Every report entry has its file and its inclusion proof; no file is left over."""
+    files = {p.name for p in (data / "reports").iterdir()}
+    proofs = {}
+    for line in (data / "proofs.jsonl").read_text().splitlines():
+        proof = json.loads(line)
+        proofs[proof.get("entry")] = proof
+    for entry in result.reports:
+        name = report_file(entry["seq"], entry["report"])
+        if name not in files:
+            result.failure = f"report {entry['report']} of ledger entry {entry['seq']} is missing from the pack"
             return
-        if file.suffix != ".json":
-            continue
-        totals = {k: int(v) for k, v in json.loads(file.read_text()).get("totals", {}).items()}
-        if totals != entry.get("counts"):
-            result.failure = f"report {file.name}: its totals differ from the ledger's"
+        files.discard(name)
+        body = (data / "reports" / name).read_bytes()
+        if hashlib.sha256(body).hexdigest() != entry.get("digest"):
+            result.failure = f"report {name} is not the one the ledger recorded"
             return
+        if name.endswith(".json"):
+            totals = {k: int(v) for k, v in json.loads(body).get("totals", {}).items() if not isinstance(v, bool)}
+            if totals != entry.get("counts"):
+                result.failure = f"report {name}: its totals differ from the ledger's"
+                return
+        if not _proof_holds(proofs.get(entry["seq"]), entry["seq"], result):
+            result.failure = f"report {name}: its inclusion proof does not verify"
+            return
+    if files:
+        result.failure = f"report {sorted(files)[0]} is in the pack but not in the ledger"
+
+
+def _proof_holds(proof: dict[str, Any] | None, seq: int, result: Verification) -> bool:
+    if not proof or proof.get("tree_size") not in result.roots:
+        return False
+    try:
+        path = [bytes.fromhex(p) for p in proof["proof"]]
+        return verify_inclusion(seq - 1, proof["tree_size"], result.leaves[seq - 1], path,
+                                result.roots[proof["tree_size"]]) and proof["leaf_hash"] == result.leaves[seq - 1].hex()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+
+
+__all__ = ["export_pack", "pack_key", "pack_origin", "verify_pack"]

@@ -1,9 +1,10 @@
-"""Verify the ledger: every entry canonical, typed, chained and hashed; every checkpoint signed by
-the expected key and matching the Merkle root it claims. Names the first thing that diverges.
+"""Verify the ledger: every entry canonical, typed, chained and hashed, its row's columns agreeing
+with its body; every checkpoint of the log's origin signed by the expected key and matching the
+Merkle root it claims; no entry beyond the last signed checkpoint. Names the first thing that diverges.
 
 One pass over the entries, however many: it holds one hash per level of the Merkle tree, the
 root at each checkpoint's size as the pass reaches it, and the report entries (the pack checks its
-reports against them), never the ledger itself."""
+reports against them); the leaf hashes too only when asked (the pack's proofs need them)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audit.checkpoint import Checkpoint, NoteError, open_note
+from audit.checkpoint import Checkpoint, NoteError, open_checkpoint
 from audit.entries import EntryError, canonical, check_body
 from audit.keys import fingerprint
-from audit.ledger import GENESIS, KEY_NAME, Entry
+from audit.ledger import GENESIS, Entry
 from audit.merkle import Frontier, leaf_hash
 
 
@@ -32,6 +33,10 @@ class Verification:
     entry: int | None = None
     kinds: Counter[str] = field(default_factory=Counter)
     reports: list[dict[str, Any]] = field(default_factory=list)
+    latest: Checkpoint | None = None  # the verified checkpoint of the largest size
+    signed_at: int | None = None  # when the latest was signed (POSIX seconds), if it says
+    leaves: list[bytes] = field(default_factory=list)
+    roots: dict[int, bytes] = field(default_factory=dict)  # size -> root of each verified checkpoint
 
     @property
     def ok(self) -> bool:
@@ -40,11 +45,11 @@ class Verification:
 
 
 def verify_ledger(entries: Iterable[Entry], notes: Sequence[str], key: Ed25519PublicKey, expect_key: str | None,
-                  origin: str | None = None) -> Verification:
-    """Check each entry and its link to the one before, then the key pin, each note's signature
-    and the Merkle root at each checkpoint's size."""
+                  origin: str, keep_leaves: bool = False) -> Verification:
+    """Check each entry and its link to the one before, then the key pin, each note's signature,
+    the Merkle root at each checkpoint's size, and that the last checkpoint covers every entry."""
     opened = [_open(note, key, origin) for note in notes]
-    sizes = {c.size for c in opened if isinstance(c, Checkpoint)}
+    sizes = {c[0].size for c in opened if isinstance(c, tuple)}
     frontier = Frontier()
     roots = {0: frontier.root()} if 0 in sizes else {}
     result = Verification()
@@ -59,17 +64,20 @@ def verify_ledger(entries: Iterable[Entry], notes: Sequence[str], key: Ed25519Pu
         if body["kind"] == "report":
             result.reports.append(body)
         frontier.add(leaf)
+        if keep_leaves:
+            result.leaves.append(leaf)
         if frontier.size in sizes:
             roots[frontier.size] = frontier.root()
         prev = entry.leaf_hash
     if expect_key and fingerprint(key).lower() != expect_key.lower():
         result.failure = f"the signing key's fingerprint {fingerprint(key)} is not the expected {expect_key}"
         return result
-    for checkpoint in opened:
+    for item in opened:
         result.checkpoints += 1
-        if isinstance(checkpoint, str):
-            result.failure = f"checkpoint {result.checkpoints}: {checkpoint}"
+        if isinstance(item, str):
+            result.failure = f"checkpoint {result.checkpoints}: {item}"
             return result
+        checkpoint, signed_at = item
         if checkpoint.size > frontier.size:
             result.failure = (f"checkpoint {result.checkpoints} covers {checkpoint.size} entries but the ledger holds "
                               f"{frontier.size}: entries {frontier.size + 1} to {checkpoint.size} are missing")
@@ -81,18 +89,23 @@ def verify_ledger(entries: Iterable[Entry], notes: Sequence[str], key: Ed25519Pu
                               f"the ledger was changed at or before entry {checkpoint.size}")
             result.entry = checkpoint.size
             return result
+        result.roots[checkpoint.size] = checkpoint.root
+        if result.latest is None or checkpoint.size >= result.latest.size:
+            result.latest, result.signed_at = checkpoint, signed_at
+    covered = result.latest.size if result.latest else 0
+    if frontier.size > covered:
+        result.failure = (f"{frontier.size - covered} entries ({covered + 1} to {frontier.size}) lie beyond the last "
+                          f"signed checkpoint (size {covered}); no signature covers them")
+        result.entry = covered + 1
     return result
 
 
-def _open(note: str, key: Ed25519PublicKey, origin: str | None) -> Checkpoint | str:
-    """The checkpoint a signed note holds, or what is wrong with it."""
+def _open(note: str, key: Ed25519PublicKey, origin: str) -> tuple[Checkpoint, int | None] | str:
+    """The checkpoint a signed note holds and when it was signed, or what is wrong with it."""
     try:
-        checkpoint = open_note(note, key, KEY_NAME)
+        return open_checkpoint(note, key, origin)
     except NoteError as exc:
         return str(exc)
-    if origin and checkpoint.origin != origin:
-        return f"origin {checkpoint.origin!r} is not {origin!r}"
-    return checkpoint
 
 
 def _entry_problem(entry: Entry, expected_seq: int, prev: str) -> tuple[str | None, dict[str, Any], bytes]:
@@ -113,6 +126,8 @@ def _entry_problem(entry: Entry, expected_seq: int, prev: str) -> tuple[str | No
         return f"entry {entry.seq}: {exc}", body, b""
     if body.get("seq") != entry.seq:
         return f"entry {entry.seq}: the body says it is entry {body.get('seq')} (entries moved)", body, b""
+    if entry.kind is not None and entry.kind != body["kind"]:
+        return f"entry {entry.seq}: the row's kind column disagrees with its body (the row was changed)", body, b""
     if body.get("prev") != prev:
         return (f"entry {entry.seq}: it does not follow entry {entry.seq - 1} (an entry was removed, added or moved)",
                 body, b"")

@@ -1,9 +1,12 @@
-"""`cutover audit verify` and `audit export`, and the checkpoint written after runs and reports."""
+"""`cutover audit verify`, `audit export` and `audit cosign`, and the checkpoint written after runs,
+rollbacks and reports."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,37 +20,92 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
     """Sign the ledger's current head; print and return the size and the key fingerprint."""
     from audit.keys import fingerprint, load_or_create_key
     from audit.ledger import write_checkpoint as write
+    from audit.origin import checkpoints_file, ensure_origin
 
     assert settings.signing_key is not None
     key = load_or_create_key(settings.signing_key)
     with engine.begin() as conn:
-        checkpoint = write(conn, key, settings.ledger_origin, settings.checkpoints)
-    line = (f"ledger checkpoint: {checkpoint.size:,} entries, signed by key {fingerprint(key.public_key())} "
-            f"(pin it: cutover audit verify --expect-key ...)")
+        origin = ensure_origin(conn, settings.log_origin or None)
+        checkpoint = write(conn, key, origin, settings.checkpoints or checkpoints_file(settings.data_dir, origin))
+    line = (f"ledger checkpoint: {checkpoint.size:,} entries of log {origin}, signed by key "
+            f"{fingerprint(key.public_key())} (pin it: cutover audit verify --expect-key ...)")
     print(line)
     return line
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    """`cutover audit verify`: exit 0 verified, 1 not (naming the first failure)."""
-    from audit.pack import verify_pack
-
+    """`cutover audit verify`: exit 0 verified, 1 not (naming the first failure), 2 bad input."""
     if args.pack:
-        result = verify_pack(args.pack, args.expect_key)
-        what = f"evidence pack {args.pack}"
+        result, what = _verify_pack(args)
     else:
         result, what = _verify_target(args)
     if not result.ok:
         print(f"cutover: audit failed: {result.failure}", file=sys.stderr)
         return 1
-    pinned = "" if args.expect_key else " (key not pinned: give --expect-key to check who signed)"
-    print(f"{what}: verified, {result.entries:,} entries, {result.checkpoints} checkpoints{pinned}")
+    pinned = "" if args.expect_key or args.state else " (key not pinned: give --expect-key or --state)"
+    signed = ""
+    if result.signed_at is not None:
+        import datetime as dt
+
+        signed = f", the last signed {dt.datetime.fromtimestamp(result.signed_at, dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    print(f"{what}: verified, {result.entries:,} entries, {result.checkpoints} checkpoints{signed}{pinned}")
     return 0
+
+
+def _extra_notes(file: Path | None, origin: str) -> list[str]:
+    """The checkpoints of `origin` in a file published elsewhere; a missing or malformed file is bad input."""
+    if file is None:
+        return []
+    from audit.checkpoint import NoteError, parse_text
+    from audit.ledger import read_checkpoint_file
+    from audit.note import split
+
+    notes = []
+    for note in read_checkpoint_file(file):
+        try:
+            text, _ = split(note)
+            if parse_text(text).origin == origin:
+                notes.append(note)
+        except NoteError as exc:
+            raise CutoverError(f"{file} holds a malformed note: {exc}") from exc
+    if not notes:
+        raise CutoverError(f"{file} holds no checkpoint of log {origin}")
+    return notes
+
+
+def _verify_pack(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from audit.pack import pack_key, pack_origin, verify_pack
+
+    if not args.pack.is_dir():
+        raise CutoverError(f"no evidence pack at {args.pack}")
+    origin = pack_origin(args.pack)
+    seen = _seen(args, origin)
+    result = verify_pack(args.pack, args.expect_key, _extra_notes(args.checkpoints, origin))
+    _hold_to_state(args, result, seen, pack_key(args.pack))
+    return result, f"evidence pack {args.pack} (log {origin})"
+
+
+def _seen(args: argparse.Namespace, origin: str):  # type: ignore[no-untyped-def]
+    from audit.state import load_seen
+
+    return load_seen(args.state, origin, args.new_origin) if args.state else None
+
+
+def _hold_to_state(args: argparse.Namespace, result, seen, key) -> None:  # type: ignore[no-untyped-def]
+    """Check a verified ledger against the auditor's state, and record it there when it extends it."""
+    if not args.state or not result.ok or result.latest is None:
+        return
+    from audit.state import check_extends, record
+
+    result.failure = check_extends(seen, result.latest, key, result.leaves)
+    if result.ok:
+        record(args.state, result.latest, key)
 
 
 def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from audit.keys import load_or_create_key, load_public_pem
-    from audit.ledger import iter_entries, read_checkpoint_file
+    from audit.ledger import iter_entries
+    from audit.origin import checkpoints_file, read_origin
     from audit.verify import verify_ledger
     from migration.target_schema import CUTOVER_CHECKPOINT
 
@@ -56,41 +114,85 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if not sa.inspect(engine).has_table(CUTOVER_CHECKPOINT.name):
         raise CutoverError("the target has no ledger; run `cutover run` first")
     with engine.connect() as conn:
+        origin = read_origin(conn)
         stored = conn.execute(sa.select(CUTOVER_CHECKPOINT.c.note, CUTOVER_CHECKPOINT.c.public_key)
                               .order_by(CUTOVER_CHECKPOINT.c.checkpoint_id)).all()
-        notes = [note for note, _ in stored]
-        file = args.checkpoints or settings.checkpoints
-        if file is not None and file.exists():
-            notes += read_checkpoint_file(file)
-        elif args.checkpoints:
-            raise CutoverError(f"no checkpoints file at {args.checkpoints}")
-        if not notes:
+        if origin is None or not stored:
             raise CutoverError("the ledger has no checkpoint to verify against")
+        seen = _seen(args, origin)
+        file = args.checkpoints or settings.checkpoints or checkpoints_file(settings.data_dir, origin)
+        given = args.checkpoints is not None or settings.checkpoints is not None
+        notes = [note for note, _ in stored] + (_extra_notes(file, origin) if given or file.exists() else [])
         if settings.signing_key is not None and settings.signing_key.exists():
             key = load_or_create_key(settings.signing_key).public_key()
         else:
             key = load_public_pem(stored[-1][1])
         # The checkpoints are read before the entries: one written meanwhile covers only entries
         # that already exist, so a run going on beside the audit cannot fail it.
-        return verify_ledger(iter_entries(conn), notes, key, args.expect_key), "ledger"
+        result = verify_ledger(iter_entries(conn), notes, key, args.expect_key, origin, keep_leaves=bool(args.state))
+    _hold_to_state(args, result, seen, key)
+    return result, f"ledger of log {origin}"
 
 
 def audit_export(args: argparse.Namespace) -> int:
-    """`cutover audit export`: write the evidence pack."""
+    """`cutover audit export`: sign a fresh checkpoint of the whole ledger, then write the evidence pack."""
     from audit.keys import load_or_create_key
-    from audit.pack import export_pack
+    from audit.pack import EXPORT_STEPS, export_pack
+    from cutover.progress import progress
 
     settings = load_settings(target_url=args.target)
     assert settings.signing_key is not None
     if not settings.signing_key.exists():
         raise CutoverError(f"no signing key at {settings.signing_key} (CUTOVER_SIGNING_KEY); the pack must be "
                            "signed by the key that signed the checkpoints")
-    from audit.pack import EXPORT_STEPS
-    from cutover.progress import progress
-
     engine = create_engine(settings.target_url)
+    _warn_of_uncovered(engine)
+    write_checkpoint(settings, engine)
     with engine.connect() as conn, progress("export steps", EXPORT_STEPS, quiet=args.quiet) as advance:
         counts = export_pack(conn, load_or_create_key(settings.signing_key), args.out, advance)
     print(f"evidence pack written to {args.out}: {counts['entries']:,} ledger entries, {counts['checkpoints']} "
           f"checkpoints, {counts['reports']} reports. Verify offline: cutover audit verify --pack {args.out}")
+    return 0
+
+
+def _warn_of_uncovered(engine: Engine) -> None:
+    """Say how many entries the export's fresh checkpoint signs for the first time."""
+    from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
+
+    with engine.connect() as conn:
+        covered = conn.execute(sa.select(sa.func.max(CUTOVER_CHECKPOINT.c.size))).scalar() or 0
+        size = conn.execute(sa.select(sa.func.max(CUTOVER_LEDGER.c.seq))).scalar() or 0
+    if size > covered:
+        print(f"cutover: note: {size - covered} ledger entries after the last checkpoint (size {covered}) are signed "
+              "now; if no run, rollback or report wrote them, stop and run `cutover audit verify --target`",
+              file=sys.stderr)
+
+
+def audit_cosign(args: argparse.Namespace) -> int:
+    """`cutover audit cosign`: verify a pack against the state, then add a witness's timestamped
+    cosignature to its latest checkpoint (written to the state folder and printed)."""
+    from audit.checkpoint import parse_text
+    from audit.keys import fingerprint, load_or_create_key
+    from audit.note import cosign_text, split
+    from audit.state import state_file
+
+    if not args.key.exists():
+        raise CutoverError(f"no witness key at {args.key}")
+    witness = load_or_create_key(args.key)
+    args.expect_key = getattr(args, "expect_key", None)
+    result, _ = _verify_pack(args)
+    if not result.ok or result.latest is None:
+        print(f"cutover: audit failed: {result.failure}", file=sys.stderr)
+        return 1
+    import json
+
+    notes = [json.loads(line)["note"] for line in (args.pack / "data" / "checkpoints.jsonl").read_text().splitlines()
+             if line]
+    note = next(n for n in reversed(notes) if parse_text(split(n)[0]) == result.latest)
+    name = args.name or f"witness.local/{fingerprint(witness.public_key())[:16]}"
+    cosigned = note + cosign_text(split(note)[0], name, witness, int(time.time())).line()
+    out = state_file(args.state, result.latest.origin).with_suffix(".cosigned")
+    with out.open("a") as handle:
+        handle.write(json.dumps({"note": cosigned}) + "\n")
+    print(cosigned, end="")
     return 0

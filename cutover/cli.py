@@ -96,9 +96,18 @@ def _command(
     return sub.add_parser(name, parents=[common], **kwargs)
 
 
+def _add_state(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--state", type=Path, required=required,
+                   help="the auditor's own state folder: per log, the pinned key and the largest checkpoint seen")
+    p.add_argument("--new-origin", action="store_true", help="start following a log the state folder does not know")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="cutover", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from cutover import __version__
+
+    parser.add_argument("--version", action="version", version=f"cutover {__version__}")
     common = _Parser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress display")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -240,11 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", type=Path, help="verify this evidence pack instead (no database needed)")
     p.add_argument("--checkpoints", type=Path, help="checkpoints file kept outside the database [CUTOVER_CHECKPOINTS]")
     p.add_argument("--expect-key", metavar="FPR", help="the signing key's SHA-256 fingerprint to insist on")
+    _add_state(p)
     p.set_defaults(handler=_handler("audit_commands", "audit_verify"))
     p = _command(audit_sub, common, "export", help="write the evidence pack (BagIt, signed)")
     _add_target(p)
     p.add_argument("--out", type=Path, required=True, help="a new folder for the pack")
     p.set_defaults(handler=_handler("audit_commands", "audit_export"))
+    p = _command(audit_sub, common, "cosign", help="verify a pack against your state, then cosign its checkpoint",
+                 description="As a witness: verify the pack as `audit verify --state` does, then add a timestamped "
+                 "cosignature (C2SP tlog-cosignature) to its latest checkpoint. Exit 0 cosigned, 1 not verified.")
+    p.add_argument("--pack", type=Path, required=True, help="the evidence pack to cosign")
+    p.add_argument("--key", type=Path, required=True, help="the witness's Ed25519 private key (PEM)")
+    p.add_argument("--name", help="the witness's key name (default: witness.local/ and its key fingerprint)")
+    p.add_argument("--checkpoints", type=Path, help="checkpoints published elsewhere, checked too")
+    _add_state(p, required=True)
+    p.set_defaults(handler=_handler("audit_commands", "audit_cosign"))
 
     return parser
 

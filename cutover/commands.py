@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from cutover.db import create_engine, safe_url
 from cutover.progress import progress
@@ -53,7 +54,16 @@ def init_target(args: argparse.Namespace) -> int:
     from migration.load.schema import upgrade_target
 
     settings = load_settings(target_url=args.target)
-    revision = upgrade_target(create_engine(settings.target_url))
-    print(f"target schema at revision {revision}: {safe_url(settings.target_url)}")
+    engine = create_engine(settings.target_url)
+    revision = upgrade_target(engine)
+    from audit.origin import ensure_origin
+    from audit.privileges import ledger_guard_warning
+
+    with engine.begin() as conn:
+        origin = ensure_origin(conn, settings.log_origin or None)
+        warning = ledger_guard_warning(conn)
+    print(f"target schema at revision {revision}, ledger log {origin}: {safe_url(settings.target_url)}")
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
 

@@ -112,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
                 with flow_settings(local_server):
                     results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
+                from cutover.audit_commands import write_checkpoint
+
+                write_checkpoint(settings, create_engine(cfg.target_url))  # a failed run's entries are signed too
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)
                 return 1

@@ -34,7 +34,7 @@ class Settings:
     retry_max_wait_seconds: float = 30.0
     signing_key: Path | None = None
     checkpoints: Path | None = None
-    ledger_origin: str = "cutover.example/ledger"
+    log_origin: str = ""  # the ledger's origin for a new target; empty: a name and a fresh UUID
     dask_address: str = ""
 
     def __post_init__(self) -> None:
@@ -44,8 +44,6 @@ class Settings:
             object.__setattr__(self, "legacy_url", f"sqlite:///{data / 'legacy.db'}")
         if self.signing_key is None:
             object.__setattr__(self, "signing_key", data / "keys" / "ledger-ed25519.pem")
-        if self.checkpoints is None:
-            object.__setattr__(self, "checkpoints", data / "checkpoints.jsonl")
         if not self.target_url:
             object.__setattr__(self, "target_url", f"sqlite:///{data / 'target.db'}")
         if self.batch_size < 1 or self.batch_size > 100_000:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from audit.entries import make_body
 from audit.ledger import append
+from audit.provenance import provenance_fields
 from cutover.collector import collector_paused
 from cutover.db import create_engine, key_list
 from cutover.errors import CutoverError
@@ -155,6 +156,7 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
                                                  started_at=dt.datetime.now(dt.UTC), batch_size=cfg.batch_size,
                                                  lanes=cfg.lanes))
         append(conn, [make_body("run_started", run_id=str(run_id), wave=wave, as_of=cfg.as_of.isoformat(),
+                                **provenance_fields(),
                                 counts={"batches": len(batches), "cases": len(ids), "batch_size": cfg.batch_size,
                                         "lanes": cfg.lanes})])
     return WaveRun(wave, run_id, batches)

@@ -323,6 +323,12 @@ CUTOVER_REPORT = sa.Table(
     sa.Column("ledger_seq", sa.Integer, nullable=False),
 )
 
+CUTOVER_LOG = sa.Table(
+    "cutover_log", target_metadata,
+    sa.Column("origin", sa.String(200), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 CUTOVER_ROW_DIGEST = sa.Table(
     "cutover_row_digest", target_metadata,
     sa.Column("entity", sa.String(32), primary_key=True),

@@ -64,7 +64,7 @@ def test_no_personal_data_in_logs_reports_ledger_pack_or_prefect(tmp_path: Path)
                _cli(tmp_path, "explain", "--refs-file", str(tmp_path / "refs.txt"), "--format", "json"),
                _cli(tmp_path, "status"),
                _cli(tmp_path, "audit", "export", "--out", str(tmp_path / "out" / "pack"))]
-    carried = {p.name for p in (tmp_path / "out" / "pack" / "data" / "reports").iterdir()}
+    carried = {p.name.split("-", 1)[1] for p in (tmp_path / "out" / "pack" / "data" / "reports").iterdir()}
     assert {"index.html", "wave-rest.html", "reconciliation-all.json"} <= carried  # the pack carries the reports
     blobs = ["\n".join(written)]
     names = ["cli output"]

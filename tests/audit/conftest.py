@@ -33,11 +33,11 @@ def make_ledger(legacy: str, target: str, tmp_path: Path):  # type: ignore[no-un
     for wave in WAVE_ORDER[:3]:
         run_wave_locally(cfg, reference, wave)
     with engine.begin() as conn:
-        write_checkpoint(conn, key, "test/ledger", checkpoints)
+        write_checkpoint(conn, key, None, checkpoints)
     for wave in WAVE_ORDER[3:]:
         run_wave_locally(cfg, reference, wave)
     report = reconcile(create_engine(legacy), engine, AS_OF)
     with engine.begin() as conn:
         record_report(conn, "reconciliation-all.json", {"as_of": AS_OF.isoformat(), **report.as_dict()})
-        write_checkpoint(conn, key, "test/ledger", checkpoints)
+        write_checkpoint(conn, key, None, checkpoints)
     return target, key, checkpoints

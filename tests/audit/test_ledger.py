@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from audit.entries import EntryError, canonical, make_body
 from audit.ledger import iter_entries, read_checkpoint_file
 from audit.merkle import leaf_hash
+from audit.origin import read_origin
 from audit.verify import verify_ledger
 from cutover.db import create_engine
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
@@ -23,7 +24,7 @@ def verify(target: str, key, checkpoints, expect: str | None = None):  # type: i
     with create_engine(target).connect() as conn:
         notes = list(conn.execute(sa.select(CUTOVER_CHECKPOINT.c.note)).scalars())
         return verify_ledger(iter_entries(conn), notes + read_checkpoint_file(checkpoints), key.public_key(),
-                             expect or fingerprint(key.public_key()))
+                             expect or fingerprint(key.public_key()), str(read_origin(conn)))
 
 
 def test_a_clean_ledger_verifies_and_holds_every_kind_of_event(ledgered) -> None:  # type: ignore[no-untyped-def]
@@ -33,6 +34,19 @@ def test_a_clean_ledger_verifies_and_holds_every_kind_of_event(ledgered) -> None
     kinds = set(result.kinds)
     assert {"plan", "run_started", "batch_committed", "run_finished", "repair", "report"} <= kinds
     assert result.checkpoints == 4  # two in the database, the same two in the file outside it
+    assert result.signed_at is not None  # the checkpoint's timestamped cosignature says when
+
+
+def test_each_run_records_the_software_version_and_the_rule_tables(ledgered) -> None:  # type: ignore[no-untyped-def]
+    from audit.provenance import rules_digest
+    from cutover import __version__
+
+    target, _, _ = ledgered
+    with create_engine(target).connect() as conn:
+        started = [json.loads(b) for b in conn.execute(sa.select(CUTOVER_LEDGER.c.body)
+                                                       .where(CUTOVER_LEDGER.c.kind == "run_started")).scalars()]
+    assert started and all(b["software"] == __version__ and b["rules"] == rules_digest() and b["as_of"]
+                           for b in started)
 
 
 @pytest.mark.parametrize("field", FORBIDDEN)

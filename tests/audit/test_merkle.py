@@ -61,3 +61,23 @@ def test_a_frontier_gives_the_root_of_every_prefix_on_the_way(data: list[bytes])
     for n, leaf in enumerate(hashes, start=1):
         frontier.add(leaf)
         assert (frontier.size, frontier.root()) == (n, _recursive(hashes[:n]))
+
+
+@given(st.integers(min_value=1, max_value=40), st.data())
+def test_inclusion_and_consistency_proofs_verify_and_a_changed_one_does_not(n: int, data: st.DataObject) -> None:
+    from audit.merkle import consistency_proof, inclusion_proof, verify_consistency, verify_inclusion
+
+    leaves = [leaf_hash(bytes([i])) for i in range(n)]
+    index = data.draw(st.integers(min_value=0, max_value=n - 1))
+    head = root(leaves)
+    proof = inclusion_proof(index, leaves)
+    assert verify_inclusion(index, n, leaves[index], proof, head)
+    assert not verify_inclusion(index, n, leaf_hash(b"other"), proof, head)
+    old = data.draw(st.integers(min_value=1, max_value=n))
+    consistency = consistency_proof(old, leaves)
+    assert verify_consistency(old, n, root(leaves[:old]), head, consistency)
+    forked = [*leaves[:old - 1], leaf_hash(b"forked")]
+    assert not verify_consistency(old, n, root(forked), head, consistency)
+    if consistency:
+        bad = [node_hash(consistency[0], consistency[0]), *consistency[1:]]
+        assert not verify_consistency(old, n, root(leaves[:old]), head, bad)

@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import bagit
+import bagit_utils
 import pytest
 
 from audit.keys import fingerprint, load_or_create_key, public_pem
-from audit.pack import export_pack, verify_pack
+from audit.pack import SIGNATURE, export_pack, signed_blob, verify_pack
 from cutover.db import create_engine
 
 
@@ -84,9 +85,10 @@ def test_a_re_signature_with_another_key_is_found(pack, tmp_path: Path) -> None:
     path, fpr = pack
     other = load_or_create_key(tmp_path / "other.pem")
     (path / "data" / "public_key.pem").write_text(public_pem(other.public_key()))
-    bagit.Bag(str(path)).save(manifests=True)
-    manifest = (path / "tagmanifest-sha256.txt").read_bytes()
-    (path / "tagmanifest-sha256.txt.sig").write_text(base64.b64encode(other.sign(manifest)).decode())
+    bag = bagit_utils.Bag(path)
+    bag.set_manifests(["sha256", "sha512"])
+    (path / SIGNATURE).write_text(base64.b64encode(other.sign(signed_blob(path))).decode())
+    bag.set_tag_manifests(["sha256", "sha512"])
     result = verify_pack(path, fpr)
     assert not result.ok and "not the expected" in (result.failure or "")
     copy = path.parent / "copy"

@@ -106,7 +106,7 @@ def test_every_command_names_a_handler_that_exists() -> None:
         return [h for h in found if h is not None]
 
     named = handlers(build_parser())
-    assert len(named) == 13  # generate .. audit export
+    assert len(named) == 14  # generate .. audit cosign
     assert all(callable(h.resolve()) for h in named)  # type: ignore[attr-defined]
 
 
