@@ -88,6 +88,9 @@ POLICIES: dict[str, Policy] = {
     "referral.date_unparseable": Policy("unparseable_date", "repair", "Correct RRF_RCVD_DT (left empty)."),
     # the target's own checks (pandera), for anything the rules above did not foresee
     "schema.violation": Policy(None, "quarantine", "A value breaks the target model; see the field named."),
+    "read.unreadable_value": Policy("unreadable_value", "quarantine",
+                                    "The database cannot hand over a value in the column named (a timestamp out "
+                                    "of range such as 'infinity', text that is not UTF-8); correct it in CID."),
     "load.rejected": Policy(None, "quarantine", "The target refused this case's rows (the constraint is named, "
                             "e.g. a case reference another case already holds); correct the value in CID."),
 }
