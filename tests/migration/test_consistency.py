@@ -3,16 +3,20 @@ with no edits leave the target equal, row for row, to a fresh run of the current
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
+import migration.extract.batch as extract_batch
 from cutover.db import create_engine
+from legacy.churn import apply_churn
 from legacy.schema import CASE_HDR, CASE_NOTE, UNHCR_REFERRAL
 from migration.plan import planned_case_ids
-from migration.run import RunConfig, prepare, run_wave_locally
 from migration.rules.waves import WAVE_ORDER
+from migration.run import RunConfig, prepare, run_wave_locally
 from reconciliation import reconcile
 from tests.helpers import AS_OF, dump, generate, run_all
 
@@ -30,14 +34,15 @@ def _edit_cases(legacy: sa.Engine, case_ids: list[int]) -> None:
     with legacy.begin() as conn:
         top = conn.execute(sa.select(sa.func.max(CASE_NOTE.c.NOTE_ID))).scalar() or 0
         for n, cid in enumerate(case_ids, start=1):
-            flag = conn.execute(sa.select(CASE_HDR.c.PRIORITY_FLG).where(CASE_HDR.c.CASE_ID == cid)).scalar()
-            conn.execute(sa.update(CASE_HDR).where(CASE_HDR.c.CASE_ID == cid)
+            flag = conn.execute(sa.select(CASE_HDR.c.PRIORITY_FLG).where(cid == CASE_HDR.c.CASE_ID)).scalar()
+            conn.execute(sa.update(CASE_HDR).where(cid == CASE_HDR.c.CASE_ID)
                          .values(PRIORITY_FLG="N" if flag == "Y" else "Y"))
-            conn.execute(sa.update(CASE_NOTE).where(CASE_NOTE.c.CASE_ID == cid).values(NOTE_TEXT=f"Rewritten {n}"))
+            conn.execute(sa.update(CASE_NOTE).where(cid == CASE_NOTE.c.CASE_ID).values(NOTE_TEXT=f"Rewritten {n}"))
             conn.execute(CASE_NOTE.insert().values(NOTE_ID=top + n, CASE_ID=cid, AUTHOR_CD="CW1", NOTE_TEXT="Added",
                                                    CREATED_TS=sa.func.now(), DELETED_FLG="N"))
 
 
+@pytest.mark.e2e
 def test_edits_committed_while_a_batch_waits_for_a_lock_are_caught_by_the_next_run(pg_databases) -> None:  # type: ignore[no-untyped-def]
     legacy, target, fresh = pg_databases.new("legacy"), pg_databases.new("target"), pg_databases.new("fresh")
     generate(legacy, 400, seed=41)
@@ -75,3 +80,43 @@ def test_edits_committed_while_a_batch_waits_for_a_lock_are_caught_by_the_next_r
     assert dump(target) == dump(fresh)
     result = reconcile(legacy_engine, create_engine(target), AS_OF)
     assert result.balanced, result.discrepancies[:5]
+
+
+CHURN_DAYS = 4
+
+
+@pytest.mark.e2e
+def test_a_fresh_run_is_the_oracle_after_churn_committed_during_a_run(databases, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    legacy, target, fresh = databases.new("legacy"), databases.new("target"), databases.new("fresh")
+    generate(legacy, 1500, seed=43)
+    as_of = AS_OF + dt.timedelta(days=30)  # the churned days' new cases are received by then
+    cfg = RunConfig(legacy, target, as_of, batch_size=2000)
+    legacy_engine = create_engine(legacy)
+    real_fingerprints = extract_batch.case_fingerprints
+    days: list[dt.date] = []
+
+    def churn_between_rows_and_fingerprints(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # A day of caseworking commits (on its own connection) after the batch read its rows and
+        # before it reads their fingerprints: the widest window an edit can hit.
+        if len(days) < CHURN_DAYS:
+            days.append(apply_churn(legacy_engine, seed=100 + len(days), fraction=0.05).day)
+        return real_fingerprints(*args, **kwargs)
+
+    monkeypatch.setattr(extract_batch, "case_fingerprints", churn_between_rows_and_fingerprints)
+    run_all(cfg)
+    monkeypatch.undo()
+    assert len(days) == CHURN_DAYS and max(days) <= as_of
+
+    again = run_all(cfg)  # one re-run with no edits
+    assert sum(w["migrated"] + w["excluded"] for w in again.values()) > 0  # the churn was caught here
+    run_all(RunConfig(legacy, fresh, as_of, batch_size=2000))
+    staged, oracle = dump(target), dump(fresh)
+    assert staged == oracle
+    result = reconcile(legacy_engine, create_engine(target), as_of)
+    assert result.balanced, result.discrepancies[:5]
+    settled = run_all(cfg)
+    assert all(w["migrated"] == 0 and w["excluded"] == 0 for w in settled.values())
+    assert dump(target) == oracle
+    with capsys.disabled():
+        print(f"\n[{databases.kind}] churn days committed during the run: {len(days)}, re-runs needed: 1, "
+              f"rows compared: {sum(len(rows) for rows in staged.values())}")
