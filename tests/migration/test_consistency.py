@@ -34,10 +34,10 @@ def _edit_cases(legacy: sa.Engine, case_ids: list[int]) -> None:
     with legacy.begin() as conn:
         top = conn.execute(sa.select(sa.func.max(CASE_NOTE.c.NOTE_ID))).scalar() or 0
         for n, cid in enumerate(case_ids, start=1):
-            flag = conn.execute(sa.select(CASE_HDR.c.PRIORITY_FLG).where(cid == CASE_HDR.c.CASE_ID)).scalar()
-            conn.execute(sa.update(CASE_HDR).where(cid == CASE_HDR.c.CASE_ID)
+            flag = conn.execute(sa.select(CASE_HDR.c.PRIORITY_FLG).filter_by(CASE_ID=cid)).scalar()
+            conn.execute(sa.update(CASE_HDR).filter_by(CASE_ID=cid)
                          .values(PRIORITY_FLG="N" if flag == "Y" else "Y"))
-            conn.execute(sa.update(CASE_NOTE).where(cid == CASE_NOTE.c.CASE_ID).values(NOTE_TEXT=f"Rewritten {n}"))
+            conn.execute(sa.update(CASE_NOTE).filter_by(CASE_ID=cid).values(NOTE_TEXT=f"Rewritten {n}"))
             conn.execute(CASE_NOTE.insert().values(NOTE_ID=top + n, CASE_ID=cid, AUTHOR_CD="CW1", NOTE_TEXT="Added",
                                                    CREATED_TS=sa.func.now(), DELETED_FLG="N"))
 
