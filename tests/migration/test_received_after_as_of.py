@@ -14,6 +14,7 @@ from migration.plan.build import RECEIVED_AFTER_AS_OF
 from migration.rules.waves import CATCH_UP
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_EXCLUSION, CUTOVER_FINDING, CUTOVER_PLAN
+from reconciliation import reconcile
 from tests.helpers import AS_OF, generate, run_all
 
 
@@ -43,6 +44,8 @@ def test_a_case_received_after_the_as_of_date_waits_for_a_later_one(databases) -
         assert {cid: excluded.get(cid) for cid in late} == dict.fromkeys(late, RECEIVED_AFTER_AS_OF)
         for table in (CUTOVER_PLAN, CUTOVER_CASE, CUTOVER_FINDING):
             assert not conn.execute(sa.select(table).where(table.c.legacy_case_id.in_(late))).first()
+    balance = reconcile(legacy_engine, create_engine(fresh), AS_OF)
+    assert balance.balanced and balance.totals["excluded"] == sum(plan.reasons.values())
 
     run_all(RunConfig(legacy, fresh, later))
     with create_engine(fresh).connect() as conn:
