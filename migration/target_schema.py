@@ -282,7 +282,8 @@ CUTOVER_LOCK = sa.Table(
 )
 
 # Each migrated case's reading of each legacy person on it: a merged human's person row is the
-# reading with the lowest PERSON_ID, so it can be worked out again when that record leaves.
+# reading with the lowest PERSON_ID, so it can be worked out again when that record leaves. It
+# holds personal data, as the business tables do: it is not one of the tool's record tables.
 CUTOVER_PERSON_SOURCE = sa.Table(
     "cutover_person_source", target_metadata,
     sa.Column("legacy_case_id", sa.Integer, primary_key=True, autoincrement=False),
@@ -302,7 +303,7 @@ CUTOVER_PERSON_SOURCE = sa.Table(
 
 CUTOVER_TABLES = (
     CUTOVER_PLAN, CUTOVER_EXCLUSION, CUTOVER_RUN, CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_FINDING,
-    CUTOVER_LOCK, CUTOVER_PERSON_SOURCE,
+    CUTOVER_LOCK,
 )
 
 # ---- the record of the cutover (audit/): append-only, see alembic revision 0002 -----------------
