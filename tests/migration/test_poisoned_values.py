@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from cutover.db import create_engine
-from legacy.schema import CASE_NOTE
+from legacy.schema import CASE_NOTE, UNHCR_REFERRAL
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_LEDGER
 from tests.helpers import AS_OF, generate, run_all
@@ -119,3 +119,23 @@ def test_a_nul_character_the_target_cannot_store_quarantines_its_case_only(pg_da
     assert ("load.rejected", "case_note", "author", case_id, None) in _findings(poisoned, case_id)
     text = "\n".join(logged.lines) + _all_recorded_text(poisoned)
     assert SECRET not in text and "NUL" not in text
+
+
+def test_a_number_too_large_for_the_target_quarantines_its_case_only(pg_databases, tmp_path: Path,
+                                                                     logged: Captured) -> None:
+    legacy = f"sqlite:///{tmp_path / 'legacy'}.db"
+    clean, poisoned = pg_databases.new("clean"), pg_databases.new("poisoned")
+    generate(legacy, 250, seed=54)
+    run_all(RunConfig(legacy, clean, AS_OF, batch_size=1000))
+    migrated = sorted(cid for cid, state in _states(clean).items() if state == "migrated")
+    huge = 2**40 + 12345
+    with create_engine(legacy).begin() as conn:
+        referral, case_id = conn.execute(sa.select(UNHCR_REFERRAL.c.REFERRAL_ID, UNHCR_REFERRAL.c.CASE_ID)
+                                         .where(UNHCR_REFERRAL.c.CASE_ID.in_(migrated))
+                                         .order_by(UNHCR_REFERRAL.c.REFERRAL_ID).limit(1)).one()
+        conn.execute(sa.update(UNHCR_REFERRAL).filter_by(REFERRAL_ID=referral).values(FAMILY_SIZE=huge))
+    run_all(RunConfig(legacy, poisoned, AS_OF, batch_size=1000))
+    assert _states(poisoned) == _states(clean) | {case_id: "quarantined"}
+    assert ("load.rejected", "resettlement_referral", "family_size", case_id, None) in _findings(poisoned, case_id)
+    text = "\n".join(logged.lines) + _all_recorded_text(poisoned)
+    assert str(huge) not in text and "out of range" not in text
