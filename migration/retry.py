@@ -1,20 +1,36 @@
-"""Retry the whole transaction of a batch on transient database faults (tenacity), logged
-without the database's message, which can echo row values."""
+"""Retry a whole transaction on transient database faults (tenacity), logged without the
+database's message, which can echo row values; when the retries run out, one OutageError."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from cutover.errors import CutoverError
 from cutover.log import get_logger
 
 T = TypeVar("T")
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
+# Words of a driver's own message that mark a lost connection or a busy database. Matched only
+# in messages that quote no value (SQLite's decoding errors quote the text they could not read).
+_TRANSIENT_WORDS = ("locked", "connection", "server closed")
+_VALUE_QUOTING = ("could not decode",)
 log = get_logger("retry")
+
+
+class OutageError(CutoverError):
+    """The database stayed unreachable through every retry; the same command, run again, resumes."""
+
+
+def fault_name(exc: BaseException) -> str:
+    """The driver's error class and SQLSTATE: what may be said about a database error (its message
+    can quote values)."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return f"{type(orig).__name__} {code}" if code else type(orig).__name__
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -27,22 +43,32 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(exc, OperationalError):
             text = str(exc.orig).lower()
-            return "locked" in text or "connection" in text or "server closed" in text
+            if any(word in text for word in _VALUE_QUOTING):
+                return False
+            return any(word in text for word in _TRANSIENT_WORDS)
     return False
 
 
 def _log_retry(state) -> None:  # type: ignore[no-untyped-def]
     exc = state.outcome.exception() if state.outcome else None
-    log.warning("transient database fault (%s), attempt %d, retrying", type(exc).__name__, state.attempt_number)
+    log.warning("transient database fault (%s), attempt %d, retrying", fault_name(exc) if exc else "?",
+                state.attempt_number)
 
 
-def with_retries(work: Callable[[], T], attempts: int = 5, max_wait: float = 30.0) -> T:
-    """Run `work` (one whole transaction), retrying transient faults with bounded backoff."""
-    for attempt in Retrying(retry=retry_if_exception(is_transient), wait=wait_random_exponential(max=max_wait),
-                            stop=stop_after_attempt(attempts), reraise=True, before_sleep=_log_retry):
-        with attempt:
-            return work()
+def with_retries(work: Callable[[], T], attempts: int = 5, max_wait: float = 30.0, what: str = "the batch") -> T:
+    """Run `work` (one whole transaction), retrying transient faults with bounded backoff; raise
+    OutageError (one line, no database message) when they persist."""
+    try:
+        for attempt in Retrying(retry=retry_if_exception(is_transient), wait=wait_random_exponential(max=max_wait),
+                                stop=stop_after_attempt(attempts), reraise=True, before_sleep=_log_retry):
+            with attempt:
+                return work()
+    except Exception as exc:
+        if is_transient(exc):
+            raise OutageError(f"database unavailable during {what} ({fault_name(exc)}) after {attempts} attempts; "
+                              "run the same command again to resume") from None
+        raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["is_transient", "logging", "with_retries"]
+__all__ = ["OutageError", "fault_name", "is_transient", "with_retries"]

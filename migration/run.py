@@ -21,15 +21,20 @@ from cutover.db import create_engine, key_list
 from cutover.errors import CutoverError
 from cutover.log import get_logger
 from migration.extract import Extract, LegacyCase, LegacyReference
+from migration.extract.snapshot import snapshot
+from migration.extract.unreadable import Unreadable, read_readable
 from migration.ledgering import flush
 from migration.load import Load, ensure_units
 from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
 from migration.plan import Plan, classify_cases, is_in_flight, planned_case_ids, record_plan, split_batches
-from migration.retry import with_retries
+from migration.retry import fault_name, with_retries
+from migration.rules.policies import policy
 from migration.rules.routing import UNITS
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
 from migration.transform import TransformResult, transform_batch
+from migration.transform.batch import CaseOutcome
+from migration.transform.findings import Finding
 from migration.transform.keys import key
 
 log = get_logger("run")
@@ -70,11 +75,20 @@ def engine_for(url: str) -> Engine:
 
 def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     """Bring the target schema up, plan (new in-flight cases go to catch-up once a plan exists)
-    and read the legacy reference data."""
-    target, legacy = engine_for(cfg.target_url), engine_for(cfg.legacy_url)
-    Load.init_target(target)
+    and read the legacy reference data; retried whole on transient faults."""
+    Load.init_target(engine_for(cfg.target_url))
+    with collector_paused():
+        reference, counts, plan = with_retries(lambda: _prepare_once(cfg), cfg.retry_attempts, cfg.retry_max_wait,
+                                               what="planning")
+    log.info("plan: %d in flight, %d excluded, %d newly planned", plan.in_flight, plan.excluded,
+             counts["planned"])
+    return reference, counts
+
+
+def _prepare_once(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int], Plan]:
+    """Classify every CID case from one snapshot of CID and record the plan in one target transaction."""
     plan = Plan(as_of=cfg.as_of)
-    with collector_paused(), legacy.connect() as source, target.begin() as conn:
+    with snapshot(engine_for(cfg.legacy_url)) as source, engine_for(cfg.target_url).begin() as conn:
         reference = Extract.reference(source)
         ensure_units(conn, UNITS)
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
@@ -82,9 +96,7 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
         counts = record_plan(conn, cfg.as_of, plan.counting(classified))
         append(conn, [make_body("plan", as_of=cfg.as_of.isoformat(), counts={
             "in_flight": plan.in_flight, "excluded": plan.excluded, **counts})])
-    log.info("plan: %d in flight, %d excluded, %d newly planned", plan.in_flight, plan.excluded,
-             counts["planned"])
-    return reference, counts
+    return reference, counts, plan
 
 
 def acquire_lock(cfg: RunConfig) -> str:
@@ -122,7 +134,13 @@ def _alive(pid: int) -> bool:
 
 def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
     """Resume the wave's unfinished run if there is one (cut into batches the same way), else
-    start a new run."""
+    start a new run; retried whole on transient faults."""
+    return with_retries(lambda: _start_wave_once(cfg, wave), cfg.retry_attempts, cfg.retry_max_wait,
+                        what=f"the start of wave {wave}")
+
+
+def _start_wave_once(cfg: RunConfig, wave: str) -> WaveRun:
+    """Resume or start the wave's run in one target transaction."""
     with engine_for(cfg.target_url).begin() as conn:
         ids = planned_case_ids(conn, wave)
         batches = split_batches(ids, cfg.batch_size, cfg.lanes)
@@ -162,60 +180,114 @@ def start_wave(cfg: RunConfig, wave: str) -> WaveRun:
     return WaveRun(wave, run_id, batches)
 
 
+@dataclass(frozen=True)
+class BatchJob:
+    """One batch of a wave's run: which cases, and where its record goes."""
+
+    wave: str
+    run_id: uuid.UUID
+    batch_no: int
+    case_ids: list[int]
+
+
+@dataclass
+class BatchRead:
+    """What a batch read from one snapshot of CID: the cases to migrate, those that left flight
+    and those holding a value the driver refuses."""
+
+    staying: list[LegacyCase]
+    left: dict[int, tuple[str | None, str]]
+    unreadable: list[Unreadable]
+
+
 def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id: uuid.UUID, batch_no: int,
                   case_ids: list[int]) -> dict[str, int]:
     """Extract, transform, validate and load one batch in one target transaction, retried whole on
-    transient faults. Cases unchanged in CID since they migrated are not touched. When the target
-    refuses a row, the cases holding such rows are found and quarantined, and the rest loads."""
-
-    def work() -> dict[str, int]:
-        with engine_for(cfg.target_url).connect() as conn:
-            # A batch that committed but whose worker died before saying so is re-run by Dask or
-            # Prefect: it is already done (issue #15442 of Prefect).
-            done = conn.execute(sa.select(CUTOVER_BATCH).where(CUTOVER_BATCH.c.run_id == run_id,
-                                                               CUTOVER_BATCH.c.batch_no == batch_no)).mappings().first()
-        if done is not None:
-            return {k: int(done[k]) for k in ("cases", "migrated", "quarantined", "unchanged", "excluded")}
-        with engine_for(cfg.legacy_url).connect() as conn:
-            cases = Extract.batch(conn, case_ids)
-        left = left_flight(cases, case_ids, reference, cfg)
-        staying = [c for c in cases if c.case_id not in left]
-        try:
-            return attempt(staying, left, {})
-        except Exception as exc:
-            if not is_refusal(exc) or last is None:
-                raise
-            log.warning("wave %s batch %d: %s from the target; finding the case(s) that hold the row", wave,
-                        batch_no, type(exc).__name__)
-            refused = find_refused(engine_for(cfg.target_url), last, write_rows)
-            return attempt(staying, left, refused)
-
-    last: TransformResult | None = None
-
-    def attempt(staying: list[LegacyCase], left: dict[int, tuple[str | None, str]],
-                refused: dict[int, tuple[str, str | None]]) -> dict[str, int]:
-        nonlocal last
-        with engine_for(cfg.target_url).begin() as conn:
-            records = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state,
-                                             CUTOVER_CASE.c.legacy_fingerprint)
-                                   .where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, case_ids))).all()
-            known = {cid: fp for cid, state, fp in records if state == "migrated"}
-            already_out = {cid for cid, state, _ in records if state == "excluded"}
-            left = {cid: why for cid, why in left.items() if cid not in already_out}
-            todo = [c for c in staying if known.get(c.case_id) != c.fingerprint]
-            result = last = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
-            result.refuse(refused)
-            unchanged = len(staying) - len(todo)
-            Load.batch(conn, result, wave=wave, run_id=run_id, batch_no=batch_no, case_ids=case_ids,
-                       unchanged=unchanged, left=left, as_of=cfg.as_of)
-        return {"cases": len(case_ids), "migrated": result.migrated, "quarantined": result.quarantined,
-                "unchanged": unchanged, "excluded": len(left)}
-
+    transient faults. Cases unchanged in CID since they migrated are not touched. A case holding a
+    value the driver cannot read, or rows the target refuses, is quarantined; the rest loads."""
+    job = BatchJob(wave, run_id, batch_no, case_ids)
     with collector_paused():
-        counts = with_retries(work, cfg.retry_attempts, cfg.retry_max_wait)
+        counts = with_retries(lambda: _migrate_once(cfg, reference, job), cfg.retry_attempts, cfg.retry_max_wait,
+                              what=f"batch {batch_no} of wave {wave}")
     log.debug("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
-             min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
+              min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
     return counts
+
+
+def _migrate_once(cfg: RunConfig, reference: LegacyReference, job: BatchJob) -> dict[str, int]:
+    """One attempt at a batch (the unit that is retried)."""
+    done = _committed_counts(cfg, job)
+    if done is not None:
+        return done
+    read = read_batch(cfg, reference, job.case_ids)
+    known, already_out = _recorded_states(cfg, job.case_ids)
+    left = {cid: why for cid, why in read.left.items() if cid not in already_out}
+    todo = [c for c in read.staying if known.get(c.case_id) != c.fingerprint]
+    result = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
+    quarantine_unreadable(result, read.unreadable)
+    unchanged = len(read.staying) - len(todo)
+    try:
+        _load(cfg, job, result, unchanged, left)
+    except Exception as exc:
+        if not is_refusal(exc):
+            raise
+        log.warning("wave %s batch %d: %s from the target; finding the case(s) that hold the row", job.wave,
+                    job.batch_no, fault_name(exc))
+        result.refuse(find_refused(engine_for(cfg.target_url), result, write_rows))
+        _load(cfg, job, result, unchanged, left)
+    return {"cases": len(job.case_ids), "migrated": result.migrated, "quarantined": result.quarantined,
+            "unchanged": unchanged, "excluded": len(left)}
+
+
+def _committed_counts(cfg: RunConfig, job: BatchJob) -> dict[str, int] | None:
+    """The counts of the batch if it is already committed: a batch that committed but whose worker
+    died before saying so is re-run by Dask or Prefect (issue #15442 of Prefect)."""
+    with engine_for(cfg.target_url).connect() as conn:
+        done = conn.execute(sa.select(CUTOVER_BATCH).where(CUTOVER_BATCH.c.run_id == job.run_id,
+                                                           CUTOVER_BATCH.c.batch_no == job.batch_no)).mappings().first()
+    if done is None:
+        return None
+    return {k: int(done[k]) for k in ("cases", "migrated", "quarantined", "unchanged", "excluded")}
+
+
+def read_batch(cfg: RunConfig, reference: LegacyReference, case_ids: list[int]) -> BatchRead:
+    """Every read of the batch, fingerprints included, in one snapshot of CID, so the fingerprint
+    recorded for a case is that of the very rows transformed and loaded."""
+    with snapshot(engine_for(cfg.legacy_url)) as conn:
+        cases, unreadable = read_readable(conn, case_ids, Extract.batch)
+    bad = {u.case_id for u in unreadable}
+    left = left_flight(cases, [cid for cid in case_ids if cid not in bad], reference, cfg)
+    return BatchRead([c for c in cases if c.case_id not in left], left, unreadable)
+
+
+def _recorded_states(cfg: RunConfig, case_ids: list[int]) -> tuple[dict[int, str], set[int]]:
+    """The target's record of these cases: fingerprints of the migrated ones, ids of the excluded."""
+    with engine_for(cfg.target_url).connect() as conn:
+        records = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state,
+                                         CUTOVER_CASE.c.legacy_fingerprint)
+                               .where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, case_ids))).all()
+    return ({cid: fp for cid, state, fp in records if state == "migrated"},
+            {cid for cid, state, _ in records if state == "excluded"})
+
+
+def _load(cfg: RunConfig, job: BatchJob, result: TransformResult, unchanged: int,
+          left: dict[int, tuple[str | None, str]]) -> None:
+    """Write the batch in one target transaction."""
+    with engine_for(cfg.target_url).begin() as conn:
+        Load.batch(conn, result, wave=job.wave, run_id=job.run_id, batch_no=job.batch_no, case_ids=job.case_ids,
+                   unchanged=unchanged, left=left, as_of=cfg.as_of)
+
+
+def quarantine_unreadable(result: TransformResult, unreadable: list[Unreadable]) -> None:
+    """Quarantine the cases holding a value the driver refuses, each with a finding naming the
+    table, column and row key (rule `read.unreadable_value`)."""
+    rule = policy("read.unreadable_value")
+    for u in unreadable:
+        result.outcomes.append(CaseOutcome(u.case_id, u.legacy_ref, "quarantined", "", None))
+        result.findings.append(Finding(u.case_id, u.legacy_ref, "read.unreadable_value", u.table, u.column,
+                                       u.legacy_key, rule.defect, rule.action))
+        log.warning("case %s: a value in %s.%s cannot be read (%s); quarantined", u.legacy_ref or u.case_id,
+                    u.table, u.column, u.fault)
 
 
 def left_flight(cases: list[LegacyCase], case_ids: list[int], reference: LegacyReference,
@@ -236,7 +308,14 @@ def left_flight(cases: list[LegacyCase], case_ids: list[int], reference: LegacyR
 
 
 def finish_wave(cfg: RunConfig, run: WaveRun, status: str = "completed") -> dict[str, int]:
-    """Close the run with its totals (from its committed batches)."""
+    """Close the run with its totals (from its committed batches) and checkpoint the ledger;
+    retried whole on transient faults."""
+    return with_retries(lambda: _finish_wave_once(cfg, run, status), cfg.retry_attempts, cfg.retry_max_wait,
+                        what=f"the end of wave {run.wave}")
+
+
+def _finish_wave_once(cfg: RunConfig, run: WaveRun, status: str) -> dict[str, int]:
+    """Close the run in one target transaction."""
     counted = ("migrated", "quarantined", "unchanged", "excluded")
     with engine_for(cfg.target_url).begin() as conn:
         row = conn.execute(sa.select(*(sa.func.coalesce(sa.func.sum(CUTOVER_BATCH.c[c]), 0) for c in counted))

@@ -281,6 +281,26 @@ CUTOVER_LOCK = sa.Table(
     sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Each migrated case's reading of each legacy person on it: a merged human's person row is the
+# reading with the lowest PERSON_ID, so it can be worked out again when that record leaves. It
+# holds personal data, as the business tables do: it is not one of the tool's record tables.
+CUTOVER_PERSON_SOURCE = sa.Table(
+    "cutover_person_source", target_metadata,
+    sa.Column("legacy_case_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("legacy_person_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("person_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("surname", sa.String(NAME_MAX)),
+    sa.Column("forenames", sa.String(NAME_MAX)),
+    sa.Column("birth_date", sa.Date),
+    sa.Column("birth_date_precision", sa.String(32), nullable=False),
+    sa.Column("nationality", sa.String(3), nullable=False),
+    sa.Column("gender", sa.String(32), nullable=False),
+    sa.Column("home_office_ref", sa.String(20)),
+    sa.Column("port_ref", sa.String(20)),
+    sa.Column("language", sa.String(40)),
+    sa.Column("interpreter_needed", sa.Boolean, nullable=False),
+)
+
 CUTOVER_TABLES = (
     CUTOVER_PLAN, CUTOVER_EXCLUSION, CUTOVER_RUN, CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_FINDING,
     CUTOVER_LOCK,

@@ -41,13 +41,14 @@ def _live(table: sa.Table) -> sa.ColumnElement[bool]:
 
 def classified_cases(conn: Connection, as_of: dt.date, appeal_window_days: int) -> Iterator[tuple[int, str | None]]:
     """(CASE_ID, None when in flight, else why not) for every CID case in key order, streamed: in
-    flight unless deleted, or terminal without a live appeal right (judged on its last live decision)."""
+    flight unless deleted, received after the as-of date, or terminal without a live appeal right
+    (judged on its last live decision)."""
     terminal = {r.STATUS_CD.strip().upper(): (r.DESCR or "").lower()
                 for r in conn.execute(sa.select(REF_STATUS).where(REF_STATUS.c.TERMINAL_FLG == "Y"))}
     last = (sa.select(DECISION.c.CASE_ID, sa.func.max(DECISION.c.DECISION_ID).label("last_id"))
             .where(_live(DECISION)).group_by(DECISION.c.CASE_ID).subquery())
-    stmt = (sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.STATUS_CD, CASE_HDR.c.DELETED_FLG, last.c.last_id,
-                      DECISION.c.OUTCOME_CD, DECISION.c.DECISION_DT, DECISION.c.APPEAL_LODGED_FLG)
+    stmt = (sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.STATUS_CD, CASE_HDR.c.DELETED_FLG, CASE_HDR.c.DATE_RCVD,
+                      last.c.last_id, DECISION.c.OUTCOME_CD, DECISION.c.DECISION_DT, DECISION.c.APPEAL_LODGED_FLG)
             .select_from(CASE_HDR.outerjoin(last, last.c.CASE_ID == CASE_HDR.c.CASE_ID)
                          .outerjoin(DECISION, last.c.last_id == DECISION.c.DECISION_ID))
             .order_by(CASE_HDR.c.CASE_ID))
@@ -55,8 +56,11 @@ def classified_cases(conn: Connection, as_of: dt.date, appeal_window_days: int) 
         status = (r.STATUS_CD or "").strip().upper()
         decision = None if r.last_id is None else (
             (r.DECISION_DT, r.APPEAL_LODGED_FLG) if r.OUTCOME_CD == "REFUSE" else (None, "X"))
+        received = read_date(r.DATE_RCVD)
         if r.DELETED_FLG == "Y":
             yield r.CASE_ID, "soft_deleted"
+        elif received is not None and received > as_of:
+            yield r.CASE_ID, "received_after_as_of"
         elif status not in terminal or _appeal_open(decision, as_of, appeal_window_days):
             yield r.CASE_ID, None
         else:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from cutover.db import create_engine
 from cutover.errors import CutoverError
 from legacy.churn import apply_churn
+from migration.retry import OutageError
 from migration.rollback import rollback_wave
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, acquire_lock, engine_for, prepare, release_lock, run_wave_locally
@@ -208,7 +209,7 @@ def test_a_server_that_stays_away_stops_the_run_and_the_next_run_completes(pg_da
     env = {**os.environ, "CUTOVER_PG_PORT": port}
     subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop"], check=True, env=env)
     try:
-        with pytest.raises(sa.exc.OperationalError):
+        with pytest.raises(OutageError, match="run the same command again"):
             run_wave_locally(cfg, reference, "specialisms")
     finally:
         subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start"], check=True, env=env, capture_output=True)

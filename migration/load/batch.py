@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from cutover.db import key_list
 from migration.ledgering import batch_bodies, stage
 from migration.load.digests import record_digests
+from migration.load.persons import refresh_persons, replace_sources
 from migration.load.staging import copy_rows, stage_rows
 from migration.load.writes import delete_cases, delete_stale_children, held_keys, merge
 from migration.target_schema import (
@@ -62,7 +63,8 @@ def load_batch(conn: Connection, result: TransformResult, *, wave: str, run_id: 
 
 
 def write_rows(conn: Connection, result: TransformResult) -> None:
-    """The business rows of the batch's migrated cases: staged, merged, digested, stale ones gone."""
+    """The business rows of the batch's migrated cases: staged, merged, digested, stale ones gone;
+    the persons they name made what CID's records say now."""
     if not any(o.state == "migrated" for o in result.outcomes):
         return
     held = held_keys(conn, CASE, [r["case_id"] for r in result.rows.get(CASE.name, [])])
@@ -72,6 +74,7 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
         pk = next(iter(table.primary_key)).name
         record_digests(conn, table, [r[pk] for r in result.rows.get(table.name, [])], stages)
     delete_stale_children(conn, stages, result.rows, held)
+    refresh_persons(conn, replace_sources(conn, result))
 
 
 def _record_left(conn: Connection, left: Mapping[int, tuple[str | None, str]], wave: str, run_id: uuid.UUID,

@@ -8,14 +8,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import psycopg
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from cutover.log import get_logger
 from migration.retry import is_transient
+from migration.target_schema import target_metadata
 from migration.transform import TransformResult
+from migration.transform.validate import CASE_COLUMN
 
-REFUSALS = (IntegrityError, DataError)
+# COPY on PostgreSQL goes through psycopg itself, whose errors SQLAlchemy does not wrap.
+REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError)
+INT32 = 2**31 - 1
 log = get_logger("load")
 # SQLite names the table and column ("UNIQUE constraint failed: case.case_ref"), never the value.
 _SQLITE_PLACE = re.compile(r"constraint failed: (\w+)\.(\w+)")
@@ -28,11 +34,30 @@ def is_refusal(exc: BaseException) -> bool:
 
 def where_refused(exc: BaseException) -> tuple[str, str | None]:
     """(table, constraint or column) the database names for a refusal; no row value is read."""
-    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
     if diag is not None and getattr(diag, "table_name", None):
         return diag.table_name, diag.constraint_name or diag.column_name
-    found = _SQLITE_PLACE.search(str(getattr(exc, "orig", "")))
+    found = _SQLITE_PLACE.search(str(orig)) if not isinstance(orig, psycopg.Error) else None
     return (found[1], found[2]) if found else ("case", None)
+
+
+def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] | None:
+    """(table, column) of a value of the case no PostgreSQL column of its type stores (a NUL
+    character in text, an integer beyond 32 bits in an INTEGER column), when the database named
+    no place (COPY errors do not)."""
+    for table, rows in result.rows.items():
+        columns = target_metadata.tables[table].columns
+        for row in rows:
+            if row.get(CASE_COLUMN) != case_id:
+                continue
+            for name, value in row.items():
+                if isinstance(value, str) and "\x00" in value:
+                    return table, name
+                if (isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT32 and name in columns
+                        and type(columns[name].type) is sa.Integer):
+                    return table, name
+    return None
 
 
 def find_refused(engine: Engine, result: TransformResult,
@@ -55,7 +80,8 @@ def find_refused(engine: Engine, result: TransformResult,
 
     def halve(ids: list[int], why: tuple[str, str | None]) -> dict[int, tuple[str, str | None]]:
         if len(ids) == 1:
-            return {ids[0]: why}
+            named = why if why[1] is not None else unstorable_place(result, ids[0])
+            return {ids[0]: named or why}
         found: dict[int, tuple[str, str | None]] = {}
         middle = len(ids) // 2
         for half in (ids[:middle], ids[middle:]):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from cutover.db import key_list
 from migration.load.digests import forget_digests
+from migration.load.persons import forget_sources, refresh_persons
 from migration.load.staging import DIALECT_INSERTS, stage_rows
 from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, UNIT
 
@@ -106,6 +107,8 @@ def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
         return 0
     persons = list(conn.execute(sa.select(CASE_PARTY.c.person_id).distinct()
                                 .where(key_list(conn, CASE_PARTY.c.case_id, case_keys))).scalars())
+    legacy_ids = list(conn.execute(sa.select(CASE.c.legacy_case_id).where(key_list(conn, CASE.c.case_id, case_keys)))
+                      .scalars())
     conn.execute(sa.update(APPOINTMENT).where(key_list(conn, APPOINTMENT.c.case_id, case_keys))
                  .values(rebooked_from_id=None))
     for table in CASE_CHILD_TABLES:
@@ -120,5 +123,6 @@ def delete_cases(conn: Connection, case_keys: Sequence[uuid.UUID]) -> int:
                          .values(person_id=None))
             _delete(conn, ADDRESS, key_list(conn, ADDRESS.c.person_id, orphans))
             _delete(conn, PERSON, key_list(conn, PERSON.c.person_id, orphans))
+    refresh_persons(conn, forget_sources(conn, legacy_ids))
     return removed
 

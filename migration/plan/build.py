@@ -21,6 +21,9 @@ from migration.rules.statuses import DEFAULT_EXCLUSION_REASON, EXCLUSION_REASONS
 from migration.rules.waves import WAVES
 from migration.transform.nationality import NationalityMapper
 
+# A case received after the as-of date did not exist yet on that date: excluded, never a defect.
+RECEIVED_AFTER_AS_OF = "received_after_as_of"
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedCase:
@@ -83,10 +86,14 @@ class Plan:
 
 def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, reference: LegacyReference,
                  as_of: dt.date, appeal_window_days: int) -> tuple[bool, str | None]:
-    """In flight: not soft-deleted, and its status not terminal, or decided with an appeal pending
+    """In flight: not soft-deleted, received by the as-of date (a case received later did not
+    exist yet on that date), and its status not terminal, or decided with an appeal pending
     or still in time. Unknown and missing statuses count as in flight (they are quarantined)."""
     if flag(header.get("DELETED_FLG")):
         return False, SOFT_DELETED_REASON
+    received = parse_cid_date(header.get("DATE_RCVD")).value
+    if received is not None and received > as_of:
+        return False, RECEIVED_AFTER_AS_OF
     status = (header.get("STATUS_CD") or "").strip().upper()
     terminal, _retired = reference.statuses.get(status, (False, False))
     if not terminal:

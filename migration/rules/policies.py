@@ -135,6 +135,10 @@ POLICIES: dict[str, Policy] = {
     # the target's own checks (pandera), for anything the rules above did not foresee
     "schema.violation": Policy(None, "quarantine", "A value breaks the target model; see the field named.",
                                label="A value does not fit the new system"),
+    "read.unreadable_value": Policy("unreadable_value", "quarantine",
+                                    "The database cannot hand over a value in the column named (a timestamp out "
+                                    "of range such as 'infinity', text that is not UTF-8); correct it in CID.",
+                                    label="A value in CID cannot be read"),
     "load.rejected": Policy(None, "quarantine", "The target refused this case's rows (the constraint is named, "
                             "e.g. a case reference another case already holds); correct the value in CID.",
                             label="The new system refused the case's rows"),

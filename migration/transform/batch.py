@@ -44,6 +44,8 @@ class TransformResult:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     outcomes: list[CaseOutcome] = field(default_factory=list)
+    # Every case's reading of each person on it, before one row per person is kept.
+    person_records: list[Row] = field(default_factory=list)
 
     @property
     def migrated(self) -> int:
@@ -152,7 +154,7 @@ def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_
         for case_id, column in schema_failures(table, rows):
             if case_id not in quarantined:
                 ctx.find(case_id, "schema.violation", table, column, case_id)
-    result = TransformResult(findings=ctx.findings.rows)
+    result = TransformResult(findings=ctx.findings.rows, person_records=tables.get("person", []))
     per_case: dict[int, list[str]] = defaultdict(list)
     for table, rows in candidates.items():
         result.rows[table] = [r for r in rows if r[CASE_COLUMN] not in quarantined] if quarantined else rows

@@ -1,0 +1,92 @@
+"""Values the driver refuses to read ('infinity' or out-of-range timestamps, text that is not
+UTF-8): a batch read that fails is read again in halves down to the single case, and that case's
+rows are read one column and one row at a time to name the table, column and row key. Only the
+error's class and SQLSTATE are kept: its message can quote the value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, OperationalError
+
+from legacy.schema import ADDRESS, CASE_HDR, CASE_PERSON, PERSON
+from migration.extract.batch import CASE_CHILDREN, LegacyCase
+from migration.retry import fault_name, is_transient
+
+Reader = Callable[[Connection, Sequence[int]], list[LegacyCase]]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Where a case holds a value the driver refuses: table, column and row key, never the value."""
+
+    case_id: int
+    legacy_ref: str | None
+    table: str
+    column: str | None
+    legacy_key: int | None
+    fault: str  # the driver's error class and SQLSTATE
+
+
+def is_read_fault(exc: BaseException) -> bool:
+    """A value the driver cannot turn into a Python value (not a lost connection)."""
+    return isinstance(exc, DataError | OperationalError) and not is_transient(exc)
+
+
+def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tuple[list[LegacyCase], list[Unreadable]]:
+    """The cases `read` can read, in key order, and where each of the others holds an unreadable
+    value (found by halving the batch; all reads on `conn`, so in its snapshot)."""
+    ids = sorted(case_ids)
+    try:
+        return read(conn, ids), []
+    except Exception as exc:
+        if not is_read_fault(exc) or not ids:
+            raise
+        if len(ids) == 1:
+            return [], [locate(conn, ids[0], fault_name(exc))]
+    middle = len(ids) // 2
+    low, low_bad = read_readable(conn, ids[:middle], read)
+    high, high_bad = read_readable(conn, ids[middle:], read)
+    return low + high, low_bad + high_bad
+
+
+def _readable(conn: Connection, stmt: sa.Select) -> list[sa.Row] | None:
+    try:
+        return list(conn.execute(stmt))
+    except Exception as exc:
+        if not is_read_fault(exc):
+            raise
+        return None
+
+
+def _keys(conn: Connection, stmt: sa.Select) -> list[int]:
+    return [k for (k,) in conn.execute(stmt)]
+
+
+def _rows_of(conn: Connection, case_id: int) -> list[tuple[sa.Table, sa.Column, list[int]]]:
+    """Each table the case reads from, its key column and the keys of the case's rows there."""
+    found = []
+    for table, pk in ((CASE_HDR, "CASE_ID"), *CASE_CHILDREN):
+        found.append((table, table.c[pk], _keys(conn, sa.select(table.c[pk]).filter_by(CASE_ID=case_id))))
+    persons = sa.select(CASE_PERSON.c.PERSON_ID).filter_by(CASE_ID=case_id)
+    found.append((PERSON, PERSON.c.PERSON_ID,
+                  _keys(conn, sa.select(PERSON.c.PERSON_ID).where(PERSON.c.PERSON_ID.in_(persons)))))
+    found.append((ADDRESS, ADDRESS.c.ADDRESS_ID,
+                  _keys(conn, sa.select(ADDRESS.c.ADDRESS_ID).where(ADDRESS.c.PERSON_ID.in_(persons)))))
+    return found
+
+
+def locate(conn: Connection, case_id: int, fault: str) -> Unreadable:
+    """Name the table, column and row key of the case's first unreadable value."""
+    ref_rows = _readable(conn, sa.select(CASE_HDR.c.CASE_REF).filter_by(CASE_ID=case_id))
+    ref = ref_rows[0][0] if ref_rows else None
+    for table, pk, keys in _rows_of(conn, case_id):
+        for column in table.columns:
+            if column is pk or not keys or _readable(conn, sa.select(column).where(pk.in_(keys))) is not None:
+                continue
+            bad = next((k for k in keys if _readable(conn, sa.select(column).where(pk == k)) is None), None)
+            return Unreadable(case_id, ref, table.name, column.name, bad, fault)
+    return Unreadable(case_id, ref, CASE_HDR.name, None, case_id, fault)
