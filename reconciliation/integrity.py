@@ -5,6 +5,7 @@ whose totals differ, so the rows read follow the size of the difference, not of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -27,7 +28,7 @@ class IntegrityStats:
     per_entity: dict[str, int] = field(default_factory=dict)
 
 
-def _range_key(table: sa.Table) -> sa.ColumnElement:
+def _range_key(table: sa.Table) -> sa.ColumnElement[Any]:
     """The column a business table's rows are ranged by (on the table itself or its case)."""
     key_table, key_column = RANGE_KEYS[table.name]
     return key_table.c[key_column]
