@@ -31,6 +31,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.e2e  # a real browser (Chromium) opens every page
 def test_every_page_opens_offline_with_charts_drawn(report: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
