@@ -11,6 +11,9 @@ each step in a process of its own so that its peak resident memory is its own:
              transformation and no validation, the bound under `migrate` on the target's side
 and prints seconds, the ratio to the floor and peak memory (the step's processes, not the server's).
 
+With --page, the figures table of that Markdown page (between its bench-scale markers) is
+replaced by this run's figures: `make bench-scale` keeps docs/benchmarks.md current that way.
+
 Usage: python bench/scale.py --pg-url postgresql+psycopg://cutover@127.0.0.1:54329/cutover --cases 100000
        (or `make bench-scale BENCH_ARGS="--cases 100000 1000000"`)"""
 
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -138,6 +142,38 @@ def server_settings(admin_url: str) -> str:
             f"fsync {shown['fsync']}, synchronous_commit {shown['synchronous_commit']})")
 
 
+PAGE_START, PAGE_END = "<!-- bench-scale:start -->", "<!-- bench-scale:end -->"
+
+
+def figures_table(machine: str, figures: list[dict]) -> str:
+    """The figures as a Markdown table, a row per scale, with the machine they were measured on."""
+    lines = [f"Measured on: {machine}.", "",
+             "| cases | floor | migrate | × floor | reconcile | × floor | balanced | write | × floor "
+             "| peak memory: migrate / reconcile |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: |"]
+    for cases in dict.fromkeys(f["cases"] for f in figures):
+        step = {f["step"]: f for f in figures if f["cases"] == cases}
+        if not {"floor", "migrate", "reconcile", "write"} <= step.keys():
+            continue
+        balanced = "yes" if step["reconcile"].get("balanced") else "**no**"
+        lines.append(
+            f"| {cases:,} | {step['floor']['seconds']:.1f} s | {step['migrate']['seconds']:.1f} s "
+            f"| {step['migrate']['ratio']:.1f} × | {step['reconcile']['seconds']:.1f} s "
+            f"| {step['reconcile']['ratio']:.2f} × | {balanced} | {step['write']['seconds']:.1f} s "
+            f"| {step['write']['ratio']:.2f} × "
+            f"| {step['migrate']['peak_mib']:.0f} MiB / {step['reconcile']['peak_mib']:.0f} MiB |")
+    return "\n".join(lines)
+
+
+def update_page(page: Path, table: str) -> None:
+    """Replace the text between the page's bench-scale markers with the table."""
+    text = page.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(PAGE_START) + r".*?" + re.escape(PAGE_END), re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"bench: {page} has no {PAGE_START} ... {PAGE_END} block")
+    page.write_text(pattern.sub(lambda _: f"{PAGE_START}\n{table}\n{PAGE_END}", text), encoding="utf-8")
+
+
 def main() -> int:
     """Run the benchmark at each scale and print a table of figures (and JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -147,9 +183,10 @@ def main() -> int:
                         help="options of `cutover run` (default: a local Dask cluster of 2 processes)")
     parser.add_argument("--batch-size", type=int, default=4000,
                         help="cases per batch (default 4000: each batch is a Prefect task, whose own cost, ~0.3 "
-                             "CPU-s, weighs less on larger batches; README: Benchmarks)")
+                             "CPU-s, weighs less on larger batches; docs/benchmarks.md)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument("--page", type=Path, help="a Markdown page whose figures table is replaced by this run's")
     args = parser.parse_args()
     figures: list[dict] = []
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -167,6 +204,8 @@ def main() -> int:
 
     for cases in args.cases:
         bench(args.pg_url, cases, args.run_args.split(), args.batch_size, args.keep, report)
+    if args.page:
+        update_page(args.page, figures_table(machine, figures))
     return 0
 
 

@@ -24,7 +24,7 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     # Dask's INFO lines (workers joining and leaving) drown the progress; its warnings still show.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     # Dask's statistical profiler samples every worker thread each 10 ms and keeps what it saw:
-    # a worker grew ~1 MiB a batch and spent CPU on it (dask/distributed#4091). Off unless asked.
+    # a worker grows ~1 MiB a batch and spends CPU on it (dask/distributed#4091). Off unless asked.
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "false")
     # A first start builds Prefect's database (15-20 s on two busy cores); its default of 20 s
     # to wait for the local server fails a cutover on a loaded machine for no reason.
@@ -39,9 +39,9 @@ _local_port: int | None = None
 def claim_local_server() -> int | None:
     """Unless PREFECT_API_URL names a server, choose the port of Prefect's local server now and
     name it in PREFECT_API_URL, before any Dask worker starts: a worker inherits the address and
-    reports to this server. (Without it each local worker started a temporary server of its own
-    on its first batch: ~5 CPU-seconds each while the first wave waited, and three servers
-    writing one SQLite database.)
+    reports to this server. (A worker that knows no server starts a temporary one of its own on
+    its first batch: ~5 CPU-seconds each while the first wave waits, and several servers writing
+    one SQLite database.)
     Returns the port to start the local server on, or None when a real server is named."""
     global _local_port
     named = os.environ.get("PREFECT_API_URL")

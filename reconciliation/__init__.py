@@ -62,12 +62,12 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
 @contextmanager
 def _session(engine: Engine) -> Iterator[Connection]:
     """A connection for one check. The checks already run side by side, so PostgreSQL's parallel
-    workers would only add their start and coordination (100,000 cases: 16.5 -> 14.6 CPU-s); and
-    the planner cannot see the size of a list of keys sent as one parameter, so it would compile
-    short aggregates to machine code (JIT) at more cost than running them. No compiled-statement
-    cache: a cached statement keeps the values it was first compiled with, and reconciliation's
-    statements carry whole key lists (1,000,000 cases: 240 -> 140 MiB for the balance alone),
-    while it compiles each of its few statements about once anyway."""
+    workers would only add their start and coordination; and the planner cannot see the size of
+    a list of keys sent as one parameter, so it would compile short aggregates to machine code
+    (JIT) at more cost than running them. No compiled-statement cache: a cached statement keeps
+    the values it was first compiled with, and reconciliation's statements carry whole key lists
+    (about 100 MiB of them at a million cases), while it compiles each of its few statements
+    about once anyway."""
     with engine.connect() as conn:
         conn.execution_options(compiled_cache=None)
         if conn.dialect.name == "postgresql":  # SET LOCAL: until the connection closes

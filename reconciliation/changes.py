@@ -50,5 +50,5 @@ def touched_since(conn: Connection, since: dt.datetime) -> set[int]:
     moved = sa.select(ADDRESS.c.PERSON_ID).where(since < ADDRESS.c.LAST_UPD_TS)
     cases.update(conn.execute(sa.select(CASE_PERSON.c.CASE_ID).where(CASE_PERSON.c.PERSON_ID.in_(moved))
                               .distinct()).scalars())
-    cases.discard(None)  # type: ignore[arg-type]
+    cases.discard(None)
     return cases

@@ -29,12 +29,12 @@ PAGE = 200_000  # target keys of persons (or addresses) matched in CID at a time
 Totals = dict[int, tuple[int, int]]
 
 
-def key_hash(column: sa.ColumnElement) -> sa.ColumnElement:
+def key_hash(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A well-spread 32-bit hash of an integer key, in SQL both engines run."""
     return (sa.cast(column, sa.BigInteger) * MULTIPLIER) % MODULUS
 
 
-def _per_case(conn: Connection, pairs: sa.Select) -> Totals:
+def _per_case(conn: Connection, pairs: sa.Select[Any]) -> Totals:
     """Count and hash total of the keys per case, from a SELECT of (case id, key)."""
     sub = pairs.subquery()
     case_col, key_col = list(sub.c)
@@ -82,7 +82,7 @@ class Migrated:
         return [case_id for case_id, n in zip(self.ids, self.wave_no, strict=True) if n == number]
 
 
-def wave_totals(conn: Connection, pairs: sa.Select, migrated: Migrated) -> dict[str, tuple[int, int]]:
+def wave_totals(conn: Connection, pairs: sa.Select[Any], migrated: Migrated) -> dict[str, tuple[int, int]]:
     """Count and hash total per wave of the keys of the migrated cases, from `pairs`, a SELECT of
     (case id, key) over every case: one aggregate joined to the table of migrated cases."""
     sub = pairs.subquery()
@@ -93,17 +93,19 @@ def wave_totals(conn: Connection, pairs: sa.Select, migrated: Migrated) -> dict[
     return {migrated.waves[int(n)]: (int(c), int(t)) for n, c, t in conn.execute(stmt)}
 
 
-def _among(conn: Connection, column: sa.ColumnElement, case_ids: Sequence[int] | None) -> list[sa.ColumnElement[bool]]:
+def _among(conn: Connection, column: sa.ColumnElement[Any],
+           case_ids: Sequence[int] | None) -> list[sa.ColumnElement[bool]]:
     return [] if case_ids is None else [key_list(conn, column, case_ids)]
 
 
-def legacy_pairs(conn: Connection, entity: str, case_ids: Sequence[int] | None) -> sa.Select:
+def legacy_pairs(conn: Connection, entity: str, case_ids: Sequence[int] | None) -> sa.Select[Any]:
     """SELECT (CASE_ID, key) of CID's rows of an entity for these cases (None: every case)."""
     table, key, case_col = CHILD_ENTITIES[entity]
     return sa.select(table.c[case_col], table.c[key]).where(*_among(conn, table.c[case_col], case_ids))
 
 
-def target_pairs(conn: Connection, entity: str, case_ids: Sequence[int] | None) -> tuple[sa.Select, sa.Select]:
+def target_pairs(conn: Connection, entity: str,
+                 case_ids: Sequence[int] | None) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """SELECTs of (legacy CASE_ID, legacy key): the target's distinct rows of an entity for these
     cases (None: every case), and the dropped ones."""
     table, legacy_key = CASE_ENTITIES[entity]

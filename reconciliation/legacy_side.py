@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -84,7 +85,7 @@ OWNED_ENTITIES: dict[str, tuple[sa.Table, str, str]] = {
 WAVE_SLOTS = 256  # an owner is CASE_ID * WAVE_SLOTS + wave number: one MIN() gives the lowest case and its wave
 
 
-def owned_rows(entity: str, migrated: sa.FromClause, low: int | None, high: int | None) -> sa.Select:
+def owned_rows(entity: str, migrated: sa.FromClause, low: int | None, high: int | None) -> sa.Select[Any]:
     """SELECT (key, owner) of CID's persons (or addresses) of the persons with PERSON_ID in
     (low, high] (None: open), each owned by the lowest of the `migrated` cases (a table of case_id,
     wave) whose parties name the person, so a person shared by cases counts once; rows no migrated

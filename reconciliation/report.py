@@ -63,7 +63,7 @@ def wave_facts(conn: Connection, wave: str | None) -> WaveFacts:
         units=units, tasks=tasks, appointments=appointments)
 
 
-def _counts(conn: Connection, stmt: sa.Select) -> Counter[str]:
+def _counts(conn: Connection, stmt: sa.Select[Any]) -> Counter[str]:
     return Counter({str(k): int(v) for k, v in conn.execute(stmt).all()})
 
 

@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 PGPORT=${CUTOVER_PG_PORT:-54329}
 PGDIR=${CUTOVER_PG_DIR:-$here/.pg}
-# PostgreSQL's own cache: the tests need little; a benchmark at 1,000,000 cases wants more (README).
+# PostgreSQL's own cache: the tests need little; a benchmark at 1,000,000 cases wants more (docs/benchmarks.md).
 SHARED_BUFFERS=${CUTOVER_PG_SHARED_BUFFERS:-256MB}
 url="postgresql+psycopg://cutover@127.0.0.1:$PGPORT/cutover"
 # The server's options, the same on start and restart (no durability: a throwaway cluster).

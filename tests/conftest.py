@@ -4,8 +4,10 @@ A PostgreSQL test never skips: without CUTOVER_TEST_PG_URL it fails and says why
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,6 +45,28 @@ class Databases:
         engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        self.created.append(name)
+        return admin.set(database=name).render_as_string(hide_password=False)
+
+    def copy(self, url: str, label: str) -> str:
+        """A fresh database holding what the database at `url` holds (a template a test may change)."""
+        name = f"t_{label}_{uuid.uuid4().hex[:10]}"
+        if self.kind == "sqlite":
+            path = self.tmp / f"{name}.db"
+            # The backup API, not a file copy: it carries what the write-ahead log still holds.
+            with contextlib.closing(sqlite3.connect(make_url(url).database or "")) as source, \
+                    contextlib.closing(sqlite3.connect(path)) as dest:
+                source.backup(dest)
+            return f"sqlite:///{path}"
+        admin = make_url(pg_admin_url())
+        template = make_url(url).database
+        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            # PostgreSQL copies a template only while nobody else is connected to it.
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": template})
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         engine.dispose()
         self.created.append(name)
         return admin.set(database=name).render_as_string(hide_password=False)
@@ -91,3 +115,42 @@ def session_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
     yield new
     for dbs in made.values():
         dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(session_databases: Callable[[str, str], str]) -> Callable[..., tuple[str, str]]:
+    """Small CIDs migrated whole, built once per session per engine and recipe: (legacy, target)."""
+    from cutover.db import create_engine
+    from migration.run import RunConfig, engine_for
+    from reconciliation import reconcile
+    from tests.helpers import generate, run_all
+
+    built: dict[tuple[str, int, int, int], tuple[str, str]] = {}
+
+    def template(kind: str, cases: int, seed: int, batch_size: int) -> tuple[str, str]:
+        recipe = (kind, cases, seed, batch_size)
+        if recipe not in built:
+            legacy, target = session_databases(kind, "tlegacy"), session_databases(kind, "ttarget")
+            generate(legacy, cases, seed=seed)
+            run_all(RunConfig(legacy, target, AS_OF, batch_size=batch_size))
+            source, dest = create_engine(legacy), create_engine(target)
+            assert reconcile(source, dest, AS_OF).balanced
+            for engine in (source, dest, engine_for(legacy), engine_for(target)):
+                engine.dispose()
+            built[recipe] = legacy, target
+        return built[recipe]
+
+    return template
+
+
+@pytest.fixture
+def migrated_copy(databases: Databases,
+                  migrated_templates: Callable[..., tuple[str, str]]) -> Callable[..., tuple[str, str]]:
+    """A test's own copy of a small migrated CID and its target, on this test's engine:
+    `migrated_copy(cases, seed, batch_size)` -> (legacy URL, target URL)."""
+
+    def copy(cases: int, seed: int, batch_size: int) -> tuple[str, str]:
+        legacy, target = migrated_templates(databases.kind, cases, seed, batch_size)
+        return databases.copy(legacy, "legacy"), databases.copy(target, "target")
+
+    return copy

@@ -15,6 +15,7 @@ from reconciliation import reconcile
 from tests.helpers import AS_OF, dump, generate, run_all
 
 CASES = 2500
+pytestmark = pytest.mark.e2e  # a 2,500-case CID migrated whole, on both engines
 
 
 @pytest.fixture

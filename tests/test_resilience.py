@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 
+@pytest.mark.e2e
 def test_churn_then_resync_balances_again(databases, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:  # type: ignore[no-untyped-def]
     legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 1500, seed=31)
@@ -72,6 +73,7 @@ def test_churn_then_resync_balances_again(databases, tmp_path: Path, capsys: pyt
     assert dump(target) == snapshot
 
 
+@pytest.mark.e2e
 def test_rollback_then_rerun_gives_the_same_target(databases) -> None:  # type: ignore[no-untyped-def]
     legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 1200, seed=32)
@@ -168,6 +170,7 @@ def test_kill_minus_9_at_random_points_then_rerun_matches_a_clean_run(pg_databas
     assert "run_resumed" in kinds  # ... in the ledger too
 
 
+@pytest.mark.e2e
 def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     legacy, target = pg_databases.new("legacy"), pg_databases.new("target")
     generate(legacy, 1500, seed=34)
@@ -200,6 +203,7 @@ def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogC
     assert BUSINESS_TABLES
 
 
+@pytest.mark.e2e
 def test_a_server_that_stays_away_stops_the_run_and_the_next_run_completes(pg_databases) -> None:  # type: ignore[no-untyped-def]
     legacy, target = pg_databases.new("legacy"), pg_databases.new("target")
     generate(legacy, 300, seed=35)
@@ -220,6 +224,7 @@ def test_a_server_that_stays_away_stops_the_run_and_the_next_run_completes(pg_da
     assert reconcile(create_engine(legacy), create_engine(target), AS_OF).balanced
 
 
+@pytest.mark.e2e
 def test_a_quarantined_case_fixed_in_cid_migrates_on_the_next_run(databases) -> None:  # type: ignore[no-untyped-def]
     from legacy.schema import CASE_HDR
 

@@ -27,18 +27,18 @@ from legacy.schema import (
 
 # One 64-bit hash of each row, cut into slices of 28, 28 and 8 bits, summed per case: 64 bits,
 # order-free, overflow-free: a changed case keeps its fingerprint about once in 2**64. (A second
-# hash under another seed, for 112 bits, cost a quarter of the fingerprints' time.)
+# hash under another seed would add a quarter to the fingerprints' time for bits not needed.)
 SEED = 0
 CASE_KEYED = (CASE_HDR, CASE_PERSON, APPOINTMENT, CASE_NOTE, DECISION, CASE_FLAG, UNHCR_REFERRAL)
 
 
-def _row_hash(conn: Connection, table: sa.Table, seed: int) -> sa.ColumnElement:
+def _row_hash(conn: Connection, table: sa.Table, seed: int) -> sa.ColumnElement[Any]:
     """A 64-bit hash of the whole row. PostgreSQL hashes the row itself with each column type's own
     hash (hash_record_extended, PostgreSQL 14+: a third of the cost of md5 over the row's text);
     elsewhere every column as `length:text` (NULL as its own symbol), so no edit can hide at a
     boundary, hashed by the function cutover registers."""
     if conn.dialect.name == "postgresql":
-        row: sa.ColumnElement = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
+        row: sa.ColumnElement[Any] = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
         return sa.func.hash_record_extended(row, seed, type_=sa.BigInteger)
     parts = []
     for col in table.columns:
@@ -55,7 +55,7 @@ def _joined(parts: list[Any], separator: str) -> sa.ColumnElement[str]:
     return text
 
 
-def _totals(conn: Connection, case_id: sa.ColumnElement, table: sa.Table, joined: sa.FromClause,
+def _totals(conn: Connection, case_id: sa.ColumnElement[Any], table: sa.Table, joined: sa.FromClause,
             where: list[sa.ColumnElement[bool]]) -> sa.Subquery:
     """Per case: the count of the table's rows and the sums of their hash slices."""
     # OFFSET 0 keeps the planner from inlining the hashes into each sum (it would hash twice as often).
@@ -67,16 +67,16 @@ def _totals(conn: Connection, case_id: sa.ColumnElement, table: sa.Table, joined
 
 
 def fingerprint_query(conn: Connection, case_ids: Sequence[int] | None = None,
-                      person_ids: Sequence[int] | None = None, among: sa.FromClause | None = None) -> sa.Select:
+                      person_ids: Sequence[int] | None = None, among: sa.FromClause | None = None) -> sa.Select[Any]:
     """SELECT CASE_ID, fingerprint (32 hex digits) for these cases, or those in `among` (a table
     of case_id), or every case, in key order. Given the batch's PERSON_IDs too, persons and
     addresses are read by index, never scanned."""
     chosen = None if among is None else sa.select(among.c.case_id).cte("chosen")
 
-    def only(column: sa.ColumnElement, keys: Sequence[int] | None = case_ids) -> list[sa.ColumnElement[bool]]:
+    def only(column: sa.ColumnElement[Any], keys: Sequence[int] | None = case_ids) -> list[sa.ColumnElement[bool]]:
         return [] if keys is None else [key_list(conn, column, keys)]
 
-    def among_chosen(source: sa.FromClause, column: sa.ColumnElement) -> sa.FromClause:
+    def among_chosen(source: sa.FromClause, column: sa.ColumnElement[Any]) -> sa.FromClause:
         # A join, not IN: the chosen cases are distinct, and IN would de-duplicate them again
         # for every table (1,000,000 cases: 0.3 s a table).
         return source if chosen is None else source.join(chosen, chosen.c.case_id == column)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,7 +22,7 @@ class LegacyReference:
     colliding_refs: frozenset[str]  # normalised CASE_REF held by more than one case
 
 
-def _normalised(column: sa.ColumnElement) -> sa.ColumnElement:
+def _normalised(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.upper(sa.func.replace(sa.func.trim(column), " ", ""))
 
 

@@ -39,7 +39,7 @@ RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
 
 
 def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool],
-                sources: Mapping[str, sa.Table] | None = None) -> sa.Select:
+                sources: Mapping[str, sa.Table] | None = None) -> sa.Select[Any]:
     """SELECT range key, primary key, field hashes (each column's text hashed, in the table's
     column order) and row total for a business table's rows (those matching `where`),
     read from the table or from `sources` (staging tables by name)."""
@@ -92,8 +92,9 @@ def _digest_insert(conn: Connection, table: sa.Table, rows: sa.Subquery) -> sa.E
         sa.select(sa.literal(table.name), rows.c.row_key, rows.c.range_key, rows.c.field_hashes,
                   rows.c.row_h28).where(sa.true()))
     columns = ("range_key", "field_hashes", "row_h28")
-    return insert.on_conflict_do_update(index_elements=["entity", "row_key"],
-                                        set_={c: insert.excluded[c] for c in columns})
+    upsert: sa.Executable = insert.on_conflict_do_update(index_elements=["entity", "row_key"],
+                                                         set_={c: insert.excluded[c] for c in columns})
+    return upsert
 
 
 def forget_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:

@@ -52,7 +52,9 @@ def _merge_statement(dialect: str, table: sa.Table, stage: sa.Table) -> sa.Execu
     changed = sa.or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
     if table is PERSON:
         changed = sa.and_(changed, stmt.excluded.legacy_person_id <= table.c.legacy_person_id)
-    return stmt.on_conflict_do_update(index_elements=pk, set_={c: stmt.excluded[c] for c in cols}, where=changed)
+    upsert: sa.Executable = stmt.on_conflict_do_update(index_elements=pk, set_={c: stmt.excluded[c] for c in cols},
+                                                       where=changed)
+    return upsert
 
 
 def held_keys(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -82,13 +83,17 @@ def test_help_explains_every_command() -> None:
 
 
 def test_plan_writes_nothing_and_prints_waves(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", tmp_path / "target.db"
+    legacy_file, target_file = tmp_path / "cid.db", tmp_path / "target.db"
+    legacy, target = f"sqlite:///{legacy_file}", f"sqlite:///{target_file}"
     generate(legacy, 300, seed=2)
-    assert main(["plan", "--legacy", legacy, "--as-of", "2026-11-01", "--format", "json"]) == 0
+    assert main(["init-target", "--target", target]) == 0
+    before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in (legacy_file, target_file)}
+    capsys.readouterr()
+    assert main(["plan", "--legacy", legacy, "--target", target, "--as-of", "2026-11-01", "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["in_flight"] == sum(w["cases"] for w in payload["waves"])
     assert payload["excluded_total"] == 300 - payload["in_flight"]
-    assert not target.exists()
+    assert {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in before} == before
 
 
 def test_every_command_names_a_handler_that_exists() -> None:

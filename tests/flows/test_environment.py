@@ -53,6 +53,7 @@ def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: p
     assert environment._default_database() is None
 
 
+@pytest.mark.e2e
 def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from distributed import Client
@@ -69,6 +70,7 @@ def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
         cluster.close()
 
 
+@pytest.mark.e2e
 def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from distributed import Client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from cutover.db import create_engine
@@ -13,6 +14,7 @@ from legacy.schema import CASE_HDR, LEGACY_TABLES
 from tests.helpers import dump, generate
 
 
+@pytest.mark.e2e
 def test_churn_changes_rows_and_records_silent_updates(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cid.db'}"
     generate(url, 1500, seed=5)

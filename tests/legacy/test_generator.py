@@ -51,6 +51,7 @@ def test_sqlite_and_postgresql_hold_identical_rows(session_databases) -> None:  
     assert left == right
 
 
+@pytest.mark.e2e
 def test_every_defect_is_present_at_20000_cases(cid_20k: tuple[str, dict]) -> None:
     _, manifest = cid_20k
     assert manifest["cases"] == 20_000
@@ -68,6 +69,7 @@ def _rows_by_ref(url: str) -> tuple[dict[str, list[int]], sa.Engine]:
     return by_ref, engine
 
 
+@pytest.mark.e2e
 def test_two_main_applicants_really_have_two(cid_20k: tuple[str, dict]) -> None:
     url, manifest = cid_20k
     by_ref, engine = _rows_by_ref(url)
@@ -81,6 +83,7 @@ def test_two_main_applicants_really_have_two(cid_20k: tuple[str, dict]) -> None:
         assert all(mains[cid] == 0 for cid in by_ref[ref]), ref
 
 
+@pytest.mark.e2e
 def test_rebooking_loops_really_loop(cid_20k: tuple[str, dict]) -> None:
     url, manifest = cid_20k
     by_ref, engine = _rows_by_ref(url)
@@ -99,6 +102,7 @@ def test_rebooking_loops_really_loop(cid_20k: tuple[str, dict]) -> None:
     assert listed and listed == looping_cases
 
 
+@pytest.mark.e2e
 def test_dangling_rebookings_point_nowhere(cid_20k: tuple[str, dict]) -> None:
     url, manifest = cid_20k
     by_ref, engine = _rows_by_ref(url)
@@ -114,6 +118,7 @@ def _ids(engine: sa.Engine, table: sa.Table) -> list[int]:
         return list(conn.execute(sa.select(next(iter(table.primary_key)))).scalars())
 
 
+@pytest.mark.e2e
 def test_reference_collisions_collide_after_trim_and_upper(cid_20k: tuple[str, dict]) -> None:
     url, manifest = cid_20k
     by_ref, _ = _rows_by_ref(url)
@@ -122,6 +127,7 @@ def test_reference_collisions_collide_after_trim_and_upper(cid_20k: tuple[str, d
         assert normalised["".join(ref.split()).upper()] >= 2, ref
 
 
+@pytest.mark.e2e
 def test_duplicate_persons_share_a_home_office_reference(cid_20k: tuple[str, dict]) -> None:
     url, manifest = cid_20k
     by_ref, engine = _rows_by_ref(url)
@@ -140,6 +146,7 @@ def test_duplicate_persons_share_a_home_office_reference(cid_20k: tuple[str, dic
         assert any(shared_by_case[cid] for cid in by_ref[ref]), ref
 
 
+@pytest.mark.e2e
 def test_about_sixty_percent_in_flight(cid_20k: tuple[str, dict]) -> None:
     from migration.plan import build_plan
     from tests.helpers import AS_OF

@@ -1,20 +1,37 @@
-"""Golden cases: a legacy case in (small JSON files in golden/), the target rows and findings out."""
+"""Golden cases: legacy cases in (small JSON files in golden/), the target rows and findings out.
+
+A file holds `legacy` (one case, or a list of cases transformed as one batch), optionally
+`reference` (the cross-case sets a batch cannot see: `duplicate_ho_refs`, `colliding_refs`), and
+`expected`: the state of each case, the listed columns of every row of the listed tables, and the
+findings as [rule, action, defect]. A file with `edit` instead is a fingerprint case: the legacy
+rows go into a CID database, the edit changes a row without moving LAST_UPD_TS, and the case's
+fingerprint must change."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from cutover.db import create_engine
+from legacy.defects import INJECTORS
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
-from migration.extract import LegacyCase, LegacyReference
+from legacy.schema import legacy_metadata
+from migration.extract import Extract, LegacyCase, LegacyReference
 from migration.target_schema import NOTE_TEXT_MAX
 from migration.transform import transform_batch
+from migration.transform.validate import CASE_COLUMN
+from tests.conftest import Databases
 
-GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.json"))
+GOLDEN_FILES = sorted((Path(__file__).parent / "golden").glob("*.json"))
+SPECS = {p.stem: json.loads(p.read_text()) for p in GOLDEN_FILES}
+GOLDEN = [p for p in GOLDEN_FILES if "edit" not in SPECS[p.stem]]
 AS_OF = dt.date(2026, 11, 1)
 REFERENCE = LegacyReference(
     statuses={code: (terminal == "Y", bool(retired)) for code, _, _, _, terminal, retired in REF_STATUS_ROWS},
@@ -43,18 +60,40 @@ def load_case(spec: dict[str, Any]) -> LegacyCase:
     return case
 
 
+def legacy_cases(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `legacy` part of a golden file as a list of cases."""
+    legacy = spec["legacy"]
+    return legacy if isinstance(legacy, list) else [legacy]
+
+
+def reference_for(spec: dict[str, Any]) -> LegacyReference:
+    """The code tables, with the cross-case sets the file names."""
+    sets = spec.get("reference", {})
+    return dataclasses.replace(REFERENCE, duplicate_ho_refs=frozenset(sets.get("duplicate_ho_refs", ())),
+                               colliding_refs=frozenset(sets.get("colliding_refs", ())))
+
+
+def row_order(row: dict[str, Any]) -> tuple[int, ...]:
+    """Rows compared in case, then legacy key, then part order."""
+    return tuple(row.get(k) or 0 for k in (CASE_COLUMN, "legacy_appt_id", "legacy_note_id", "legacy_address_id",
+                                           "part"))
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 def test_golden_case(path: Path) -> None:
-    spec = json.loads(path.read_text())
-    result = transform_batch([load_case(spec["legacy"])], REFERENCE, AS_OF)
+    spec = SPECS[path.stem]
+    result = transform_batch([load_case(c) for c in legacy_cases(spec)], reference_for(spec), AS_OF)
     expected = spec["expected"]
-    assert [o.state for o in result.outcomes] == [expected["state"]]
+    states = expected["states"] if "states" in expected else [expected["state"]]
+    assert [o.state for o in result.outcomes] == states
     for table, rows in expected["rows"].items():
-        actual = sorted(result.rows.get(table, []), key=lambda r: (r.get("legacy_appt_id") or 0, r.get("part") or 0))
+        actual = sorted(result.rows.get(table, []), key=row_order)
         assert len(actual) == len(rows), table
         for got, want in zip(actual, rows, strict=True):
             assert {k: _plain(got[k]) for k in want} == want, table
@@ -62,3 +101,53 @@ def test_golden_case(path: Path) -> None:
     for finding in expected["findings"]:
         assert finding in findings
     assert len(findings) == len(expected["findings"]), findings
+
+
+FINGERPRINT_CASES = [p for p in GOLDEN_FILES if "edit" in SPECS[p.stem]]
+
+
+def _insert_case(conn: sa.Connection, spec: dict[str, Any]) -> None:
+    tables = legacy_metadata.tables
+    conn.execute(tables["CASE_HDR"].insert(), [_row(spec["header"])])
+    conn.execute(tables["PERSON"].insert(), [_row(p) for p in spec["persons"]])
+    for table, rows in spec["children"].items():
+        conn.execute(tables[table].insert(), [_row(r) for r in rows])
+    addresses = [_row(a) for rows in spec["addresses"].values() for a in rows]
+    if addresses:
+        conn.execute(tables["ADDRESS"].insert(), addresses)
+
+
+@pytest.mark.parametrize("path", FINGERPRINT_CASES, ids=[p.stem for p in FINGERPRINT_CASES])
+def test_golden_fingerprint_case(path: Path, databases: Databases) -> None:
+    """Each edit changes a row without moving its LAST_UPD_TS, and the case's fingerprint changes."""
+    spec = SPECS[path.stem]
+    (case,) = legacy_cases(spec)
+    engine = create_engine(databases.new("legacy"))
+    legacy_metadata.create_all(engine)
+    with engine.begin() as conn:
+        _insert_case(conn, case)
+
+    def fingerprint() -> str:
+        with engine.connect() as conn:
+            (extracted,) = Extract.batch(conn, [case["header"]["CASE_ID"]])
+        return extracted.fingerprint
+
+    seen = [fingerprint()]
+    assert fingerprint() == seen[0]  # unchanged rows, unchanged fingerprint
+    for edit in spec["edit"]:
+        table = legacy_metadata.tables[edit["table"]]
+        where = sa.and_(*(table.c[k] == v for k, v in edit["key"].items()))
+        with engine.begin() as conn:
+            stamp = conn.execute(sa.select(table.c.LAST_UPD_TS).where(where)).scalar_one()
+            conn.execute(sa.update(table).where(where).values(edit["set"]))
+            assert conn.execute(sa.select(table.c.LAST_UPD_TS).where(where)).scalar_one() == stamp
+        seen.append(fingerprint())
+        assert seen[-1] not in seen[:-1], edit
+    engine.dispose()
+
+
+def test_every_defect_has_a_golden_case() -> None:
+    """Every defect identifier of CID-SCHEMA.md is shown by at least one golden file."""
+    shown = {f[2] for spec in SPECS.values() if "expected" in spec for f in spec["expected"]["findings"]}
+    shown |= {spec["defect"] for spec in SPECS.values() if "edit" in spec}
+    assert set(INJECTORS) | {"silent_update"} <= shown

@@ -13,14 +13,11 @@ from legacy.schema import CASE_NOTE as LEGACY_NOTE
 from migration.run import RunConfig
 from migration.target_schema import ADDRESS, CASE, CASE_NOTE, CUTOVER_ROW_DIGEST
 from reconciliation import reconcile
-from tests.helpers import AS_OF, generate, run_all
+from tests.helpers import AS_OF, run_all
 
 
-def test_rows_gone_from_cid_leave_the_target_on_resync(databases) -> None:  # type: ignore[no-untyped-def]
-    legacy, target = databases.new("legacy"), databases.new("target")
-    generate(legacy, 300, seed=41)
-    cfg = RunConfig(legacy, target, AS_OF, batch_size=60)
-    run_all(cfg)
+def test_rows_gone_from_cid_leave_the_target_on_resync(migrated_copy) -> None:  # type: ignore[no-untyped-def]
+    legacy, target = migrated_copy(300, seed=61, batch_size=100)
     with create_engine(target).connect() as conn:
         migrated = set(conn.execute(sa.select(CASE.c.legacy_case_id)).scalars())
         note_id, case_id = conn.execute(sa.select(CASE_NOTE.c.legacy_note_id, CASE.c.legacy_case_id)
@@ -34,7 +31,7 @@ def test_rows_gone_from_cid_leave_the_target_on_resync(databases) -> None:  # ty
                      .values(DELETED_FLG="Y", LAST_UPD_TS=later))
         conn.execute(sa.delete(LEGACY_ADDRESS).where(LEGACY_ADDRESS.c.ADDRESS_ID.in_([address_id])))
 
-    run_all(RunConfig(legacy, target, AS_OF, batch_size=60))
+    run_all(RunConfig(legacy, target, AS_OF, batch_size=100))
 
     with create_engine(target).connect() as conn:
         notes = set(conn.execute(sa.select(CASE_NOTE.c.legacy_note_id)).scalars())

@@ -8,11 +8,10 @@ import sqlalchemy as sa
 
 from cutover.db import create_engine
 from legacy.schema import ADDRESS, CASE_PERSON, PERSON
-from migration.run import RunConfig
 from migration.target_schema import CASE
 from reconciliation.cases import balance
 from reconciliation.compare import Reconciliation
-from tests.helpers import AS_OF, generate, run_all
+from tests.helpers import AS_OF
 
 
 def _balance(legacy: str, target: str, page_size: int) -> Reconciliation:
@@ -22,18 +21,17 @@ def _balance(legacy: str, target: str, page_size: int) -> Reconciliation:
         return balance(l_stream, t_stream, (l_read, t_read), AS_OF, 14, page_size=page_size)
 
 
-def _migrated(databases, seed: int) -> tuple[str, str, list[int]]:  # type: ignore[no-untyped-def]
-    """A small CID migrated whole: its URL, the target's and the migrated CASE_IDs, ascending."""
-    legacy, target = databases.new("legacy"), databases.new("target")
-    generate(legacy, 300, seed=seed)
-    run_all(RunConfig(legacy, target, AS_OF, batch_size=100))
+def _migrated(migrated_copy) -> tuple[str, str, list[int]]:  # type: ignore[no-untyped-def]
+    """A small CID migrated whole (this test's copy): its URL, the target's and the migrated
+    CASE_IDs, ascending."""
+    legacy, target = migrated_copy(300, seed=61, batch_size=100)
     with create_engine(target).connect() as conn:
         migrated = conn.execute(sa.select(CASE.c.legacy_case_id).order_by(CASE.c.legacy_case_id)).scalars().all()
     return legacy, target, list(migrated)
 
 
-def test_small_pages_count_a_shared_person_once(databases) -> None:  # type: ignore[no-untyped-def]
-    legacy, target, migrated = _migrated(databases, 61)
+def test_small_pages_count_a_shared_person_once(migrated_copy) -> None:  # type: ignore[no-untyped-def]
+    legacy, target, migrated = _migrated(migrated_copy)
     first, last = migrated[0], migrated[-1]
     with create_engine(legacy).begin() as conn:
         # The last migrated case now also names a person of the first: it still counts once.
@@ -52,8 +50,8 @@ def test_small_pages_count_a_shared_person_once(databases) -> None:  # type: ign
     assert small.discrepancies == whole.discrepancies
 
 
-def test_an_address_moved_to_a_person_of_another_page_is_not_missing(databases) -> None:  # type: ignore[no-untyped-def]
-    legacy, target, migrated = _migrated(databases, 62)
+def test_an_address_moved_to_a_person_of_another_page_is_not_missing(migrated_copy) -> None:  # type: ignore[no-untyped-def]
+    legacy, target, migrated = _migrated(migrated_copy)
     with create_engine(legacy).begin() as conn:
         # An address of the lowest person a migrated case names now belongs to the highest one.
         named = sa.select(CASE_PERSON.c.PERSON_ID).where(CASE_PERSON.c.CASE_ID.in_(migrated))

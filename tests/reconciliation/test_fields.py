@@ -8,9 +8,7 @@ import sqlalchemy as sa
 
 import reconciliation.fields as fields
 from cutover.db import create_engine
-from migration.run import RunConfig
 from migration.target_schema import APPOINTMENT
-from tests.helpers import AS_OF, generate, run_all
 
 
 def _check(legacy: str, target: str) -> list[tuple[str, str, int | None, str | None]]:
@@ -18,10 +16,8 @@ def _check(legacy: str, target: str) -> list[tuple[str, str, int | None, str | N
         return [(d.kind, d.entity, d.legacy_key, d.field) for d in fields.check_fields(l_conn, t_conn)]
 
 
-def test_a_changed_field_is_found_whatever_the_chunk(databases, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    legacy, target = databases.new("legacy"), databases.new("target")
-    generate(legacy, 200, seed=71)
-    run_all(RunConfig(legacy, target, AS_OF, batch_size=100))
+def test_a_changed_field_is_found_whatever_the_chunk(migrated_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    legacy, target = migrated_copy(300, seed=61, batch_size=100)
     assert _check(legacy, target) == []
     with create_engine(target).begin() as conn:
         last = conn.execute(sa.select(sa.func.max(APPOINTMENT.c.legacy_appt_id))).scalar_one()

@@ -62,6 +62,7 @@ def _busiest_wave(report: Path) -> str:
     return max(WAVE_ORDER, key=lambda w: len((report / f"worklist-{w}.csv").read_text().splitlines()))
 
 
+@pytest.mark.e2e  # a real browser (Chromium) opens every page
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_every_page_reads_well_offline_at_desktop_and_phone_width(report: Path, tmp_path: Path, device: str) -> None:
     from playwright.sync_api import sync_playwright

@@ -7,21 +7,16 @@ import pytest
 import sqlalchemy as sa
 
 from cutover.db import create_engine
-from migration.run import RunConfig
 from migration.target_schema import CASE, DECISION, PERSON
 from reconciliation import reconcile
 from reconciliation.integrity import IntegrityStats, check_integrity
-from tests.helpers import AS_OF, generate, run_all
+from tests.helpers import AS_OF
 
 
 @pytest.fixture
-def migrated(databases):  # type: ignore[no-untyped-def]
-    legacy, target = databases.new("legacy"), databases.new("target")
-    generate(legacy, 600, seed=51)
-    cfg = RunConfig(legacy, target, AS_OF, batch_size=150)
-    run_all(cfg)
-    assert reconcile(create_engine(legacy), create_engine(target), AS_OF).balanced
-    return legacy, target
+def migrated(migrated_copy):  # type: ignore[no-untyped-def]
+    """A 600-case CID migrated whole and balanced (a copy of one built once per session)."""
+    return migrated_copy(600, seed=51, batch_size=150)
 
 
 def _kinds(legacy: str, target: str) -> list[tuple[str, str, str | None]]:
