@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -30,7 +31,7 @@ def _chunks(keys: Iterable[int]) -> Iterable[list[int]]:
         yield ordered[start:start + LOOKUP]
 
 
-def _pairs(conn: Connection, key: sa.ColumnElement, owner: sa.ColumnElement, keys: Iterable[int],
+def _pairs(conn: Connection, key: sa.ColumnElement[Any], owner: sa.ColumnElement[Any], keys: Iterable[int],
            joined: sa.FromClause | None = None) -> list[tuple[int, int]]:
     """(key, owner) rows for these keys."""
     out: list[tuple[int, int]] = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -80,14 +81,14 @@ def prepare(conn: Connection) -> None:
         raw.create_function("reconcile_md5_32", 1, _md5_32, deterministic=True)
 
 
-def _text_of(parts: Sequence[sa.ColumnElement], separator: str) -> sa.ColumnElement[str]:
+def _text_of(parts: Sequence[sa.ColumnElement[Any]], separator: str) -> sa.ColumnElement[str]:
     joined: sa.ColumnElement[str] = sa.cast(parts[0], sa.Text)
     for part in parts[1:]:
         joined = joined.concat(separator).concat(sa.cast(part, sa.Text))
     return joined
 
 
-def _row_hash64(conn: Connection, table: sa.Table) -> sa.ColumnElement:
+def _row_hash64(conn: Connection, table: sa.Table) -> sa.ColumnElement[Any]:
     if conn.dialect.name == "postgresql":
         whole_row: sa.ColumnElement[object] = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
         return sa.func.hash_record_extended(whole_row, FINGERPRINT_SEED, type_=sa.BigInteger)
@@ -98,7 +99,7 @@ def _row_hash64(conn: Connection, table: sa.Table) -> sa.ColumnElement:
     return sa.func.reconcile_hash64(_text_of(columns, "|"), FINGERPRINT_SEED, type_=sa.BigInteger)
 
 
-def _slice_sums(hashed: sa.ColumnElement) -> list[sa.ColumnElement]:
+def _slice_sums(hashed: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
     """SUM() of the hash's bits 0-27, 28-55 and 56-63, each non-negative, so no sum overflows."""
     low = hashed.op("&")(LOW28)
     middle = hashed.op(">>")(sa.literal_column("28")).op("&")(LOW28)
@@ -106,7 +107,8 @@ def _slice_sums(hashed: sa.ColumnElement) -> list[sa.ColumnElement]:
     return [sa.func.sum(low), sa.func.sum(middle), sa.func.sum(high)]
 
 
-def _table_totals(conn: Connection, case_id: sa.ColumnElement, table: sa.Table, source: sa.FromClause) -> sa.Subquery:
+def _table_totals(conn: Connection, case_id: sa.ColumnElement[Any], table: sa.Table,
+                  source: sa.FromClause) -> sa.Subquery:
     # OFFSET 0 keeps the planner from hashing each row once per sum.
     rows = sa.select(case_id.label("case_id"), _row_hash64(conn, table).label("h")).select_from(source).offset(0)
     hashed = rows.subquery()
@@ -119,7 +121,7 @@ def legacy_fingerprints(conn: Connection, among: sa.FromClause) -> Iterator[tupl
     prepare(conn)
     chosen = sa.select(among.c.case_id).cte("chosen")
 
-    def of_chosen(source: sa.FromClause, case_id: sa.ColumnElement) -> sa.FromClause:
+    def of_chosen(source: sa.FromClause, case_id: sa.ColumnElement[Any]) -> sa.FromClause:
         return source.join(chosen, chosen.c.case_id == case_id)
 
     totals = [_table_totals(conn, t.c.CASE_ID, t, of_chosen(t, t.c.CASE_ID)) for t in CASE_TABLES]
@@ -138,26 +140,26 @@ def legacy_fingerprints(conn: Connection, among: sa.FromClause) -> Iterator[tupl
         yield int(case_id), fingerprint
 
 
-def _field_hash(conn: Connection, column: sa.ColumnElement) -> sa.ColumnElement:
+def _field_hash(conn: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     text = sa.func.coalesce(sa.cast(column, sa.Text), NULL_MARK)
     if conn.dialect.name == "postgresql":
         return sa.func.hashtextextended(text, 0).op("&")(sa.literal(0xFFFFFFFF, sa.BigInteger))
     return sa.func.reconcile_md5_32(text, type_=sa.BigInteger)
 
 
-def _hex(conn: Connection, value: sa.ColumnElement) -> sa.ColumnElement:
+def _hex(conn: Connection, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     if conn.dialect.name == "postgresql":
         return sa.func.lpad(sa.func.to_hex(value), HEX_DIGITS, "0")
     return sa.func.printf(f"%0{HEX_DIGITS}x", value)
 
 
-def range_key(table: sa.Table) -> sa.ColumnElement:
+def range_key(table: sa.Table) -> sa.ColumnElement[Any]:
     """The column a business table's rows are ranged by (on the table itself or its case)."""
     key_table, key_column = RANGE_KEYS[table.name]
     return key_table.c[key_column]
 
 
-def target_digests(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select:
+def target_digests(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     """SELECT range_key, row_key, field_hashes, row_h28 of a business table's rows (those
     matching `where`), as the database computes them now."""
     prepare(conn)

@@ -6,7 +6,6 @@ whose totals differ, so the rows read follow the size of the difference, not of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -53,7 +54,7 @@ def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tu
     return low + high, low_bad + high_bad
 
 
-def _readable(conn: Connection, stmt: sa.Select) -> list[sa.Row] | None:
+def _readable(conn: Connection, stmt: sa.Select[Any]) -> list[sa.Row[Any]] | None:
     try:
         return list(conn.execute(stmt))
     except Exception as exc:
@@ -62,11 +63,11 @@ def _readable(conn: Connection, stmt: sa.Select) -> list[sa.Row] | None:
         return None
 
 
-def _keys(conn: Connection, stmt: sa.Select) -> list[int]:
+def _keys(conn: Connection, stmt: sa.Select[Any]) -> list[int]:
     return [k for (k,) in conn.execute(stmt)]
 
 
-def _rows_of(conn: Connection, case_id: int) -> list[tuple[sa.Table, sa.Column, list[int]]]:
+def _rows_of(conn: Connection, case_id: int) -> list[tuple[sa.Table, sa.Column[Any], list[int]]]:
     """Each table the case reads from, its key column and the keys of the case's rows there."""
     found = []
     for table, pk in ((CASE_HDR, "CASE_ID"), *CASE_CHILDREN):
