@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from migration.parsers import flag, parse_cid_date
 from migration.rules.statuses import CASE_TYPES
 
@@ -14,9 +16,7 @@ GENDERS = {"M": "male", "F": "female", "U": "unspecified", "X": "other"}
 
 def older_cutoff(as_of: dt.date, months: int) -> dt.date:
     """The date before which a case received counts as older (as_of minus `months` months)."""
-    year, month = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
-    day = min(as_of.day, 28) if month + 1 == 2 else min(as_of.day, 30 if month + 1 in (4, 6, 9, 11) else 31)
-    return dt.date(year, month + 1, day)
+    return as_of - relativedelta(months=months)
 
 
 def active_flags(flags: Iterable[Mapping[str, Any]]) -> frozenset[str]:
