@@ -15,7 +15,6 @@ from sqlalchemy.engine import Engine
 
 from audit.entries import make_body
 from audit.ledger import append
-from cutover.collector import collector_paused
 from cutover.db import create_engine, key_list
 from cutover.errors import CutoverError
 from cutover.log import get_logger
@@ -73,7 +72,7 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     target, legacy = engine_for(cfg.target_url), engine_for(cfg.legacy_url)
     Load.init_target(target)
     plan = Plan(as_of=cfg.as_of)
-    with collector_paused(), legacy.connect() as source, target.begin() as conn:
+    with legacy.connect() as source, target.begin() as conn:
         reference = Extract.reference(source)
         ensure_units(conn, UNITS)
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
@@ -209,8 +208,7 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
         return {"cases": len(case_ids), "migrated": result.migrated, "quarantined": result.quarantined,
                 "unchanged": unchanged, "excluded": len(left)}
 
-    with collector_paused():
-        counts = with_retries(work, cfg.retry_attempts, cfg.retry_max_wait)
+    counts = with_retries(work, cfg.retry_attempts, cfg.retry_max_wait)
     log.debug("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
              min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
     return counts
