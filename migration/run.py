@@ -25,7 +25,7 @@ from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
 from migration.plan import Plan, classify_cases, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import with_retries
-from migration.rules.routing import UNITS
+from migration.rules import current_rules
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
 from migration.transform import TransformResult, transform_batch
 from migration.transform.keys import key
@@ -42,8 +42,8 @@ class RunConfig:
     as_of: dt.date
     batch_size: int = 500
     lanes: int = 2  # a wave is cut into a multiple of this many batches of even sizes (split_batches)
-    appeal_window_days: int = 14
-    older_months: int = 36
+    appeal_window_days: int | None = None  # None: the rules' appeal window
+    older_months: int | None = None  # None: the rules' older-case months
     retry_attempts: int = 5
     retry_max_wait: float = 30.0
     report_dir: str = ""  # where `cutover report` writes its pages: runs link to them
@@ -74,7 +74,7 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     plan = Plan(as_of=cfg.as_of)
     with legacy.connect() as source, target.begin() as conn:
         reference = Extract.reference(source)
-        ensure_units(conn, UNITS)
+        ensure_units(conn, dict(current_rules().units))
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
                                     older_months=cfg.older_months, reference=reference)
         counts = record_plan(conn, cfg.as_of, plan.counting(classified))
@@ -200,7 +200,7 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
             already_out = {cid for cid, state, _ in records if state == "excluded"}
             left = {cid: why for cid, why in left.items() if cid not in already_out}
             todo = [c for c in staying if known.get(c.case_id) != c.fingerprint]
-            result = last = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
+            result = last = transform_batch(todo, reference, cfg.as_of)
             result.refuse(refused)
             unchanged = len(staying) - len(todo)
             Load.batch(conn, result, wave=wave, run_id=run_id, batch_no=batch_no, case_ids=case_ids,
