@@ -1,4 +1,4 @@
-"""The shape of each rules file (migration/rules/data/*.toml), checked as it is read.
+"""The shape of each rules file (migration/rules/tables/*.toml), checked as it is read.
 
 Every value a file maps a legacy code to must be a member of the target's enumeration, every unit
 a route names must be a unit, and every table that is matched first-match-wins must end with a

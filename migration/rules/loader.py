@@ -1,6 +1,6 @@
 """Read the rules files, check them, and keep the rules in force for this process.
 
-The shipped rules are the TOML files of migration/rules/data/. A replacement given as a folder
+The shipped rules are the TOML files of migration/rules/tables/. A replacement given as a folder
 replaces the files of the same names it holds; given as one file, it replaces the shipped file
 of its name. `CUTOVER_RULES` names the replacement for every process of a run."""
 
@@ -20,7 +20,7 @@ from migration.rules.files import FILES, PolicyEntry
 from migration.rules.policies import Policy
 from migration.rules.rulebook import Rules, build_rules
 
-SHIPPED = Path(__file__).parent / "data"
+SHIPPED = Path(__file__).parent / "tables"
 RULES_FILES = (*FILES, "policies")
 ENVIRONMENT_VARIABLE = "CUTOVER_RULES"
 _POLICIES = TypeAdapter(dict[str, PolicyEntry])

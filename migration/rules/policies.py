@@ -1,4 +1,4 @@
-"""What happens to each kind of bad data: the policy table of rules/data/policies.toml.
+"""What happens to each kind of bad data: the policy table of rules/tables/policies.toml.
 
 `repair` fixes the value and records it; `quarantine` holds the whole case back with the rule
 and a reason; `drop` leaves one child row out and records it; `merge` folds a duplicate person

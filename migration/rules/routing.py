@@ -1,4 +1,4 @@
-"""Who owns a migrated case and its next task (rules/data/routing.toml), read from the rules in force."""
+"""Who owns a migrated case and its next task (rules/tables/routing.toml), read from the rules in force."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The waves of the cutover (rules/data/waves.toml): their order and the cohorts, first match wins."""
+"""The waves of the cutover (rules/tables/waves.toml): their order and the cohorts, first match wins."""
 
 from __future__ import annotations
 
