@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from migration.rules import current_rules
 from reconciliation.cases import balance
 from reconciliation.changes import changed_since_migration
 from reconciliation.compare import Discrepancy, Reconciliation
@@ -22,12 +23,14 @@ T = TypeVar("T")
 
 
 def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | None = None,
-              appeal_window_days: int = 14, progress: Callable[[int], None] | None = None) -> Reconciliation:
+              appeal_window_days: int | None = None, progress: Callable[[int], None] | None = None) -> Reconciliation:
     """Reconcile CID with the target as of a date, overall or for one wave; `progress` is told
     of each of the STEPS steps as it ends. The checks that load one database each (integrity on
     the target, fingerprints on CID, field checks) run side by side with the balance, so both
     servers work at once; each streams or pages, so memory does not grow with the data."""
     step = progress or (lambda done: None)
+    if appeal_window_days is None:
+        appeal_window_days = current_rules().appeal_window_days
 
     def then_step(work: Callable[[], T]) -> Callable[[], T]:
         def run() -> T:
