@@ -40,7 +40,7 @@ def _member_of(values: Iterable[str], what: str) -> Callable[[str], str]:
 
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(f"{value!r} is not a {what} of the target ({', '.join(allowed)})")
+            raise ValueError(f"{value!r} is not one of the target's {what} ({', '.join(allowed)})")
         return value
     return check
 
@@ -49,18 +49,18 @@ def _target(values: Iterable[str], what: str) -> object:
     return AfterValidator(_member_of(values, what))
 
 
-LifecycleState = Annotated[str, _target(LIFECYCLE_STATES, "lifecycle state")]
-CaseType = Annotated[str, _target(CASE_TYPES, "case type")]
-Gender = Annotated[str, _target(GENDERS, "gender")]
-PartyRole = Annotated[str, _target(PARTY_ROLES, "party role")]
-Relationship = Annotated[str, _target(RELATIONSHIPS, "relationship")]
-AddressKind = Annotated[str, _target(ADDRESS_KINDS, "address kind")]
-AppointmentKind = Annotated[str, _target(APPOINTMENT_KINDS, "appointment kind")]
-AppointmentOutcome = Annotated[str, _target(APPOINTMENT_OUTCOMES, "appointment outcome")]
-DecisionOutcome = Annotated[str, _target(DECISION_OUTCOMES, "decision outcome")]
-Vulnerability = Annotated[str, _target(VULNERABILITIES, "vulnerability")]
-SubmissionCategory = Annotated[str, _target(SUBMISSION_CATEGORIES, "submission category")]
-HealthAssessment = Annotated[str, _target(HEALTH_ASSESSMENTS, "health assessment")]
+LifecycleState = Annotated[str, _target(LIFECYCLE_STATES, "lifecycle states")]
+CaseType = Annotated[str, _target(CASE_TYPES, "case types")]
+Gender = Annotated[str, _target(GENDERS, "genders")]
+PartyRole = Annotated[str, _target(PARTY_ROLES, "party roles")]
+Relationship = Annotated[str, _target(RELATIONSHIPS, "relationships")]
+AddressKind = Annotated[str, _target(ADDRESS_KINDS, "address kinds")]
+AppointmentKind = Annotated[str, _target(APPOINTMENT_KINDS, "appointment kinds")]
+AppointmentOutcome = Annotated[str, _target(APPOINTMENT_OUTCOMES, "appointment outcomes")]
+DecisionOutcome = Annotated[str, _target(DECISION_OUTCOMES, "decision outcomes")]
+Vulnerability = Annotated[str, _target(VULNERABILITIES, "vulnerabilities")]
+SubmissionCategory = Annotated[str, _target(SUBMISSION_CATEGORIES, "submission categories")]
+HealthAssessment = Annotated[str, _target(HEALTH_ASSESSMENTS, "health assessments")]
 def _nationality(code: str) -> str:
     if code not in ICAO_CODES and pycountry.countries.get(alpha_3=code) is None:
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-3 code nor one of {', '.join(sorted(ICAO_CODES))}")
@@ -134,19 +134,19 @@ class Priority(_File):
     """One tasking priority band, when every condition holds."""
 
     name: str
-    band: Annotated[str, _target(PRIORITY_BANDS, "priority band")]
+    band: Annotated[str, _target(PRIORITY_BANDS, "priority bands")]
     when: dict[str, Condition] = Field(default_factory=dict)
 
 
 class RoutingFile(_File):
     """routing.toml: units, the routing table, postcode regions, tasking priority and next tasks."""
 
-    default_task: Annotated[str, _target(TASK_KINDS, "task kind")]
+    default_task: Annotated[str, _target(TASK_KINDS, "task kinds")]
     units: dict[str, str] = Field(min_length=1)
     nationality_specialisms: dict[str, list[Iso3]]
     postcode_regions: dict[str, list[str]]
     legacy_regions: dict[str, str]
-    next_task: dict[LifecycleState, Annotated[str, _target(TASK_KINDS, "task kind")]]
+    next_task: dict[LifecycleState, Annotated[str, _target(TASK_KINDS, "task kinds")]]
     routes: list[Route] = Field(min_length=1)
     priorities: list[Priority] = Field(min_length=1)
 

@@ -62,17 +62,18 @@ def _where(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
-            parts.append(f"[{part + 1}]")  # a TOML reader counts the [[tables]] of an array from 1
+            parts.append(f" #{part + 1}")  # the n-th [[table]] of an array, counted from 1
         else:
             parts.append(f".{part}" if parts else str(part))
-    return "".join(parts) or "top level"
+    return "".join(parts)
 
 
 def _checked(path: Path, error: ValidationError) -> RulesError:
     first = error.errors(include_url=False)[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-"))))
     message = first["msg"].removeprefix("Value error, ")
-    return RulesError(f"rules file {path}: {_where(loc)}: {message}")
+    where = _where(loc)
+    return RulesError(f"rules file {path}: {where}: {message}" if where else f"rules file {path}: {message}")
 
 
 def load_rules(replacement: str | Path | None = None) -> Rules:
