@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
@@ -23,6 +24,8 @@ FACT_NAMES = frozenset({
     "gender", "nationality_specialism", "specialist_nationality", "accommodation", "postcode_region",
     "legacy_region",
 })
+# The facts drawn from the main applicant's addresses (a reader that asks none may leave them out).
+ADDRESS_FACTS = frozenset({"accommodation", "postcode_region"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class CaseInputs:
     unit_region: str | None  # REF_UNIT.REGION of its legacy owning unit
 
 
+@cache  # one as-of date and period for a whole plan or batch
 def older_cutoff(as_of: dt.date, months: int) -> dt.date:
     """The date before which a case received counts as older (as_of minus `months` calendar months)."""
     return as_of - relativedelta(months=months)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from legacy.schema import ADDRESS, CASE_FLAG, CASE_HDR, CASE_PERSON, DECISION, PERSON
 from migration.extract.reference import LegacyReference, read_reference
-from migration.facts import CaseInputs, case_facts
+from migration.facts import ADDRESS_FACTS, CaseInputs, case_facts
 from migration.parsers import flag, parse_cid_date
 from migration.rules import Rules, current_rules
 from migration.rules.matching import first_match
@@ -106,21 +106,21 @@ def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, refere
 DECISION_FIELDS = ("OUTCOME_CD", "DECISION_DT", "APPEAL_LODGED_FLG")
 
 
-def _grouped(conn: Connection, stmt: sa.Select[Any]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _grouped(conn: Connection, stmt: sa.Select[Any]) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
     """(CASE_ID, its rows) in key order, for the cases that have rows (the statement sorts by CASE_ID)."""
     rows = conn.execute(stmt, execution_options={"yield_per": 20_000}).mappings()
     for case_id, group in groupby(rows, key=lambda r: r["CASE_ID"]):
-        yield case_id, [dict(r) for r in group]
+        yield case_id, cast(list[Mapping[str, Any]], list(group))  # RowMapping's keys are str here
 
 
 class _Aligned:
     """The rows of each case in turn from a stream grouped by CASE_ID, asked for in key order."""
 
-    def __init__(self, groups: Iterator[tuple[int, list[dict[str, Any]]]]) -> None:
+    def __init__(self, groups: Iterator[tuple[int, list[Mapping[str, Any]]]]) -> None:
         self.groups = groups
         self.head = next(groups, None)
 
-    def rows_of(self, case_id: int) -> list[dict[str, Any]]:
+    def rows_of(self, case_id: int) -> list[Mapping[str, Any]]:
         """The rows of this case (none when it has none); earlier cases' rows are passed by."""
         while self.head is not None and self.head[0] < case_id:
             self.head = next(self.groups, None)
@@ -179,7 +179,9 @@ def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int 
     if reference is None:
         reference = read_reference(conn, cross_case=False)
     nationality = NationalityMapper(reference.nationalities, rules.nationality_aliases)
-    flags, addresses = _flags(conn), _main_addresses(conn)
+    flags = _flags(conn)
+    # The main applicant's addresses are read only when a wave's cohort asks a fact drawn from them.
+    addresses = _main_addresses(conn) if any(ADDRESS_FACTS & set(r.when) for r in rules.waves) else None
     for header in _headers(conn):
         case_id = header["CASE_ID"]
         decision = ({f: header[f"D_{f}"] for f in DECISION_FIELDS}
@@ -190,7 +192,7 @@ def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int 
             continue
         has_main = header["MAIN_PERSON_ID"] is not None
         inputs = CaseInputs(header, flags.rows_of(case_id), header if has_main else None,
-                            addresses.rows_of(case_id) if has_main else [],
+                            addresses.rows_of(case_id) if has_main and addresses is not None else [],
                             reference.unit_regions.get((header.get("OWNING_UNIT_CD") or "").strip()))
         rule = first_match(rules.waves, case_facts(inputs, as_of, rules, nationality))
         yield PlannedCase(case_id, header["CASE_REF"], rule.outcome, rule.name)

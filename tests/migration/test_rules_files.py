@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +15,18 @@ import pytest
 import sqlalchemy as sa
 
 from cutover.cli import main
+from cutover.db import create_engine
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import CASE_HDR
-from migration.extract import LegacyCase, LegacyReference
+from migration.extract import LegacyCase, LegacyReference, extract_batch, read_reference
 from migration.plan import PlannedCase, classify_cases
 from migration.rules import RulesError, current_rules, load_rules, rules_digest, use_rules
 from migration.rules.loader import ENVIRONMENT_VARIABLE, SHIPPED
+from migration.rules.matching import first_match
 from migration.transform import transform_batch
+from migration.transform.case_rows import case_facts_of, party_and_person_rows
+from migration.transform.context import BatchContext, CaseState
+from migration.transform.keys import key
 from tests.conftest import AS_OF, Databases
 from tests.helpers import generate
 
@@ -94,7 +100,7 @@ def test_changing_a_cohort_condition_moves_cases_between_waves(databases: Databa
     generate(url, 300, seed=5)
     folder = rules_copy(tmp_path, "waves", 'when = { case_type = "resettlement" }',
                         'when = { case_type = "family_reunion" }')
-    engine = sa.create_engine(url)
+    engine = create_engine(url)
     with engine.connect() as conn:
         types = dict(conn.execute(sa.select(CASE_HDR.c.CASE_ID, CASE_HDR.c.CASE_TYPE)).all())
 
@@ -106,6 +112,34 @@ def test_changing_a_cohort_condition_moves_cases_between_waves(databases: Databa
         assert first_wave_types(None) == {"RES"}
         assert first_wave_types(folder) == {"FRU"}
     engine.dispose()
+
+
+def test_plan_and_transform_read_the_same_facts(databases: Databases, tmp_path: Path) -> None:
+    """With a wave that asks address facts, the wave the plan gives each in-flight case is the wave
+    the transform's facts give it (cases with one main applicant: the others are quarantined)."""
+    url = databases.new("cid")
+    generate(url, 300, seed=9)
+    folder = rules_copy(tmp_path, "waves", 'when = { uasc = true }',
+                        'when = { accommodation = ["hotel", "initial_accommodation"], postcode_region = "REGION_LSE" }')
+    rules = load_rules(folder)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        planned = {c.case_id: c.wave for c in classify_cases(conn, AS_OF, rules=rules) if isinstance(c, PlannedCase)}
+        reference = read_reference(conn)
+        cases = extract_batch(conn, sorted(planned))
+    engine.dispose()
+    ctx = BatchContext(reference=reference, as_of=AS_OF, rules=rules)
+    compared = Counter[str]()
+    for legacy in cases:
+        state = CaseState(legacy, key("case", legacy.case_id), legacy.header.get("CASE_REF"))
+        ctx.cases[legacy.case_id] = state
+        list(party_and_person_rows(ctx, state))
+        if state.main_person_id is None:
+            continue
+        wave = first_match(rules.waves, case_facts_of(ctx, state)).outcome
+        assert wave == planned[legacy.case_id], legacy.case_id
+        compared[wave] += 1
+    assert compared["uasc"] > 0 and sum(compared.values()) > len(planned) * 0.8
 
 
 def test_the_plan_command_follows_a_rules_folder_given_with_the_flag(tmp_path: Path,
