@@ -42,6 +42,7 @@ def _member_of(values: Iterable[str], what: str) -> Callable[[str], str]:
         if value not in allowed:
             raise ValueError(f"{value!r} is not one of the target's {what} ({', '.join(allowed)})")
         return value
+
     return check
 
 
@@ -61,6 +62,8 @@ DecisionOutcome = Annotated[str, _target(DECISION_OUTCOMES, "decision outcomes")
 Vulnerability = Annotated[str, _target(VULNERABILITIES, "vulnerabilities")]
 SubmissionCategory = Annotated[str, _target(SUBMISSION_CATEGORIES, "submission categories")]
 HealthAssessment = Annotated[str, _target(HEALTH_ASSESSMENTS, "health assessments")]
+
+
 def _nationality(code: str) -> str:
     if code not in ICAO_CODES and pycountry.countries.get(alpha_3=code) is None:
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-3 code nor one of {', '.join(sorted(ICAO_CODES))}")
