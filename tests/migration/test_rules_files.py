@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +176,14 @@ def test_the_environment_variable_puts_the_rules_in_force_for_the_settings(tmp_p
     settings = load_settings()
     assert settings.appeal_window_days == 30 and current_rules().appeal_window_days == 30
     assert rules_digest() != load_rules().digest
+
+
+def test_processes_a_run_starts_read_the_rules_it_put_in_force(tmp_path: Path) -> None:
+    folder = rules_copy(tmp_path, "dates", "appeal_window_days = 14", "appeal_window_days = 10")
+    digest = use_rules(folder).digest
+    code = "from migration.rules import current_rules as r; print(r().digest, r().appeal_window_days)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    assert out == [digest, "10"] and digest != load_rules().digest
 
 
 def test_the_digest_is_of_the_content_not_the_layout(tmp_path: Path) -> None:
