@@ -25,12 +25,15 @@ from migration.plan import PlannedCase, classify_cases
 from migration.rules import RulesError, current_rules, load_rules, rules_digest, use_rules
 from migration.rules.loader import ENVIRONMENT_VARIABLE, SHIPPED
 from migration.rules.matching import first_match
+from migration.run import RunConfig
+from migration.target_schema import CASE, CASE_PARTY, PERSON
 from migration.transform import transform_batch
 from migration.transform.case_rows import case_facts_of, party_and_person_rows
 from migration.transform.context import BatchContext, CaseState
 from migration.transform.keys import key
+from reconciliation import reconcile
 from tests.conftest import AS_OF, Databases
-from tests.helpers import generate
+from tests.helpers import generate, run_all
 
 REFERENCE = LegacyReference(
     statuses={code: (terminal == "Y", bool(retired)) for code, _, _, _, terminal, retired in REF_STATUS_ROWS},
@@ -156,6 +159,29 @@ def test_the_plan_command_follows_a_rules_folder_given_with_the_flag(tmp_path: P
     shipped, replaced = plans
     assert 0 < replaced["uasc"] < shipped["uasc"]
     assert sum(replaced.values()) == sum(shipped.values())
+
+
+@pytest.mark.e2e
+def test_a_run_under_a_changed_routing_file_routes_by_it_and_reconciles(databases: Databases,
+                                                                      tmp_path: Path) -> None:
+    folder = rules_copy(tmp_path, "routing", 'MERSEY = ["ERI", "ETH",', 'MERSEY = ["ETH",')
+    folder.joinpath("routing.toml").write_text(
+        folder.joinpath("routing.toml").read_text().replace('WALES = ["IRQ",', 'WALES = ["ERI", "IRQ",', 1))
+    legacy, target = databases.new("cid"), databases.new("atlas")
+    generate(legacy, 400, seed=3)
+    use_rules(folder)
+    cfg = RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF)
+    run_all(cfg)
+    main_nationality = (sa.select(CASE.c.routing_rule, PERSON.c.nationality)
+                        .join(CASE_PARTY, CASE_PARTY.c.case_id == CASE.c.case_id)
+                        .join(PERSON, PERSON.c.person_id == CASE_PARTY.c.person_id)
+                        .where(CASE_PARTY.c.role == "main_applicant"))
+    engine = create_engine(target)
+    with engine.connect() as conn:
+        rules_of_eritreans = Counter(rule for rule, iso3 in conn.execute(main_nationality) if iso3 == "ERI")
+    assert rules_of_eritreans["nationality_wales"] > 0 and rules_of_eritreans["nationality_mersey"] == 0
+    assert reconcile(create_engine(legacy), engine, AS_OF).balanced
+    engine.dispose()
 
 
 def test_one_file_replaces_the_shipped_file_of_its_name(tmp_path: Path) -> None:
