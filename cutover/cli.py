@@ -86,6 +86,11 @@ def _add_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="URL", help="target (Atlas) database URL [CUTOVER_TARGET_URL]")
 
 
+def _add_rules(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rules", metavar="PATH", type=Path,
+                   help="a rules folder or file replacing the shipped rules files [CUTOVER_RULES]")
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
@@ -161,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
     _add_format(p)
+    _add_rules(p)
     p.set_defaults(handler=_handler("run_commands", "plan"))
 
     p = _command(
@@ -187,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
                    help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
     p.add_argument("--workers", type=_bounded_int(1, 64), help="run the batches on a local Dask cluster of N processes")
+    _add_rules(p)
     p.set_defaults(handler=_handler("run_commands", "run"))
 
     p = _command(sub, common, "rollback", help="remove a wave's cases from the target (one transaction)",
@@ -215,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
     _add_format(p)
     p.add_argument("--out", type=Path, help="write the report to this file instead of standard output")
+    _add_rules(p)
     p.set_defaults(handler=_handler("report_commands", "reconcile"))
 
     p = _command(sub, common, "report", help="the reconciliation as HTML pages per wave, with quarantine worklists",
@@ -226,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for the report")
     p.add_argument("--wave", help="one wave only")
     p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
+    _add_rules(p)
     p.set_defaults(handler=_handler("report_commands", "report"))
 
     p = _command(sub, common, "explain", help="what the cutover did with given cases (by CID reference)")
@@ -275,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cutover.log import setup_logging
         from cutover.settings import load_settings
 
-        setup_logging(load_settings().log_level)
+        # Puts the rules in force for this process and, through CUTOVER_RULES, the workers it starts.
+        setup_logging(load_settings(rules=getattr(args, "rules", None)).log_level)
         return int(args.handler(args) or 0)
     except CutoverError as exc:
         print(f"cutover: error: {exc}", file=sys.stderr)

@@ -127,13 +127,13 @@ def report(args: argparse.Namespace) -> int:
     from audit.reports import record_document, record_report
     from cutover.audit_commands import write_checkpoint
     from migration.load import upgrade_target
-    from migration.rules.waves import WAVE_ORDER
+    from migration.rules.waves import wave_order
     from reconciliation import reconcile as run_reconcile
     from reconciliation.report import render_reports
 
     settings = load_settings(legacy_url=args.legacy, target_url=args.target)
-    if args.wave and args.wave not in WAVE_ORDER:
-        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
+    if args.wave and args.wave not in wave_order():
+        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(wave_order())}")
     legacy = create_engine(settings.legacy_url, must_exist=True)
     target = create_engine(settings.target_url)
     upgrade_target(target)
@@ -141,7 +141,7 @@ def report(args: argparse.Namespace) -> int:
     with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
         result = run_reconcile(legacy, target, as_of, appeal_window_days=settings.appeal_window_days,
                                progress=advance)
-    waves = [args.wave] if args.wave else list(WAVE_ORDER)
+    waves = [args.wave] if args.wave else list(wave_order())
     with target.begin() as conn, legacy.connect() as legacy_conn:
         pages = render_reports(conn, legacy_conn, result, as_of, args.out, waves)
         payload = {"as_of": as_of.isoformat(), "wave": None, **result.as_dict()}

@@ -18,7 +18,7 @@ from cutover.progress import progress
 from cutover.settings import Settings, load_settings
 from migration.parsers import UK
 from migration.plan import Plan
-from migration.rules.waves import CATCH_UP, WAVE_ORDER
+from migration.rules.waves import CATCH_UP, wave_order
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_PLAN, CUTOVER_RUN
 
@@ -59,7 +59,7 @@ def plan(args: argparse.Namespace) -> int:
     waves = by_record if recorded else result.wave_counts()
     payload = {
         "as_of": cfg.as_of.isoformat(), "in_flight": result.in_flight,
-        "waves": [{"name": w, "cases": waves.get(w, 0)} for w in WAVE_ORDER],
+        "waves": [{"name": w, "cases": waves.get(w, 0)} for w in wave_order()],
         "excluded": dict(sorted(result.excluded_counts().items())), "excluded_total": result.excluded,
         "recorded_plan": bool(recorded),
     }
@@ -67,7 +67,7 @@ def plan(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=1))
         return 0
     print(f"Plan as of {payload['as_of']}: {result.in_flight:,} cases in flight, {result.excluded:,} excluded")
-    for wave in WAVE_ORDER:
+    for wave in wave_order():
         note = " (cases that appear after the plan is recorded)" if wave == CATCH_UP else ""
         print(f"  wave {wave:<14} {waves.get(wave, 0):>9,}{note}")
     print("Excluded (counted, never migrated):")
@@ -81,10 +81,10 @@ def plan(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """`cutover run`: plan, then Prefect flows, one per wave, a task per batch."""
     cfg, settings = run_config(args)
-    if args.wave and args.wave not in WAVE_ORDER:
-        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
+    if args.wave and args.wave not in wave_order():
+        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(wave_order())}")
     create_engine(cfg.legacy_url, must_exist=True)
-    waves = list(WAVE_ORDER) if args.all else [args.wave]
+    waves = list(wave_order()) if args.all else [args.wave]
     from flows.environment import Warmup, claim_local_server, flow_settings, prepare_prefect_environment
     from migration.load import Load
     from migration.run import acquire_lock, engine_for, prepare, release_lock
@@ -153,8 +153,8 @@ def rollback(args: argparse.Namespace) -> int:
     from migration.run import RunConfig, acquire_lock, release_lock
 
     settings = load_settings(target_url=args.target)
-    if args.wave not in WAVE_ORDER:
-        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
+    if args.wave not in wave_order():
+        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(wave_order())}")
     engine = create_engine(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
         raise CutoverError("the target has no cutover yet; nothing to roll back")
@@ -198,7 +198,7 @@ def status(args: argparse.Namespace) -> int:
             last[row["wave"]] = row
     changed = _changed_by_wave(settings, engine, last)
     rows = []
-    for wave in WAVE_ORDER:
+    for wave in wave_order():
         migrated, quarantined = states[(wave, "migrated")], states[(wave, "quarantined")]
         excluded = states[(wave, "excluded")]
         run_row = last.get(wave)

@@ -1,34 +1,33 @@
-"""Settings in one typed place: defaults, overridden by CUTOVER_* environment variables."""
+"""Settings in one typed place (pydantic-settings): defaults, overridden by CUTOVER_* environment
+variables, then by the command line's flags."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cutover.errors import CutoverError
+from migration.rules import Rules, RulesError, current_rules, use_rules
 
 
 class SettingsError(CutoverError):
     """A setting has a value that cannot be used."""
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("CUTOVER_DATA_DIR", "data"))
-
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Every tunable of the tool; each field is overridable by CUTOVER_<FIELD NAME IN UPPER CASE>."""
 
-    data_dir: Path = field(default_factory=_data_dir)
+    model_config = SettingsConfigDict(env_prefix="CUTOVER_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("data")
     legacy_url: str = ""
     target_url: str = ""
     batch_size: int = 500
     lanes: int = 2  # batches of a wave run at once; waves are cut into a multiple of this many
     log_level: str = "INFO"
-    appeal_window_days: int = 14
-    older_case_months: int = 36
     max_workers: int = 2
     retry_attempts: int = 5
     retry_max_wait_seconds: float = 30.0
@@ -36,45 +35,68 @@ class Settings:
     checkpoints: Path | None = None
     log_origin: str = ""  # the ledger's origin for a new target; empty: a name and a fresh UUID
     dask_address: str = ""
+    rules: Path | None = None  # a folder or file replacing shipped rules files (migration/rules/tables)
 
-    def __post_init__(self) -> None:
-        data = Path(self.data_dir)
-        object.__setattr__(self, "data_dir", data)
-        if not self.legacy_url:
-            object.__setattr__(self, "legacy_url", f"sqlite:///{data / 'legacy.db'}")
-        if self.signing_key is None:
-            object.__setattr__(self, "signing_key", data / "keys" / "ledger-ed25519.pem")
-        if not self.target_url:
-            object.__setattr__(self, "target_url", f"sqlite:///{data / 'target.db'}")
-        if self.batch_size < 1 or self.batch_size > 100_000:
-            raise SettingsError(f"batch size must be between 1 and 100000, got {self.batch_size}")
-        if not 1 <= self.lanes <= 64:
-            raise SettingsError(f"lanes must be between 1 and 64, got {self.lanes}")
-        if self.max_workers < 1:
-            raise SettingsError(f"max workers must be at least 1, got {self.max_workers}")
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_under_data_dir(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        data = Path(values.get("data_dir") or "data")
+        defaults = {"legacy_url": f"sqlite:///{data / 'legacy.db'}", "target_url": f"sqlite:///{data / 'target.db'}",
+                    "signing_key": data / "keys" / "ledger-ed25519.pem"}
+        return {**values, **{k: v for k, v in defaults.items() if not values.get(k)}}
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch_size(cls, value: int) -> int:
+        if not 1 <= value <= 100_000:
+            raise ValueError(f"batch size must be between 1 and 100000, got {value}")
+        return value
+
+    @field_validator("lanes")
+    @classmethod
+    def _lanes(cls, value: int) -> int:
+        if not 1 <= value <= 64:
+            raise ValueError(f"lanes must be between 1 and 64, got {value}")
+        return value
+
+    @field_validator("max_workers")
+    @classmethod
+    def _max_workers(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"max workers must be at least 1, got {value}")
+        return value
+
+    @property
+    def rules_in_force(self) -> Rules:
+        """The rules in force (`load_settings` puts the shipped files with `rules`' replacement in force)."""
+        return current_rules()
+
+    @property
+    def appeal_window_days(self) -> int:
+        """The appeal window of the rules in force (rules file dates.toml)."""
+        return self.rules_in_force.appeal_window_days
+
+    @property
+    def older_case_months(self) -> int:
+        """The older-case months of the rules in force (rules file dates.toml)."""
+        return self.rules_in_force.older_case_months
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings from defaults, then CUTOVER_* variables, then explicit non-None overrides."""
-    values: dict[str, object] = {}
-    for f in fields(Settings):
-        raw = os.environ.get(f"CUTOVER_{f.name.upper()}")
-        if raw is None:
-            continue
-        try:
-            values[f.name] = _coerce(f.type, raw)
-        except ValueError as exc:
-            raise SettingsError(f"CUTOVER_{f.name.upper()}={raw!r} is not a valid {f.type}") from exc
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-def _coerce(type_name: object, raw: str) -> object:
-    name = getattr(type_name, "__name__", str(type_name))
-    if name == "int":
-        return int(raw)
-    if name == "float":
-        return float(raw)
-    if name in ("Path", "Path | None"):
-        return Path(raw)
-    return raw
+    """Build settings from defaults, then CUTOVER_* variables, then explicit non-None overrides,
+    and put their rules in force."""
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        use_rules(settings.rules)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "value_error":  # one of the range checks above, worded for the reader
+            raise SettingsError(first["msg"].removeprefix("Value error, ")) from None
+        name = ".".join(str(p) for p in first["loc"])
+        # The message names the setting and the fault, never the value (a URL can hold a password).
+        raise SettingsError(f"setting {name} (CUTOVER_{name.upper()}): {first['msg']}") from None
+    except RulesError as exc:
+        raise SettingsError(str(exc)) from None
+    return settings

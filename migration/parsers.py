@@ -122,8 +122,9 @@ def normalise_postcode(text: str | None) -> tuple[str | None, str | None]:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-# Every pattern of ftfy's mojibake detector (ftfy.badness.BADNESS_RE) spans at most 7 characters,
-# one of them non-ASCII; tests/migration/test_parsers.py holds the detector to that.
+# How far around a non-ASCII run ftfy's public detector (`ftfy.badness.is_bad`) needs to look:
+# tests/migration/test_parsers.py checks, against the installed ftfy, that windows this wide find
+# every mojibake the whole text shows and that ftfy changes nothing where no window matches.
 MOJIBAKE_REACH = 8
 
 

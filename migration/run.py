@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 from audit.entries import make_body
 from audit.ledger import append
 from audit.provenance import provenance_fields
-from cutover.collector import collector_paused
 from cutover.db import create_engine, key_list
 from cutover.errors import CutoverError
 from cutover.log import get_logger
@@ -30,7 +29,7 @@ from migration.load.rejects import find_refused, is_refusal
 from migration.plan import Plan, classify_cases, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import fault_name, with_retries
 from migration.rules.policies import policy
-from migration.rules.routing import UNITS
+from migration.rules import current_rules
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
 from migration.transform import TransformResult, transform_batch
 from migration.transform.batch import CaseOutcome
@@ -49,8 +48,8 @@ class RunConfig:
     as_of: dt.date
     batch_size: int = 500
     lanes: int = 2  # a wave is cut into a multiple of this many batches of even sizes (split_batches)
-    appeal_window_days: int = 14
-    older_months: int = 36
+    appeal_window_days: int | None = None  # None: the rules' appeal window
+    older_months: int | None = None  # None: the rules' older-case months
     retry_attempts: int = 5
     retry_max_wait: float = 30.0
     report_dir: str = ""  # where `cutover report` writes its pages: runs link to them
@@ -77,9 +76,8 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     """Bring the target schema up, plan (new in-flight cases go to catch-up once a plan exists)
     and read the legacy reference data; retried whole on transient faults."""
     Load.init_target(engine_for(cfg.target_url))
-    with collector_paused():
-        reference, counts, plan = with_retries(lambda: _prepare_once(cfg), cfg.retry_attempts, cfg.retry_max_wait,
-                                               what="planning")
+    reference, counts, plan = with_retries(lambda: _prepare_once(cfg), cfg.retry_attempts, cfg.retry_max_wait,
+                                           what="planning")
     log.info("plan: %d in flight, %d excluded, %d newly planned", plan.in_flight, plan.excluded,
              counts["planned"])
     return reference, counts
@@ -90,7 +88,7 @@ def _prepare_once(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int], Plan
     plan = Plan(as_of=cfg.as_of)
     with snapshot(engine_for(cfg.legacy_url)) as source, engine_for(cfg.target_url).begin() as conn:
         reference = Extract.reference(source)
-        ensure_units(conn, UNITS)
+        ensure_units(conn, dict(current_rules().units))
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
                                     older_months=cfg.older_months, reference=reference)
         counts = record_plan(conn, cfg.as_of, plan.counting(classified))
@@ -206,9 +204,8 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
     transient faults. Cases unchanged in CID since they migrated are not touched. A case holding a
     value the driver cannot read, or rows the target refuses, is quarantined; the rest loads."""
     job = BatchJob(wave, run_id, batch_no, case_ids)
-    with collector_paused():
-        counts = with_retries(lambda: _migrate_once(cfg, reference, job), cfg.retry_attempts, cfg.retry_max_wait,
-                              what=f"batch {batch_no} of wave {wave}")
+    counts = with_retries(lambda: _migrate_once(cfg, reference, job), cfg.retry_attempts, cfg.retry_max_wait,
+                          what=f"batch {batch_no} of wave {wave}")
     log.debug("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
               min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
     return counts
@@ -223,7 +220,7 @@ def _migrate_once(cfg: RunConfig, reference: LegacyReference, job: BatchJob) -> 
     known, already_out = _recorded_states(cfg, job.case_ids)
     left = {cid: why for cid, why in read.left.items() if cid not in already_out}
     todo = [c for c in read.staying if known.get(c.case_id) != c.fingerprint]
-    result = transform_batch(todo, reference, cfg.as_of, cfg.older_months)
+    result = transform_batch(todo, reference, cfg.as_of)
     quarantine_unreadable(result, read.unreadable)
     unchanged = len(read.staying) - len(todo)
     try:

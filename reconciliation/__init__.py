@@ -10,7 +10,8 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from migration.rules.waves import WAVE_ORDER
+from migration.rules import current_rules
+from migration.rules.waves import wave_order
 from reconciliation.attribution import attributed
 from reconciliation.cases import balance
 from reconciliation.changes import changed_since_migration
@@ -23,13 +24,15 @@ T = TypeVar("T")
 
 
 def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | None = None,
-              appeal_window_days: int = 14, progress: Callable[[int], None] | None = None) -> Reconciliation:
+              appeal_window_days: int | None = None, progress: Callable[[int], None] | None = None) -> Reconciliation:
     """Reconcile CID with the target as of a date, overall or for one wave (every check runs,
     and the result is the overall one restricted to the wave); `progress` is told of each of
     the STEPS steps as it ends. The checks that load one database each (integrity on
     the target, fingerprints on CID, field checks) run side by side with the balance, so both
     servers work at once; each streams or pages, so memory does not grow with the data."""
     step = progress or (lambda done: None)
+    if appeal_window_days is None:
+        appeal_window_days = current_rules().appeal_window_days
 
     def then_step(work: Callable[[], T]) -> Callable[[], T]:
         def run() -> T:
@@ -38,8 +41,8 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
             return out
         return run
 
-    if wave is not None and wave not in WAVE_ORDER:
-        raise UnknownWave(f"unknown wave; the waves are {', '.join(WAVE_ORDER)}")
+    if wave is not None and wave not in wave_order():
+        raise UnknownWave(f"unknown wave; the waves are {', '.join(wave_order())}")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="reconcile") as pool:
         tampered_job = pool.submit(then_step(lambda: _on(target, check_integrity)))
         changed_job = pool.submit(then_step(lambda: _on_both(legacy, target, changed_since_migration)))

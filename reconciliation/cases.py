@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from migration.rules.waves import CATCH_UP, WAVE_ORDER
+from migration.rules.waves import CATCH_UP, wave_order
 from reconciliation.child_totals import PAGE, ChildTally, Migrated
 from reconciliation.compare import TOTAL_KEYS, Discrepancy, Reconciliation
 from reconciliation.legacy_side import classified_cases
@@ -54,7 +54,7 @@ def balance(legacy: Connection, target: Connection, reading: tuple[Connection, C
     `reading` connections (CID, target); only the migrated cases' keys and waves are held (9
     bytes a case)."""
     result = Reconciliation()
-    waves: dict[str, Counter[str]] = {w: Counter() for w in WAVE_ORDER}
+    waves: dict[str, Counter[str]] = {w: Counter() for w in wave_order()}
     completed = completed_waves(target)
     migrated = Migrated()
     excluded = 0

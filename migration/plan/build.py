@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from legacy.schema import CASE_FLAG, CASE_HDR, CASE_PERSON, DECISION, PERSON
+from legacy.schema import ADDRESS, CASE_FLAG, CASE_HDR, CASE_PERSON, DECISION, PERSON
 from migration.extract.reference import LegacyReference, read_reference
-from migration.facts import active_flags, case_facts
+from migration.facts import ADDRESS_FACTS, CaseInputs, case_facts
 from migration.parsers import flag, parse_cid_date
+from migration.rules import Rules, current_rules
 from migration.rules.matching import first_match
-from migration.rules.statuses import DEFAULT_EXCLUSION_REASON, EXCLUSION_REASONS, SOFT_DELETED_REASON
-from migration.rules.waves import WAVES
 from migration.transform.nationality import NationalityMapper
 
 # A case received after the as-of date did not exist yet on that date: excluded, never a defect.
@@ -85,12 +84,16 @@ class Plan:
 
 
 def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, reference: LegacyReference,
-                 as_of: dt.date, appeal_window_days: int) -> tuple[bool, str | None]:
+                 as_of: dt.date, appeal_window_days: int | None = None,
+                 rules: Rules | None = None) -> tuple[bool, str | None]:
     """In flight: not soft-deleted, received by the as-of date (a case received later did not
-    exist yet on that date), and its status not terminal, or decided with an appeal pending
-    or still in time. Unknown and missing statuses count as in flight (they are quarantined)."""
+    exist yet on that date), and its status not terminal, or decided with an appeal pending or
+    still in time (the appeal window of the rules unless given). Unknown and missing statuses
+    count as in flight (they are quarantined)."""
+    rules = rules or current_rules()
+    window = rules.appeal_window_days if appeal_window_days is None else appeal_window_days
     if flag(header.get("DELETED_FLG")):
-        return False, SOFT_DELETED_REASON
+        return False, rules.soft_deleted_reason
     received = parse_cid_date(header.get("DATE_RCVD")).value
     if received is not None and received > as_of:
         return False, RECEIVED_AFTER_AS_OF
@@ -98,36 +101,68 @@ def is_in_flight(header: dict[str, Any], decision: dict[str, Any] | None, refere
     terminal, _retired = reference.statuses.get(status, (False, False))
     if not terminal:
         return True, None
-    if decision is not None and decision.get("OUTCOME_CD") == "REFUSE":
+    if decision is not None and decision.get("OUTCOME_CD") in rules.appealable_outcomes:
         if flag(decision.get("APPEAL_LODGED_FLG")):
             return True, None
         decided = parse_cid_date(decision.get("DECISION_DT"))
-        if decided.value is None or (as_of - decided.value).days <= appeal_window_days:
+        if decided.value is None or (as_of - decided.value).days <= window:
             return True, None
-    return False, EXCLUSION_REASONS.get(status, DEFAULT_EXCLUSION_REASON)
+    return False, rules.exclusion_reasons.get(status, rules.terminal_reason)
 
 
 DECISION_FIELDS = ("OUTCOME_CD", "DECISION_DT", "APPEAL_LODGED_FLG")
 
 
-def _active_flags(conn: Connection) -> Iterator[tuple[int, frozenset[str]]]:
-    """(CASE_ID, its active flags) in key order, for cases that have flag rows."""
-    stmt = (sa.select(CASE_FLAG.c.CASE_ID, CASE_FLAG.c.FLAG_CD, CASE_FLAG.c.CLEARED_DT, CASE_FLAG.c.DELETED_FLG)
-            .order_by(CASE_FLAG.c.CASE_ID))
+def _grouped(conn: Connection, stmt: sa.Select[Any]) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
+    """(CASE_ID, its rows) in key order, for the cases that have rows (the statement sorts by CASE_ID)."""
     rows = conn.execute(stmt, execution_options={"yield_per": 20_000}).mappings()
     for case_id, group in groupby(rows, key=lambda r: r["CASE_ID"]):
-        yield case_id, active_flags(dict(r) for r in group)
+        yield case_id, cast(list[Mapping[str, Any]], list(group))  # RowMapping's keys are str here
+
+
+class _Aligned:
+    """The rows of each case in turn from a stream grouped by CASE_ID, asked for in key order."""
+
+    def __init__(self, groups: Iterator[tuple[int, list[Mapping[str, Any]]]]) -> None:
+        self.groups = groups
+        self.head = next(groups, None)
+
+    def rows_of(self, case_id: int) -> list[Mapping[str, Any]]:
+        """The rows of this case (none when it has none); earlier cases' rows are passed by."""
+        while self.head is not None and self.head[0] < case_id:
+            self.head = next(self.groups, None)
+        return self.head[1] if self.head is not None and self.head[0] == case_id else []
+
+
+def _main_parties() -> sa.Subquery:
+    """CASE_ID -> PERSON_ID of its main applicant (the lowest, where a case names more than one)."""
+    return (sa.select(CASE_PERSON.c.CASE_ID, sa.func.min(CASE_PERSON.c.PERSON_ID).label("PERSON_ID"))
+            .where(CASE_PERSON.c.ROLE_CD == "MAIN", sa.func.coalesce(CASE_PERSON.c.DELETED_FLG, "N") != "Y")
+            .group_by(CASE_PERSON.c.CASE_ID).subquery())
+
+
+def _flags(conn: Connection) -> _Aligned:
+    stmt = (sa.select(CASE_FLAG.c.CASE_ID, CASE_FLAG.c.FLAG_CD, CASE_FLAG.c.CLEARED_DT, CASE_FLAG.c.DELETED_FLG)
+            .order_by(CASE_FLAG.c.CASE_ID))
+    return _Aligned(_grouped(conn, stmt))
+
+
+def _main_addresses(conn: Connection) -> _Aligned:
+    main = _main_parties()
+    stmt = (sa.select(main.c.CASE_ID, ADDRESS.c.ADDR_TYPE, ADDRESS.c.LINE1, ADDRESS.c.TO_DT, ADDRESS.c.POSTCODE,
+                      ADDRESS.c.DELETED_FLG)
+            .select_from(main.join(ADDRESS, ADDRESS.c.PERSON_ID == main.c.PERSON_ID))
+            .order_by(main.c.CASE_ID, ADDRESS.c.ADDRESS_ID))
+    return _Aligned(_grouped(conn, stmt))
 
 
 def _headers(conn: Connection) -> Iterator[dict[str, Any]]:
-    """Every case header in key order, with its main person's nationality and gender and the
-    fields of its latest live decision (prefixed `D_`)."""
-    main = (sa.select(CASE_PERSON.c.CASE_ID, sa.func.min(CASE_PERSON.c.PERSON_ID).label("PERSON_ID"))
-            .where(CASE_PERSON.c.ROLE_CD == "MAIN", sa.func.coalesce(CASE_PERSON.c.DELETED_FLG, "N") != "Y")
-            .group_by(CASE_PERSON.c.CASE_ID).subquery())
+    """Every case header in key order, with its main person's id (`MAIN_PERSON_ID`), nationality and
+    gender and the fields of its latest live decision (prefixed `D_`)."""
+    main = _main_parties()
     latest = (sa.select(DECISION.c.CASE_ID, sa.func.max(DECISION.c.DECISION_ID).label("DECISION_ID"))
               .where(sa.func.coalesce(DECISION.c.DELETED_FLG, "N") != "Y").group_by(DECISION.c.CASE_ID).subquery())
-    stmt = (sa.select(CASE_HDR, PERSON.c.NATIONALITY, PERSON.c.GENDER,
+    stmt = (sa.select(CASE_HDR, main.c.PERSON_ID.label("MAIN_PERSON_ID"), PERSON.c.NATIONALITY, PERSON.c.GENDER,
                       DECISION.c.DECISION_ID.label("D_DECISION_ID"),
                       *(DECISION.c[f].label(f"D_{f}") for f in DECISION_FIELDS))
             .select_from(CASE_HDR.outerjoin(main, main.c.CASE_ID == CASE_HDR.c.CASE_ID)
@@ -139,34 +174,39 @@ def _headers(conn: Connection) -> Iterator[dict[str, Any]]:
         yield dict(r)
 
 
-def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14,
-                   older_months: int = 36, reference: LegacyReference | None = None) -> Iterator[Classified]:
+def classify_cases(conn: Connection, as_of: dt.date, *, appeal_window_days: int | None = None,
+                   older_months: int | None = None, reference: LegacyReference | None = None,
+                   rules: Rules | None = None) -> Iterator[Classified]:
     """Every CID case in key order, in flight with its wave (first match) or excluded with the
-    reason, streamed from the database (`reference`: CID's code tables, when already read)."""
+    reason, streamed from the database (`reference`: CID's code tables, when already read). The
+    rules in force decide unless `rules` is given; the two periods override theirs when given."""
+    rules = rules or current_rules()
+    if older_months is not None and older_months != rules.older_case_months:
+        rules = replace(rules, older_case_months=older_months)
     if reference is None:
         reference = read_reference(conn, cross_case=False)
-    nationality = NationalityMapper(reference.nationalities)
-    flags = _active_flags(conn)
-    flagged: tuple[int, frozenset[str]] | None = next(flags, None)
+    nationality = NationalityMapper(reference.nationalities, rules.nationality_aliases)
+    flags = _flags(conn)
+    # The main applicant's addresses are read only when a wave's cohort asks a fact drawn from them.
+    addresses = _main_addresses(conn) if any(ADDRESS_FACTS & set(r.when) for r in rules.waves) else None
     for header in _headers(conn):
         case_id = header["CASE_ID"]
-        while flagged is not None and flagged[0] < case_id:
-            flagged = next(flags, None)
         decision = ({f: header[f"D_{f}"] for f in DECISION_FIELDS}
                     if header["D_DECISION_ID"] is not None else None)
-        in_flight, reason = is_in_flight(header, decision, reference, as_of, appeal_window_days)
+        in_flight, reason = is_in_flight(header, decision, reference, as_of, appeal_window_days, rules)
         if not in_flight:
-            yield ExcludedCase(case_id, header["CASE_REF"], reason or DEFAULT_EXCLUSION_REASON)
+            yield ExcludedCase(case_id, header["CASE_REF"], reason or rules.terminal_reason)
             continue
-        case_flags = flagged[1] if flagged is not None and flagged[0] == case_id else frozenset()
-        iso3, _ = nationality.map(header.get("NATIONALITY"))
-        facts = case_facts(header, case_flags, iso3, header.get("GENDER"), as_of, older_months)
-        rule = first_match(WAVES, facts)
+        has_main = header["MAIN_PERSON_ID"] is not None
+        inputs = CaseInputs(header, flags.rows_of(case_id), header if has_main else None,
+                            addresses.rows_of(case_id) if has_main and addresses is not None else [],
+                            reference.unit_regions.get((header.get("OWNING_UNIT_CD") or "").strip()))
+        rule = first_match(rules.waves, case_facts(inputs, as_of, rules, nationality))
         yield PlannedCase(case_id, header["CASE_REF"], rule.outcome, rule.name)
 
 
-def build_plan(conn: Connection, as_of: dt.date, *, appeal_window_days: int = 14,
-               older_months: int = 36) -> Plan:
+def build_plan(conn: Connection, as_of: dt.date, *, appeal_window_days: int | None = None,
+               older_months: int | None = None) -> Plan:
     """The counts of the plan as of a date (nothing written)."""
     plan = Plan(as_of=as_of)
     for _ in plan.counting(classify_cases(conn, as_of, appeal_window_days=appeal_window_days,

@@ -1,24 +1,26 @@
-"""The wave cohorts of the cutover, first match wins; catch-up takes cases planned later."""
+"""The waves of the cutover (rules/tables/waves.toml): their order and the cohorts, first match wins."""
 
 from __future__ import annotations
 
-from migration.rules.matching import Rule
-from migration.rules.routing import SPECIALISM_NATIONALITIES
+from typing import Any
 
-CATCH_UP = "catch_up"
+from migration.rules.files import CATCH_UP
 
-WAVES: tuple[Rule, ...] = (
-    Rule("resettlement", "resettlement", {"case_type": "resettlement"}, "UNHCR resettlement cases"),
-    Rule("detained", "detained_nsa", {"detained": True}, "detained cases"),
-    Rule("non_suspensive_appeal", "detained_nsa", {"nsa": True}, "non-suspensive appeal cases"),
-    Rule("uasc", "uasc", {"uasc": True}, "unaccompanied asylum-seeking children"),
-    Rule("older_case", "older_cases", {"older": True}, "received more than 36 months before the as-of date"),
-    Rule("nationality_specialism", "specialisms", {"nationality": SPECIALISM_NATIONALITIES},
-         "main applicant's nationality has a specialist unit"),
-    Rule("rest", "rest", {}, "every other in-flight case"),
-)
+__all__ = ["CATCH_UP", "wave_order"]
 
-# Every wave in the order it runs.
-WAVE_ORDER: tuple[str, ...] = (
-    "resettlement", "detained_nsa", "uasc", "older_cases", "specialisms", "rest", CATCH_UP,
-)
+
+def wave_order() -> tuple[str, ...]:
+    """Every wave of the rules in force, in the order it runs."""
+    from migration.rules.loader import current_rules
+
+    return current_rules().wave_order
+
+
+def __getattr__(name: str) -> Any:
+    from migration.rules.loader import current_rules
+
+    if name == "WAVE_ORDER":  # the tables of the rules in force, read when asked for
+        return current_rules().wave_order
+    if name == "WAVES":
+        return current_rules().waves
+    raise AttributeError(name)

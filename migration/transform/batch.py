@@ -13,10 +13,9 @@ from typing import Any
 import petl as etl
 
 from migration.extract import LegacyCase, LegacyReference
+from migration.rules import Rules, current_rules
 from migration.rules.matching import first_match
-from migration.rules.policies import policy
-from migration.rules.routing import NEXT_TASK, PRIORITY_BANDS, ROUTES
-from migration.transform.case_rows import case_row, party_and_person_rows, routing_facts
+from migration.transform.case_rows import case_facts_of, case_row, party_and_person_rows
 from migration.transform.child_rows import CHILD_MAPPERS
 from migration.transform.context import BatchContext, CaseState
 from migration.transform.findings import Finding
@@ -46,6 +45,7 @@ class TransformResult:
     outcomes: list[CaseOutcome] = field(default_factory=list)
     # Every case's reading of each person on it, before one row per person is kept.
     person_records: list[Row] = field(default_factory=list)
+    rules: Rules = field(default_factory=current_rules)
 
     @property
     def migrated(self) -> int:
@@ -60,7 +60,8 @@ class TransformResult:
     def only(self, case_ids: set[int]) -> TransformResult:
         """The rows and outcomes of these cases alone (findings are not carried)."""
         rows = {t: [r for r in rows if r[CASE_COLUMN] in case_ids] for t, rows in self.rows.items()}
-        return TransformResult(rows=rows, outcomes=[o for o in self.outcomes if o.legacy_case_id in case_ids])
+        return TransformResult(rows=rows, outcomes=[o for o in self.outcomes if o.legacy_case_id in case_ids],
+                               rules=self.rules)
 
     def refuse(self, refused: dict[int, tuple[str, str | None]]) -> None:
         """Quarantine cases whose rows the target refused, under the policy of `load.rejected`."""
@@ -71,7 +72,7 @@ class TransformResult:
             if outcome.legacy_case_id in refused:
                 table, place = refused[outcome.legacy_case_id]
                 outcome.state, outcome.target_fingerprint = "quarantined", None
-                p = policy("load.rejected")
+                p = self.rules.policy("load.rejected")
                 self.findings.append(Finding(outcome.legacy_case_id, outcome.legacy_ref, "load.rejected", table,
                                              place, outcome.legacy_case_id, p.defect, p.action))
 
@@ -86,19 +87,16 @@ def _transform_case(ctx: BatchContext, legacy: LegacyCase, tables: dict[str, lis
         own[table].append(row)
     for legacy_table, target, mapper in CHILD_MAPPERS:
         own[target].extend(mapper(ctx, state, legacy.children.get(legacy_table, [])))
-    main_key = state.person_keys.get(state.main_person_id or -1)
-    main = next((p for p in own["person"] if p["person_id"] == main_key), None)
-    addresses = [a for a in own["address"] if a["person_id"] == main_key]
-    facts = routing_facts(ctx, state, main, addresses)
-    route = first_match(ROUTES, facts)
-    band = first_match(PRIORITY_BANDS, facts)
+    facts = case_facts_of(ctx, state)
+    route = first_match(ctx.rules.routes, facts)
+    band = first_match(ctx.rules.priority_bands, facts)
     assert case is not None
     case.update(owning_unit=route.outcome, routing_rule=route.name)
     own["case"].append(case)
     own["task"].append({
         "task_id": key("task", cid), "case_id": state.case_key, "unit_code": route.outcome,
-        "kind": NEXT_TASK.get(case["lifecycle_state"] or "", "review_case"), "priority_band": band.outcome,
-        "priority_rank": PRIORITY_BANDS.index(band) + 1,
+        "kind": ctx.rules.next_task.get(case["lifecycle_state"] or "", ctx.rules.default_task),
+        "priority_band": band.outcome, "priority_rank": ctx.rules.priority_rank(band),
     })
     for table, rows in own.items():
         for row in rows:
@@ -136,9 +134,10 @@ def _fingerprint(texts: list[str]) -> str:
 
 
 def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_of: dt.date,
-                    older_months: int = 36) -> TransformResult:
-    """Transform and validate a batch of legacy cases into target rows and findings."""
-    ctx = BatchContext(reference=reference, as_of=as_of, older_months=older_months)
+                    rules: Rules | None = None) -> TransformResult:
+    """Transform and validate a batch of legacy cases into target rows and findings, by the rules
+    given or else the rules in force."""
+    ctx = BatchContext(reference=reference, as_of=as_of, rules=rules or current_rules())
     tables: dict[str, list[Row]] = defaultdict(list)
     for legacy in cases:
         _transform_case(ctx, legacy, tables)
@@ -154,7 +153,7 @@ def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_
         for case_id, column in schema_failures(table, rows):
             if case_id not in quarantined:
                 ctx.find(case_id, "schema.violation", table, column, case_id)
-    result = TransformResult(findings=ctx.findings.rows, person_records=tables.get("person", []))
+    result = TransformResult(findings=ctx.findings.rows, person_records=tables.get("person", []), rules=ctx.rules)
     per_case: dict[int, list[str]] = defaultdict(list)
     for table, rows in candidates.items():
         result.rows[table] = [r for r in rows if r[CASE_COLUMN] not in quarantined] if quarantined else rows

@@ -6,18 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from migration.extract import LegacyCase
-from migration.facts import GENDERS, active_flags, case_facts
-from migration.parsers import clean_text, flag, normalise_ref, parse_cid_date, split_name
-from migration.rules.statuses import CASE_TYPES, RETIRED_STATUS_LIFECYCLE, lifecycle_for
+from migration.facts import CaseInputs, case_facts
+from migration.parsers import clean_text, flag, normalise_postcode, normalise_ref, parse_cid_date, split_name
 from migration.target_schema import NAME_MAX
 from migration.transform.context import BatchContext, CaseState
 from migration.transform.keys import key, normalised_ho_ref, person_key
 
 Row = dict[str, Any]
-ROLES = {"MAIN": "main_applicant", "DEP": "dependant"}
-RELATIONSHIPS = {"SPOUSE": "spouse", "CHILD": "child", "PARENT": "parent", "SIBLING": "sibling", "OTHER": "other"}
-ADDRESS_KINDS = {"IA": "initial_accommodation", "HOTEL": "hotel", "DISP": "dispersal", "DET": "detention",
-                 "PRIV": "private"}
 DATE_PROBLEM_RULES = {"unparseable": "case.received_unparseable", "impossible": "case.received_impossible"}
 
 
@@ -45,7 +40,7 @@ def case_row(ctx: BatchContext, state: CaseState) -> Row | None:
         ctx.find(cid, "case.received_impossible", "case", "received_on", cid)
     state.received = received.value
     raw_type = h.get("CASE_TYPE")
-    case_type = CASE_TYPES.get((raw_type or "").strip().upper())
+    case_type = ctx.rules.case_types.get((raw_type or "").strip().upper())
     if raw_type is None:
         ctx.find(cid, "case.type_missing", "case", "case_type", cid)
     elif case_type is None:
@@ -71,12 +66,12 @@ def _lifecycle(ctx: BatchContext, state: CaseState) -> str | None:
     if status not in ctx.reference.statuses:
         ctx.find(cid, "case.status_unknown", "case", "lifecycle_state", cid)
         return None
-    if ctx.reference.statuses[status][1] and status in RETIRED_STATUS_LIFECYCLE:
+    if ctx.reference.statuses[status][1] and status in ctx.rules.retired_statuses:
         ctx.find(cid, "case.status_retired", "case", "lifecycle_state", cid)
-        return RETIRED_STATUS_LIFECYCLE[status]
+        return ctx.rules.retired_statuses[status]
     decisions = [d for d in state.legacy.children.get("DECISION", []) if not flag(d.get("DELETED_FLG"))]
     appealed = bool(decisions) and flag(decisions[-1].get("APPEAL_LODGED_FLG"))
-    lifecycle = lifecycle_for(status, appealed)
+    lifecycle = ctx.rules.lifecycle_for(status, appealed)
     if lifecycle is None:
         ctx.find(cid, "case.status_unknown", "case", "lifecycle_state", cid)
     return lifecycle
@@ -96,7 +91,7 @@ def party_and_person_rows(ctx: BatchContext, state: CaseState) -> Iterator[tuple
         if person is None:
             ctx.find(cid, "party.orphan", "case_party", "person_id", pkey)
             continue
-        role = ROLES.get((party.get("ROLE_CD") or "").strip().upper())
+        role = ctx.rules.party_roles.get((party.get("ROLE_CD") or "").strip().upper())
         if role is None:
             ctx.find(cid, "party.role_unknown", "case_party", "role", pkey)
             continue
@@ -112,7 +107,8 @@ def party_and_person_rows(ctx: BatchContext, state: CaseState) -> Iterator[tuple
                     yield "address", row
         yield "case_party", {
             "case_party_id": key("case_party", pkey), "case_id": state.case_key, "person_id": state.person_keys[pid],
-            "role": role, "relationship": RELATIONSHIPS.get((party.get("RELATIONSHIP") or "").strip().upper()),
+            "role": role,
+            "relationship": ctx.rules.relationships.get((party.get("RELATIONSHIP") or "").strip().upper()),
             "legacy_case_person_id": pkey,
         }
     if not mains:
@@ -144,7 +140,7 @@ def _person_row(ctx: BatchContext, state: CaseState, p: Row) -> Row:
         ctx.find(cid, "person.nationality_free_text", "person", "nationality", pid)
     elif how in ("unmappable", "missing"):
         ctx.find(cid, "person.nationality_unmappable", "person", "nationality", pid)
-    gender = GENDERS.get((p.get("GENDER") or "").strip().upper())
+    gender = ctx.rules.genders.get((p.get("GENDER") or "").strip().upper())
     if gender is None:
         ctx.find(cid, "person.gender_unknown", "person", "gender", pid)
     if normalised_ho_ref(p.get("HO_REF")) in ctx.reference.duplicate_ho_refs:
@@ -163,13 +159,11 @@ def _fit(name: str | None) -> str | None:
 
 
 def _address_row(ctx: BatchContext, state: CaseState, a: Row) -> Row | None:
-    from migration.parsers import normalise_postcode
-
     cid, aid = state.legacy.case_id, a["ADDRESS_ID"]
     if flag(a.get("DELETED_FLG")):
         ctx.find(cid, "row.soft_deleted", "address", None, aid)
         return None
-    kind = ADDRESS_KINDS.get((a.get("ADDR_TYPE") or "").strip().upper())
+    kind = ctx.rules.address_kinds.get((a.get("ADDR_TYPE") or "").strip().upper())
     if kind is None:
         ctx.find(cid, "address.kind_unknown", "address", "kind", aid)
         return None
@@ -194,20 +188,11 @@ def _address_row(ctx: BatchContext, state: CaseState, a: Row) -> Row | None:
     }
 
 
-def routing_facts(ctx: BatchContext, state: CaseState, main: Row | None, addresses: list[Row]) -> dict[str, Any]:
-    """The facts routing matches on, from the case, its flags and the main applicant's current address."""
-    from migration.parsers import normalise_postcode
-    from migration.rules.routing import LEGACY_REGION_UNITS, POSTCODE_AREA_REGIONS
-
-    legacy = state.legacy
-    flags = active_flags(legacy.children.get("CASE_FLAG", []))
-    facts = case_facts(legacy.header, flags, main["nationality"] if main else None,
-                       (legacy.persons.get(state.main_person_id or -1) or {}).get("GENDER"), ctx.as_of,
-                       ctx.older_months)
-    current = [a for a in addresses if a["valid_to"] is None] or addresses[-1:]
-    facts["accommodation"] = current[-1]["kind"] if current else None
-    _, area = normalise_postcode(current[-1]["postcode"]) if current and current[-1]["postcode"] else (None, None)
-    facts["postcode_region"] = POSTCODE_AREA_REGIONS.get(area or "")
-    unit_region = ctx.reference.unit_regions.get((legacy.header.get("OWNING_UNIT_CD") or "").strip())
-    facts["legacy_region"] = LEGACY_REGION_UNITS.get(unit_region or "")
-    return facts
+def case_facts_of(ctx: BatchContext, state: CaseState) -> dict[str, Any]:
+    """The facts routing and tasking match on, read from the case's legacy rows as the plan reads them."""
+    legacy, main_id = state.legacy, state.main_person_id
+    main = legacy.persons.get(main_id) if main_id is not None else None
+    inputs = CaseInputs(legacy.header, legacy.children.get("CASE_FLAG", []), main,
+                        legacy.addresses.get(main_id, []) if main_id is not None and main is not None else [],
+                        ctx.reference.unit_regions.get((legacy.header.get("OWNING_UNIT_CD") or "").strip()))
+    return case_facts(inputs, ctx.as_of, ctx.rules, ctx.nationality)

@@ -19,15 +19,6 @@ from migration.transform.context import BatchContext, CaseState
 from migration.transform.keys import key
 
 Row = dict[str, Any]
-APPOINTMENT_KINDS = {"SCREEN": "screening", "SUBST": "substantive_interview", "REPORT": "reporting"}
-APPOINTMENT_OUTCOMES = {None: "scheduled", "ATT": "attended", "DNA": "did_not_attend", "CANC": "cancelled",
-                        "RESCH": "rescheduled"}
-DECISION_OUTCOMES = {"GRANT": "grant", "REFUSE": "refuse", "NFA": "no_further_action"}
-VULNERABILITY_KINDS = {"UASC": "uasc", "DET": "detained", "MED": "medical", "SOT": "survivor_of_torture",
-                       "WAR": "woman_at_risk", "PREG": "pregnant", "HIGHPROF": "high_profile",
-                       "NSA": "non_suspensive_appeal"}
-SUBMISSION_CATEGORIES = {"NORMAL": "normal", "URGENT": "urgent", "EMERGENCY": "emergency"}
-HEALTH_ASSESSMENTS = {"PENDING": "pending", "COMPLETE": "complete", "REFERRED": "referred"}
 DST_RULES = {"gap": "appointment.dst_gap", "fold": "appointment.dst_fold"}
 
 Mapper = Callable[[BatchContext, CaseState, list[Row]], Iterator[Row]]
@@ -75,7 +66,7 @@ def appointments(ctx: BatchContext, state: CaseState, rows: list[Row]) -> Iterat
         if r.get("APPT_TS") is None:
             ctx.find(cid, "appointment.time_missing", "appointment", "starts_at", r["APPT_ID"])
             continue
-        if (r.get("APPT_TYPE") or "").strip().upper() not in APPOINTMENT_KINDS:
+        if (r.get("APPT_TYPE") or "").strip().upper() not in ctx.rules.appointment_kinds:
             ctx.find(cid, "appointment.kind_unknown", "appointment", "kind", r["APPT_ID"])
             continue
         usable.append(r)
@@ -88,10 +79,10 @@ def appointments(ctx: BatchContext, state: CaseState, rows: list[Row]) -> Iterat
         yield {
             "appointment_id": key("appointment", r["APPT_ID"]), "case_id": state.case_key,
             "person_id": state.person_keys.get(r.get("PERSON_ID") or -1),
-            "kind": APPOINTMENT_KINDS[r["APPT_TYPE"].strip().upper()],
+            "kind": ctx.rules.appointment_kinds[r["APPT_TYPE"].strip().upper()],
             "venue": clean(ctx, cid, "appointment", "venue", r.get("VENUE"), r["APPT_ID"]),
             "starts_at": starts_at,
-            "outcome": APPOINTMENT_OUTCOMES.get((r.get("OUTCOME_CD") or "").strip().upper() or None),
+            "outcome": ctx.rules.appointment_outcomes.get((r.get("OUTCOME_CD") or "").strip().upper() or None),
             "rebooked_from_id": key("appointment", source) if source is not None else None,
             "interpreter_language": r.get("INTERPRETER_LANG"), "remote": flag(r.get("REMOTE_FLG")),
             "legacy_appt_id": r["APPT_ID"],
@@ -126,7 +117,7 @@ def decisions(ctx: BatchContext, state: CaseState, rows: list[Row]) -> Iterator[
     for r in rows:
         if not _kept(ctx, state, r, "decision", "DECISION_ID"):
             continue
-        outcome = DECISION_OUTCOMES.get((r.get("OUTCOME_CD") or "").strip().upper())
+        outcome = ctx.rules.decision_outcomes.get((r.get("OUTCOME_CD") or "").strip().upper())
         if outcome is None:
             ctx.find(cid, "decision.outcome_unknown", "decision", "outcome", r["DECISION_ID"])
         decided = parse_cid_date(r.get("DECISION_DT"))
@@ -148,7 +139,7 @@ def vulnerabilities(ctx: BatchContext, state: CaseState, rows: list[Row]) -> Ite
     for r in rows:
         if not _kept(ctx, state, r, "vulnerability", "FLAG_ID"):
             continue
-        kind = VULNERABILITY_KINDS.get((r.get("FLAG_CD") or "").strip().upper())
+        kind = ctx.rules.vulnerabilities.get((r.get("FLAG_CD") or "").strip().upper())
         if kind is None:
             ctx.find(cid, "flag.kind_unknown", "vulnerability", "kind", r["FLAG_ID"])
             continue
@@ -168,7 +159,7 @@ def referrals(ctx: BatchContext, state: CaseState, rows: list[Row]) -> Iterator[
     for r in rows:
         if not _kept(ctx, state, r, "resettlement_referral", "REFERRAL_ID"):
             continue
-        category = SUBMISSION_CATEGORIES.get((r.get("SUBMISSION_CAT") or "").strip().upper())
+        category = ctx.rules.submission_categories.get((r.get("SUBMISSION_CAT") or "").strip().upper())
         if category is None:
             ctx.find(cid, "referral.category_unknown", "resettlement_referral", "submission_category",
                      r["REFERRAL_ID"])
@@ -180,7 +171,7 @@ def referrals(ctx: BatchContext, state: CaseState, rows: list[Row]) -> Iterator[
             "referral_id": key("resettlement_referral", r["REFERRAL_ID"]), "case_id": state.case_key,
             "unhcr_case_no": (r.get("UNHCR_CASE_NO") or "").strip(), "submission_category": category,
             "family_size": r.get("FAMILY_SIZE"), "referral_received_on": received.value,
-            "health_assessment": HEALTH_ASSESSMENTS.get((r.get("MHA_STATUS") or "").strip().upper()),
+            "health_assessment": ctx.rules.health_assessments.get((r.get("MHA_STATUS") or "").strip().upper()),
             "local_authority_offer": clean(ctx, cid, "resettlement_referral", "local_authority_offer",
                                            r.get("LA_OFFER"), r["REFERRAL_ID"]),
             "legacy_referral_id": r["REFERRAL_ID"],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from migration.extract import LegacyCase, LegacyReference
+from migration.rules import Rules, current_rules
 from migration.transform.findings import Findings
 from migration.transform.nationality import NationalityMapper
 
@@ -22,7 +22,6 @@ class CaseState:
     received: dt.date | None = None
     person_keys: dict[int, uuid.UUID] = field(default_factory=dict)
     main_person_id: int | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -31,13 +30,14 @@ class BatchContext:
 
     reference: LegacyReference
     as_of: dt.date
-    older_months: int = 36
-    findings: Findings = field(default_factory=Findings)
+    rules: Rules = field(default_factory=current_rules)
+    findings: Findings = field(init=False)
     cases: dict[int, CaseState] = field(default_factory=dict)
     nationality: NationalityMapper = field(init=False)
 
     def __post_init__(self) -> None:
-        self.nationality = NationalityMapper(self.reference.nationalities)
+        self.findings = Findings(self.rules)
+        self.nationality = NationalityMapper(self.reference.nationalities, self.rules.nationality_aliases)
 
     def find(self, case_id: int, rule: str, entity: str, field_name: str | None = None,
              key: int | None = None) -> str:

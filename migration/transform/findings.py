@@ -6,7 +6,7 @@ from dataclasses import astuple, dataclass
 
 import petl as etl
 
-from migration.rules.policies import policy
+from migration.rules import Rules, current_rules
 
 FINDING_FIELDS = ("legacy_case_id", "legacy_ref", "rule", "entity", "field", "legacy_key", "defect", "action")
 
@@ -28,14 +28,15 @@ class Finding:
 class Findings:
     """Collects findings for a batch; the action and defect come from the policy table."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules or current_rules()
         self.rows: list[Finding] = []
         self.quarantined: set[int] = set()
 
     def add(self, case_id: int, ref: str | None, rule: str, entity: str, field: str | None = None,
             key: int | None = None) -> str:
         """Record a finding under its rule's policy; return the action taken."""
-        p = policy(rule)
+        p = self.rules.policy(rule)
         self.rows.append(Finding(case_id, ref, rule, entity, field, key, p.defect, p.action))
         if p.action == "quarantine":
             self.quarantined.add(case_id)

@@ -7,16 +7,21 @@ from typing import Literal
 
 import pycountry
 
-from migration.rules.nationalities import FREE_TEXT_ALIASES, STATELESS, UNSPECIFIED
+from migration.rules.nationalities import STATELESS, UNSPECIFIED
 
 MatchKind = Literal["code", "free_text", "unmappable", "missing"]
 
 
 class NationalityMapper:
-    """Looks text up in CID's own code table, then the alias table, then pycountry."""
+    """Looks text up in CID's own code table, then the aliases of the rules, then pycountry."""
 
-    def __init__(self, legacy_codes: Mapping[str, str | None]) -> None:
+    def __init__(self, legacy_codes: Mapping[str, str | None], aliases: Mapping[str, str] | None = None) -> None:
+        if aliases is None:
+            from migration.rules.loader import current_rules
+
+            aliases = current_rules().nationality_aliases
         self.codes = {code.upper(): iso3 for code, iso3 in legacy_codes.items()}
+        self.aliases = aliases
         self.cache: dict[str, tuple[str, MatchKind]] = {}
 
     def map(self, text: str | None) -> tuple[str, MatchKind]:
@@ -34,8 +39,8 @@ class NationalityMapper:
             if iso3:
                 return iso3, "code"
             return (STATELESS if key.startswith("ST") else UNSPECIFIED), "code"
-        if key in FREE_TEXT_ALIASES:
-            return FREE_TEXT_ALIASES[key], "free_text"
+        if key in self.aliases:
+            return self.aliases[key], "free_text"
         try:
             country = pycountry.countries.lookup(key)
         except LookupError:
