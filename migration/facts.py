@@ -42,7 +42,8 @@ class CaseInputs:
 @cache  # one as-of date and period for a whole plan or batch
 def older_cutoff(as_of: dt.date, months: int) -> dt.date:
     """The date before which a case received counts as older (as_of minus `months` calendar months)."""
-    return as_of - relativedelta(months=months)
+    cutoff: dt.date = as_of - relativedelta(months=months)
+    return cutoff
 
 
 def active_flags(flags: Iterable[Mapping[str, Any]]) -> frozenset[str]:

@@ -28,8 +28,8 @@ from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
 from migration.plan import Plan, classify_cases, is_in_flight, planned_case_ids, record_plan, split_batches
 from migration.retry import fault_name, with_retries
-from migration.rules.policies import policy
 from migration.rules import current_rules
+from migration.rules.policies import policy
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
 from migration.transform import TransformResult, transform_batch
 from migration.transform.batch import CaseOutcome
