@@ -1,13 +1,8 @@
-"""What produced a record: the software version and a digest of the rule tables in force."""
+"""What produced a record: the software version and the digest of the rule tables in force."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-from pathlib import Path
-
-RULE_MODULES = ("migration.rules.waves", "migration.rules.routing", "migration.rules.statuses",
-                "migration.rules.nationalities", "migration.rules.policies")
+from migration.rules import rules_digest
 
 
 def software_version() -> str:
@@ -17,16 +12,9 @@ def software_version() -> str:
     return __version__
 
 
-def rules_digest() -> str:
-    """SHA-256 over the rule tables (waves, routing, statuses, nationalities, policies), each
-    module's name and source in a fixed order: a changed table gives another digest."""
-    digest = hashlib.sha256()
-    for name in RULE_MODULES:
-        source = Path(str(importlib.import_module(name).__file__)).read_bytes()
-        digest.update(f"{name}\n{len(source)}\n".encode() + source)
-    return digest.hexdigest()
-
-
 def provenance_fields() -> dict[str, str]:
     """The ledger fields that say which software and rule tables made a run."""
     return {"software": software_version(), "rules": rules_digest()}
+
+
+__all__ = ["provenance_fields", "rules_digest", "software_version"]

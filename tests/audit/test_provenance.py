@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,8 @@ import pytest
 from audit import provenance
 from cutover import __version__
 from cutover.cli import main
+from migration.rules import use_rules
+from migration.rules.loader import SHIPPED
 
 
 def test_version_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,11 +20,16 @@ def test_version_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"cutover {__version__}"
 
 
-def test_the_rules_digest_changes_with_a_rule_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rules_digest_changes_with_a_rule_table(tmp_path: Path) -> None:
     before = provenance.rules_digest()
     assert before == provenance.rules_digest() and len(before) == 64
-    waves = importlib.import_module("migration.rules.waves")
-    changed = tmp_path / "waves.py"
-    changed.write_bytes(Path(str(waves.__file__)).read_bytes() + b"\n# another table\n")
-    monkeypatch.setattr(waves, "__file__", str(changed))
-    assert provenance.rules_digest() != before
+    shipped = (SHIPPED / "dates.toml").read_text()
+    assert "appeal_window_days = 14" in shipped
+    (tmp_path / "dates.toml").write_text(shipped.replace("appeal_window_days = 14", "appeal_window_days = 21"))
+    try:
+        use_rules(tmp_path)
+        assert provenance.rules_digest() != before
+        assert provenance.provenance_fields()["rules"] == provenance.rules_digest()
+    finally:
+        use_rules(None)
+    assert provenance.rules_digest() == before
