@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cutover.collector import freeze_imports
+from cutover.credentials import masked_config, remember
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
 from cutover.progress import progress
@@ -91,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
     Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
     holder = acquire_lock(cfg)
+    remember(cfg.legacy_url, "legacy")  # the flows are given both URLs masked; their workers look here
+    remember(cfg.target_url, "target")
     prepare_prefect_environment(settings.data_dir)
     local_server = claim_local_server()
     dask_address = args.dask_address or settings.dask_address or None
@@ -110,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                 dask_address = warmup.ready() or dask_address
                 freeze_imports()  # this process now runs Dask's scheduler and Prefect's engine for a long time
                 with flow_settings(local_server):
-                    results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
+                    results = cutover_flows.cutover_flow(masked_config(cfg), waves, threads, plan=False,
+                                                         dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
                 print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
                       "again to resume.", file=sys.stderr)
