@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from cutover.console import command_console, interrupted_line
 from cutover.errors import CutoverError
 
 DESCRIPTION = """\
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="cutover", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     common = _Parser(add_help=False)
-    common.add_argument("--quiet", action="store_true", help="no progress display")
+    common.add_argument("--quiet", action="store_true", help="print errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -257,7 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cutover.settings import load_settings
 
         setup_logging(load_settings().log_level)
-        return int(args.handler(args) or 0)
+        with command_console(args.quiet):
+            return int(args.handler(args) or 0)
     except CutoverError as exc:
         print(f"cutover: error: {exc}", file=sys.stderr)
         return 2
@@ -271,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except KeyboardInterrupt:
-        print("cutover: interrupted", file=sys.stderr)
+        print(f"cutover: {interrupted_line(sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of our output went away (`cutover reconcile | head`): stop quietly, as `cat`

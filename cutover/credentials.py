@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from migration.run import RunConfig
+if TYPE_CHECKING:
+    from migration.run import RunConfig
 
 Side = Literal["legacy", "target"]
 MASK = "***"
