@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     _add_legacy(p)
     _add_format(p)
-    p.set_defaults(handler=_handler("run_commands", "status"))
+    p.set_defaults(handler=_handler("status_commands", "status"))
 
     p = _command(
         sub, common, "reconcile", help="prove from both databases that nothing was lost (exit 1 if not)",
