@@ -4,6 +4,7 @@ and the process that opens a database puts the password back from where the oper
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -79,8 +80,12 @@ def _from_environment(wanted: URL, side: Side) -> str | None:
 
 def _from_secret_block(side: Side) -> str | None:
     name = os.environ.get(f"CUTOVER_{side.upper()}_PASSWORD_BLOCK")
-    if not name:
-        return None
+    return _secret(name) if name else None
+
+
+@functools.lru_cache(maxsize=8)
+def _secret(name: str) -> str | None:
+    """A Secret block's value, read once per process (each batch resolves its URLs)."""
     from prefect.blocks.system import Secret
 
     block = cast(Secret, Secret.load(name))  # called from sync code: the block itself, not a coroutine

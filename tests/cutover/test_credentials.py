@@ -67,8 +67,11 @@ def test_a_masked_password_comes_from_the_prefect_secret_block_named_by_the_sett
 
     monkeypatch.setattr(Secret, "load", load)
     monkeypatch.setenv("CUTOVER_TARGET_PASSWORD_BLOCK", "atlas-password")
+    credentials._secret.cache_clear()
     assert credentials.resolve(MASKED, "target") == "postgresql+psycopg://mover:from-the-block@db.internal:5433/atlas"
-    assert loaded == ["atlas-password"]
+    assert credentials.resolve(MASKED, "target") == "postgresql+psycopg://mover:from-the-block@db.internal:5433/atlas"
+    assert loaded == ["atlas-password"]  # read once, not once per batch
+    credentials._secret.cache_clear()
 
 
 def test_a_malformed_url_is_not_echoed() -> None:
