@@ -24,7 +24,11 @@ def masked(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError:
         return url
-    return parsed.render_as_string(hide_password=True) if parsed.password is not None else url
+    if "password" in parsed.query:  # libpq takes one from the query too
+        parsed = parsed.update_query_dict({"password": MASK})
+    elif parsed.password is None:
+        return url
+    return parsed.render_as_string(hide_password=True)
 
 
 def masked_config(cfg: RunConfig) -> RunConfig:
@@ -46,11 +50,12 @@ def resolve(url: str, side: Side) -> str:
         parsed = make_url(url)
     except ArgumentError:
         return url
-    if parsed.password != MASK:
+    if MASK not in (parsed.password, parsed.query.get("password")):
         return url
     password = _from_environment(parsed, side) or _from_secret_block(side)
+    query = parsed.difference_update_query(["password"]).query
     found = URL.create(parsed.drivername, parsed.username, password, parsed.host, parsed.port, parsed.database,
-                       parsed.query)
+                       query)
     return found.render_as_string(hide_password=False)
 
 
@@ -58,7 +63,8 @@ def remember(url: str, side: Side) -> None:
     """Make a URL given on the command line findable by `resolve` in this process and the local
     workers it starts (their environment is inherited; nothing is written anywhere)."""
     try:
-        has_password = make_url(url).password is not None
+        parsed = make_url(url)
+        has_password = parsed.password is not None or "password" in parsed.query
     except ArgumentError:
         return
     if has_password:
@@ -75,7 +81,8 @@ def _from_environment(wanted: URL, side: Side) -> str | None:
         return None
     same = (known.username, known.host, known.port or 5432, known.database) == (
         wanted.username, wanted.host, wanted.port or 5432, wanted.database)
-    return known.password if same and known.password != MASK else None
+    password = known.password or known.query.get("password")
+    return password if same and isinstance(password, str) and password != MASK else None
 
 
 def _from_secret_block(side: Side) -> str | None:

@@ -20,7 +20,8 @@ MASKED = "postgresql+psycopg://mover:***@db.internal:5433/atlas"
 def no_credentials_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CUTOVER_LEGACY_URL", "CUTOVER_TARGET_URL", "CUTOVER_LEGACY_PASSWORD_BLOCK",
                  "CUTOVER_TARGET_PASSWORD_BLOCK"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # so that whatever a test sets is undone after it
+        monkeypatch.delenv(name)
 
 
 def test_a_run_configuration_is_handed_to_flows_with_both_passwords_masked() -> None:
@@ -42,6 +43,16 @@ def test_a_masked_password_comes_back_from_the_matching_environment_url(monkeypa
     assert credentials.resolve(other_db, "target") == "postgresql+psycopg://mover@db.internal:5433/other"
     other_user = "postgresql+psycopg://admin:***@db.internal:5433/atlas"
     assert credentials.resolve(other_user, "target") == "postgresql+psycopg://admin@db.internal:5433/atlas"
+
+
+def test_a_password_in_the_query_is_masked_and_put_back_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    given = "postgresql+psycopg://mover@db.internal/atlas?password=qu3ry&sslmode=require"
+    shown = credentials.masked(given)
+    assert "qu3ry" not in shown and "sslmode=require" in shown
+    assert credentials.resolve(shown, "target") == "postgresql+psycopg://mover@db.internal/atlas?sslmode=require"
+    credentials.remember(given, "target")
+    assert credentials.resolve(shown, "target") == (
+        "postgresql+psycopg://mover:qu3ry@db.internal/atlas?sslmode=require")
 
 
 def test_without_a_known_password_the_url_has_none_so_libpq_reads_pgpass() -> None:
