@@ -96,9 +96,9 @@ def interrupted_line(argv: Sequence[str]) -> str:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """First Ctrl-C: from now on nothing but errors of ours reaches the console (Prefect reports a
-    run stopped under it as a crash, in red, and keeps it recorded as such in its own store), then
-    interrupt as Python does. A second Ctrl-C while shutting down is ignored."""
+    """First Ctrl-C: from now on no log record reaches the console (Prefect reports a run stopped
+    under it as a crash, in red; a lasting Prefect server still records the crash), then interrupt
+    as Python does. A second Ctrl-C while the batches in flight finish is ignored."""
     global _interrupted
     _interrupted = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
