@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from cutover.console import command_console, interrupted_line
 from cutover.errors import CutoverError
 
 DESCRIPTION = """\
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"cutover {__version__}")
     common = _Parser(add_help=False)
-    common.add_argument("--quiet", action="store_true", help="no progress display")
+    common.add_argument("--quiet", action="store_true", help="print errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -208,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     _add_legacy(p)
     _add_format(p)
-    p.set_defaults(handler=_handler("run_commands", "status"))
+    p.set_defaults(handler=_handler("status_commands", "status"))
 
     p = _command(
         sub, common, "reconcile", help="prove from both databases that nothing was lost (exit 1 if not)",
@@ -286,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Puts the rules in force for this process and, through CUTOVER_RULES, the workers it starts.
         setup_logging(load_settings(rules=getattr(args, "rules", None)).log_level)
-        return int(args.handler(args) or 0)
+        with command_console(args.quiet):
+            return int(args.handler(args) or 0)
     except CutoverError as exc:
         print(f"cutover: error: {exc}", file=sys.stderr)
         return 2
@@ -300,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except KeyboardInterrupt:
-        print("cutover: interrupted", file=sys.stderr)
+        print(f"cutover: {interrupted_line(sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of our output went away (`cutover reconcile | head`): stop quietly, as `cat`

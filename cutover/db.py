@@ -22,8 +22,8 @@ def create_engine(url: str, *, must_exist: bool = False) -> Engine:
     """Create an engine for a URL and check it connects; raise DatabaseError in one line if not."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(f"not a database URL: {url!r}") from exc
+    except ArgumentError:
+        raise DatabaseError("not a database URL (expected dialect+driver://user@host/database)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         if must_exist and not path.exists():

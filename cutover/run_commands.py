@@ -12,15 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cutover.collector import freeze_imports
+from cutover.credentials import masked_config, remember
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
 from cutover.progress import progress
 from cutover.settings import Settings, load_settings
-from migration.parsers import UK
 from migration.plan import Plan
 from migration.rules.waves import CATCH_UP, wave_order
 from migration.run import RunConfig
-from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_PLAN, CUTOVER_RUN
+from migration.target_schema import CUTOVER_FINDING, CUTOVER_PLAN
 
 
 def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
     Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
     holder = acquire_lock(cfg)
+    remember(cfg.legacy_url, "legacy")  # the flows are given both URLs masked; their workers look here
+    remember(cfg.target_url, "target")
     prepare_prefect_environment(settings.data_dir)
     local_server = claim_local_server()
     dask_address = args.dask_address or settings.dask_address or None
@@ -110,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
                 dask_address = warmup.ready() or dask_address
                 freeze_imports()  # this process now runs Dask's scheduler and Prefect's engine for a long time
                 with flow_settings(local_server):
-                    results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
+                    results = cutover_flows.cutover_flow(masked_config(cfg), waves, threads, plan=False,
+                                                         dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
                 from cutover.audit_commands import write_checkpoint
 
@@ -178,70 +181,6 @@ def rollback(args: argparse.Namespace) -> int:
     print(f"wave {args.wave} rolled back: {counts['cases_removed']:,} cases removed from the target, "
           f"{counts['runs_rolled_back']} run(s) marked rolled back; `cutover run --wave {args.wave}` runs it again")
     return 0
-
-
-def status(args: argparse.Namespace) -> int:
-    """`cutover status`: per wave, planned, migrated, quarantined, pending and the last run."""
-    settings = load_settings(target_url=args.target, legacy_url=args.legacy)
-    engine = create_engine(settings.target_url)
-    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
-        raise CutoverError("the target has no cutover yet; run `cutover run` first")
-    with engine.connect() as conn:
-        planned: Counter[str] = Counter(dict(conn.execute(sa.select(CUTOVER_PLAN.c.wave, sa.func.count())
-                                            .group_by(CUTOVER_PLAN.c.wave)).all()))
-        states: Counter[tuple[str, str]] = Counter()
-        for wave, state, count in conn.execute(sa.select(CUTOVER_CASE.c.wave, CUTOVER_CASE.c.state, sa.func.count())
-                                               .group_by(CUTOVER_CASE.c.wave, CUTOVER_CASE.c.state)):
-            states[(wave, state)] = count
-        last = {}
-        for row in conn.execute(sa.select(CUTOVER_RUN).order_by(CUTOVER_RUN.c.started_at)).mappings():
-            last[row["wave"]] = row
-    changed = _changed_by_wave(settings, engine, last)
-    rows = []
-    for wave in wave_order():
-        migrated, quarantined = states[(wave, "migrated")], states[(wave, "quarantined")]
-        excluded = states[(wave, "excluded")]
-        run_row = last.get(wave)
-        rows.append({
-            "wave": wave, "planned": planned.get(wave, 0), "migrated": migrated, "quarantined": quarantined,
-            "excluded_since_plan": excluded,
-            "pending": max(0, planned.get(wave, 0) - migrated - quarantined - excluded),
-            "last_run": run_row["started_at"].isoformat() if run_row else None,
-            "last_run_status": run_row["status"] if run_row else None,
-            "changed_in_cid_since": changed.get(wave),
-        })
-    if args.format == "json":
-        print(json.dumps(rows, indent=1))
-        return 0
-    print(f"{'wave':<14} {'planned':>9} {'migrated':>9} {'quarant.':>9} {'pending':>9} {'changed':>8}  last run")
-    for r in rows:
-        changed_text = "-" if r["changed_in_cid_since"] is None else f"{r['changed_in_cid_since']:,}"
-        print(f"{r['wave']:<14} {r['planned']:>9,} {r['migrated']:>9,} {r['quarantined']:>9,} {r['pending']:>9,} "
-              f"{changed_text:>8}  {r['last_run'] or '-'} {r['last_run_status'] or ''}")
-    print("changed: cases with a CID row whose LAST_UPD_TS moved since the wave's last run "
-          "(`cutover reconcile` also finds silent updates)")
-    return 0
-
-
-def _changed_by_wave(settings: Settings, target: Engine, last: dict) -> dict[str, int]:
-    """Per wave, planned cases touched in CID since the wave's last run (when CID is reachable)."""
-    from cutover.db import DatabaseError
-    from reconciliation.changes import touched_since
-
-    try:
-        legacy = create_engine(settings.legacy_url, must_exist=True)
-    except DatabaseError:
-        return {}
-    plan_waves = recorded_plan(target)
-    out: dict[str, int] = {}
-    with legacy.connect() as conn:
-        for wave, run_row in last.items():
-            started = run_row["started_at"]
-            if started.tzinfo is not None:
-                started = started.astimezone(UK).replace(tzinfo=None)
-            touched = touched_since(conn, started)
-            out[wave] = sum(1 for cid in touched if plan_waves.get(cid) == wave)
-    return out
 
 
 def ui(args: argparse.Namespace) -> int:

@@ -15,7 +15,9 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from cutover.credentials import resolved_config
 from migration.extract import Extract, LegacyReference
+from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, engine_for, finish_wave, migrate_batch, prepare, start_wave
 
 
@@ -41,6 +43,7 @@ def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID,
                        case_ids: array[int]) -> dict[str, int]:
     """One batch, in one target transaction (transient DB faults retried inside with tenacity;
     the task's own retries cover anything else that kills an attempt)."""
+    cfg = resolved_config(cfg)
     return migrate_batch(cfg, _reference(cfg, token), wave, run_id, batch_no, list(case_ids))
 
 
@@ -56,11 +59,13 @@ def task_runner(max_workers: int, dask_address: str | None = None, dask_workers:
     return ThreadPoolTaskRunner(max_workers=max_workers)
 
 
-@flow(name="cutover-wave", flow_run_name="wave-{wave}", persist_result=False, validate_parameters=False)
+@flow(name="cutover-wave", flow_run_name="wave-{wave}-as-of-{cfg.as_of}", persist_result=False,
+      validate_parameters=False)
 def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_address: str | None = None,
               dask_workers: int | None = None) -> dict[str, int]:
-    """Run or resume one wave: its batches as tasks, then its totals as a Prefect artifact."""
-    run = start_wave(cfg, wave)
+    """Run or resume one wave: its batches as tasks, then its totals as a Prefect artifact. The
+    configuration comes with passwords masked (Prefect stores parameters); batches put them back."""
+    run = start_wave(resolved_config(cfg), wave)
     todo = [(n, ids) for n, ids in enumerate(run.batches) if n not in run.committed]
     if progress_hook is not None and run.committed:
         progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
@@ -81,7 +86,7 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
                 failures += _settle(*window.popleft())
         while window:
             failures += _settle(*window.popleft())
-    totals = finish_wave(cfg, run, "failed" if failures else "completed")
+    totals = finish_wave(resolved_config(cfg), run, "failed" if failures else "completed")
     create_table_artifact(key=f"wave-{wave.replace('_', '-')}-totals",
                           table=[{"wave": wave, "batches": len(run.batches), **totals,
                                   "failed_batches": failures}],
@@ -115,11 +120,21 @@ def _settle(ids: list[int], future: Any) -> int:
     return 0
 
 
-@flow(name="cutover", persist_result=False, validate_parameters=False)
+def cutover_run_name() -> str:
+    """The cutover flow run's name: its waves and its as-of date."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    waves = list(parameters["waves"])
+    which = "all-waves" if waves == list(WAVE_ORDER) else "+".join(waves)
+    return f"cutover-{which}-as-of-{parameters['cfg'].as_of}"
+
+
+@flow(name="cutover", flow_run_name=cutover_run_name, persist_result=False, validate_parameters=False)
 def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1, plan: bool = True,
                  dask_address: str | None = None, dask_workers: int | None = None) -> dict[str, dict[str, int]]:
     """Plan (unless the caller just did), then run each wave in order as its own sub-flow."""
     if plan:
-        prepare(cfg)
+        prepare(resolved_config(cfg))
     token = uuid.uuid4().hex
     return {wave: wave_flow(cfg, token, wave, max_workers, dask_address, dask_workers) for wave in waves}

@@ -29,7 +29,11 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     # A first start builds Prefect's database (15-20 s on two busy cores); its default of 20 s
     # to wait for the local server fails a cutover on a loaded machine for no reason.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ["PREFECT_HOME"])
+    if not home.exists():
+        # Prefect's store holds every run's parameters and logs: readable by its owner only.
+        home.parent.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700)
 
 
 # The port of the local server this process starts, once chosen (it lives until the process ends).
@@ -105,13 +109,16 @@ def _start_local_server(port: int | None) -> None:
     template = _database_template()
     if database is not None and not database.exists() and template.exists():
         shutil.copyfile(template, database)
+        database.chmod(0o600)
     server = SubprocessASGIServer(port)  # one per port and process: a second start is a no-op
     server.start()
     if server.port != port:  # Prefect moves to another port when the one it was given is taken
         raise RuntimeError(f"Prefect's local server could not listen on port {port} (taken meanwhile); "
                            "run the command again")
-    if database is not None and database.exists() and not template.exists():
-        _keep_copy(database, template)
+    if database is not None and database.exists():
+        database.chmod(0o600)
+        if not template.exists():
+            _keep_copy(database, template)
 
 
 def _default_database() -> Path | None:
@@ -137,6 +144,7 @@ def _keep_copy(database: Path, template: Path) -> None:
     partial = template.with_suffix(f".{os.getpid()}.tmp")
     with contextlib.closing(sqlite3.connect(database)) as source, contextlib.closing(sqlite3.connect(partial)) as copy:
         source.backup(copy)
+    partial.chmod(0o600)
     partial.replace(template)
 
 

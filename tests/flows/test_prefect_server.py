@@ -64,8 +64,9 @@ def test_a_wave_shows_in_the_prefect_server_with_its_artifacts(prefect_server: s
     assert done.returncode == 0, done.stderr[-2000:]
     with SyncPrefectClient(prefect_server) as client:
         every = client.read_flow_runs(limit=50, sort=FlowRunSort.START_TIME_DESC)
-        runs = [r for r in every if r.name == "wave-specialisms"]
+        runs = [r for r in every if r.name == "wave-specialisms-as-of-2026-11-01"]
         assert len(runs) == 1, [(r.name, r.state_name) for r in every]
+        assert {r.name for r in every} == {"cutover-specialisms-as-of-2026-11-01", runs[0].name}
         assert runs[0].state is not None and runs[0].state.is_completed()
         tasks = client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_DESC)
         batches = [t for t in tasks if t.name.startswith("specialisms-batch-")]
