@@ -22,7 +22,7 @@ def test_paths_default_under_the_data_folder(monkeypatch: pytest.MonkeyPatch, tm
     settings = load_settings()
     assert settings.data_dir == tmp_path and settings.legacy_url == f"sqlite:///{tmp_path / 'legacy.db'}"
     assert settings.signing_key == tmp_path / "keys" / "ledger-ed25519.pem"
-    assert settings.checkpoints == tmp_path / "checkpoints.jsonl"
+    assert settings.checkpoints is None  # checkpoints are kept per log origin unless a file is given
 
 
 def test_variables_override_defaults_and_flags_override_variables(monkeypatch: pytest.MonkeyPatch) -> None:

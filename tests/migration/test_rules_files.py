@@ -220,7 +220,7 @@ def test_the_digest_is_of_the_content_not_the_layout(tmp_path: Path) -> None:
                                   if line.strip() and not line.lstrip().startswith("#")) + "\n")
     assert re.fullmatch(r"[0-9a-f]{64}", rules_digest())
     assert load_rules(folder).digest == load_rules().digest == rules_digest()
-    relabelled = rules_copy(tmp_path / "b", "policies", 'label = "Date received unreadable"', 'label = "Bad date"')
+    relabelled = rules_copy(tmp_path / "b", "policies", 'label = "Date received cannot be read"', 'label = "Bad date"')
     assert load_rules(relabelled).digest != rules_digest()
 
 
