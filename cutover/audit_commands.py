@@ -49,10 +49,11 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from audit.keys import load_or_create_key, load_public_pem
     from audit.ledger import iter_entries, read_checkpoint_file
     from audit.verify import verify_ledger
+    from cutover.guards import open_target_for_reading
     from migration.target_schema import CUTOVER_CHECKPOINT
 
     settings = load_settings(target_url=args.target)
-    engine = create_engine(settings.target_url)
+    engine = open_target_for_reading(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_CHECKPOINT.name):
         raise CutoverError("the target has no ledger; run `cutover run` first")
     with engine.connect() as conn:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from cutover.as_of import command_line
 from cutover.db import create_engine, safe_url
+from cutover.guards import guard_write
 from cutover.progress import progress
 from cutover.settings import load_settings
 
@@ -45,6 +47,8 @@ def churn(args: argparse.Namespace) -> int:
     print(f"churn day {summary['day']}: {summary['cases']:,} cases touched, "
           f"{len(summary['new_cases']):,} new, {len(summary['defects']['silent_update']):,} silent updates")
     print(json.dumps({k: len(v) for k, v in summary["changes"].items()}))
+    print(f"CID is now as of {summary['day']}; to follow it: "
+          f"{command_line(['run', '--all', '--as-of', summary['day']], legacy=args.legacy)}")
     return 0
 
 
@@ -53,6 +57,7 @@ def init_target(args: argparse.Namespace) -> int:
     from migration.load.schema import upgrade_target
 
     settings = load_settings(target_url=args.target)
+    guard_write(None, settings.target_url, allow_other_tables=args.allow_other_tables)
     revision = upgrade_target(create_engine(settings.target_url))
     print(f"target schema at revision {revision}: {safe_url(settings.target_url)}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -11,9 +12,11 @@ from collections import Counter
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from cutover.as_of import choose_as_of, command_line, recorded_as_of, resync_changes
 from cutover.collector import freeze_imports
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
+from cutover.guards import guard_write, open_legacy, open_target_for_reading
 from cutover.progress import progress
 from cutover.settings import Settings, load_settings
 from migration.parsers import UK
@@ -23,11 +26,12 @@ from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_PLAN, CUTOVER_RUN
 
 
-def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
-    """The run configuration from flags, CUTOVER_* variables and defaults."""
+def run_config(args: argparse.Namespace, as_of: dt.date | None = None) -> tuple[RunConfig, Settings]:
+    """The run configuration from flags, CUTOVER_* variables and defaults (`as_of` before --as-of)."""
     settings = load_settings(legacy_url=getattr(args, "legacy", None), target_url=getattr(args, "target", None),
                              batch_size=getattr(args, "batch_size", None), lanes=getattr(args, "lanes", None))
-    cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url, as_of=args.as_of,
+    cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url,
+                    as_of=as_of or args.as_of or dt.date.today(),
                     batch_size=settings.batch_size, lanes=settings.lanes,
                     appeal_window_days=settings.appeal_window_days, older_months=settings.older_case_months,
                     retry_attempts=settings.retry_attempts, retry_max_wait=settings.retry_max_wait_seconds,
@@ -48,10 +52,15 @@ def plan(args: argparse.Namespace) -> int:
     from migration.plan import PlannedCase, classify_cases
 
     cfg, _ = run_config(args)
-    recorded = recorded_plan(create_engine(cfg.target_url)) if args.target else {}
+    legacy = open_legacy(cfg.legacy_url)
+    recorded: dict[int, str] = {}
+    if args.target:
+        target = open_target_for_reading(cfg.target_url)
+        recorded = recorded_plan(target)
+        cfg, _ = run_config(args, as_of=args.as_of or recorded_as_of(target))
     result = Plan(as_of=cfg.as_of)
     by_record: Counter[str] = Counter()
-    with create_engine(cfg.legacy_url, must_exist=True).connect() as conn:
+    with legacy.connect() as conn:
         for case in result.counting(classify_cases(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
                                                    older_months=cfg.older_months)):
             if recorded and isinstance(case, PlannedCase):
@@ -83,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
     cfg, settings = run_config(args)
     if args.wave and args.wave not in WAVE_ORDER:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
-    create_engine(cfg.legacy_url, must_exist=True)
+    surveyed = guard_write(cfg.legacy_url, cfg.target_url, allow_other_tables=args.allow_other_tables)
+    cfg = settle_as_of(args, cfg, surveyed.has_cutover)
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
     waves = list(WAVE_ORDER) if args.all else [args.wave]
     from flows.environment import Warmup, claim_local_server, flow_settings, prepare_prefect_environment
     from migration.load import Load
@@ -112,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
                 with flow_settings(local_server):
                     results = cutover_flows.cutover_flow(cfg, waves, threads, plan=False, dask_address=dask_address)
             except cutover_flows.WaveFailed as exc:
-                print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
-                      "again to resume.", file=sys.stderr)
+                print(f"cutover: run did not complete: {exc}. Committed batches are kept; to resume: "
+                      f"{run_again(args, cfg)}", file=sys.stderr)
                 return 1
             except RuntimeError as exc:  # Prefect's own failures (its API unreachable, say): safe to show
                 first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
@@ -133,8 +146,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"{quarantined:,} case(s) quarantined in this run"
               + (f", {refused:,} of them because the target refused a row (rule load.rejected)" if refused else "")
               + ": the worklists are in `cutover report`, each case's findings in `cutover explain CASE_REF`.")
-    print(f"target: {safe_url(cfg.target_url)}. Next: `cutover reconcile` to prove nothing was lost.")
+    print(f"target: {safe_url(cfg.target_url)}. Next, to prove nothing was lost: "
+          f"{command_line(['reconcile'], legacy=args.legacy, target=args.target)}")
     return 0
+
+
+def settle_as_of(args: argparse.Namespace, cfg: RunConfig, has_cutover: bool) -> RunConfig:
+    """The run's as-of date: the target's recorded one unless a later one is given (then first
+    printed as what it changes); an earlier one, or none at all on a new target, is refused."""
+    recorded = recorded_as_of(create_engine(cfg.target_url, read_only=True)) if has_cutover else None
+    as_of = choose_as_of(args.as_of, recorded)
+    cfg = dataclasses.replace(cfg, as_of=as_of)
+    if recorded is None or as_of == recorded:
+        if not args.quiet:
+            print(f"as of {as_of.isoformat()}" + (" (the target's recorded date)" if args.as_of is None else ""))
+        return cfg
+    leaving, joining = resync_changes(create_engine(cfg.legacy_url, read_only=True),
+                                      create_engine(cfg.target_url, read_only=True), as_of,
+                                      appeal_window_days=cfg.appeal_window_days, older_months=cfg.older_months)
+    print(f"as of {as_of.isoformat()}, moved on from {recorded.isoformat()}: {leaving:,} planned case(s) leave "
+          f"flight (excluded, removed from the target), {joining:,} case(s) join the {CATCH_UP} wave")
+    return cfg
+
+
+def run_again(args: argparse.Namespace, cfg: RunConfig) -> str:
+    """The whole command that runs this again, with the as-of date it used."""
+    words = ["run", *(["--all"] if args.all else ["--wave", args.wave]), "--as-of", cfg.as_of.isoformat()]
+    for flag, value in (("--batch-size", args.batch_size), ("--lanes", args.lanes)):
+        if value is not None:
+            words += [flag, str(value)]
+    return command_line(words, legacy=args.legacy, target=args.target)
 
 
 def refused_by_target(engine: Engine) -> int:
@@ -152,9 +193,11 @@ def rollback(args: argparse.Namespace) -> int:
     settings = load_settings(target_url=args.target)
     if args.wave not in WAVE_ORDER:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
-    engine = create_engine(settings.target_url)
-    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
+    surveyed = guard_write(None, settings.target_url)
+    if not surveyed.has_cutover:
         raise CutoverError("the target has no cutover yet; nothing to roll back")
+    engine = create_engine(settings.target_url)
+    as_of = recorded_as_of(engine)
     if not args.yes:
         if not sys.stdin.isatty():
             raise CutoverError(f"rolling back wave {args.wave} removes its cases from the target; add --yes")
@@ -172,17 +215,20 @@ def rollback(args: argparse.Namespace) -> int:
         write_checkpoint(settings, engine)
     finally:
         release_lock(cfg, holder)
+    again = ["run", "--wave", args.wave, *(["--as-of", as_of.isoformat()] if as_of else [])]
     print(f"wave {args.wave} rolled back: {counts['cases_removed']:,} cases removed from the target, "
-          f"{counts['runs_rolled_back']} run(s) marked rolled back; `cutover run --wave {args.wave}` runs it again")
+          f"{counts['runs_rolled_back']} run(s) marked rolled back; to run it again: "
+          f"{command_line(again, target=args.target)}")
     return 0
 
 
 def status(args: argparse.Namespace) -> int:
     """`cutover status`: per wave, planned, migrated, quarantined, pending and the last run."""
     settings = load_settings(target_url=args.target, legacy_url=args.legacy)
-    engine = create_engine(settings.target_url)
+    engine = open_target_for_reading(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
         raise CutoverError("the target has no cutover yet; run `cutover run` first")
+    as_of = recorded_as_of(engine)
     with engine.connect() as conn:
         planned: Counter[str] = Counter(dict(conn.execute(sa.select(CUTOVER_PLAN.c.wave, sa.func.count())
                                             .group_by(CUTOVER_PLAN.c.wave)).all()))
@@ -210,6 +256,7 @@ def status(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return 0
+    print(f"as of {as_of.isoformat() if as_of else '-'} (the target's recorded date)")
     print(f"{'wave':<14} {'planned':>9} {'migrated':>9} {'quarant.':>9} {'pending':>9} {'changed':>8}  last run")
     for r in rows:
         changed_text = "-" if r["changed_in_cid_since"] is None else f"{r['changed_in_cid_since']:,}"
@@ -226,7 +273,7 @@ def _changed_by_wave(settings: Settings, target: Engine, last: dict) -> dict[str
     from reconciliation.changes import touched_since
 
     try:
-        legacy = create_engine(settings.legacy_url, must_exist=True)
+        legacy = create_engine(settings.legacy_url, read_only=True)
     except DatabaseError:
         return {}
     plan_waves = recorded_plan(target)

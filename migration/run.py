@@ -12,6 +12,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from audit.entries import make_body
 from audit.ledger import append
@@ -62,15 +63,15 @@ class WaveRun:
 
 
 @cache
-def engine_for(url: str) -> Engine:
-    """One engine per URL per process."""
-    return create_engine(url)
+def engine_for(url: str, read_only: bool = False) -> Engine:
+    """One engine per URL (and mode) per process; the legacy database is always read read-only."""
+    return create_engine(url, read_only=read_only)
 
 
 def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     """Bring the target schema up, plan (new in-flight cases go to catch-up once a plan exists)
     and read the legacy reference data."""
-    target, legacy = engine_for(cfg.target_url), engine_for(cfg.legacy_url)
+    target, legacy = engine_for(cfg.target_url), engine_for(cfg.legacy_url, read_only=True)
     Load.init_target(target)
     plan = Plan(as_of=cfg.as_of)
     with collector_paused(), legacy.connect() as source, target.begin() as conn:
@@ -86,21 +87,35 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     return reference, counts
 
 
-def acquire_lock(cfg: RunConfig) -> str:
-    """Take the target's run lock; refuse while another live run holds it."""
-    holder = f"{socket.gethostname()}:{os.getpid()}"
-    with engine_for(cfg.target_url).begin() as conn:
-        current = conn.execute(sa.select(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run")).mappings().first()
-        if current is not None and current["holder"] != holder:
+def acquire_lock(cfg: RunConfig, holder: str | None = None) -> str:
+    """Take the target's run lock; refuse while another live run holds it, however two runs race:
+    the insert comes first, so of two runs starting together exactly one gets the row."""
+    holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+    engine = engine_for(cfg.target_url)
+    for _ in range(3):
+        try:
+            with engine.begin() as conn:
+                conn.execute(CUTOVER_LOCK.insert().values(name="run", holder=holder,
+                                                          acquired_at=dt.datetime.now(dt.UTC)))
+            return holder
+        except IntegrityError:
+            pass
+        with engine.begin() as conn:
+            current = conn.execute(sa.select(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run")).mappings().first()
+            if current is None:
+                continue  # released between our insert and this read: try again
+            if current["holder"] == holder:
+                return holder
             host, _, pid = current["holder"].partition(":")
             if host != socket.gethostname() or _alive(int(pid or 0)):
-                raise CutoverError(f"another cutover run ({current['holder']}) holds the target since "
-                                   f"{current['acquired_at']}; wait for it to finish")
-            conn.execute(sa.delete(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run"))
-            current = None
-        if current is None:
-            conn.execute(CUTOVER_LOCK.insert().values(name="run", holder=holder, acquired_at=dt.datetime.now(dt.UTC)))
-    return holder
+                raise CutoverError(_lock_held(current["holder"], current["acquired_at"]))
+            conn.execute(sa.delete(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run",
+                                                       CUTOVER_LOCK.c.holder == current["holder"]))
+    raise CutoverError(_lock_held("another run", "just now"))
+
+
+def _lock_held(holder: str, since: object) -> str:
+    return f"another cutover run ({holder}) holds the target since {since}; wait for it to finish"
 
 
 def release_lock(cfg: RunConfig, holder: str) -> None:
@@ -174,7 +189,7 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
                                                                CUTOVER_BATCH.c.batch_no == batch_no)).mappings().first()
         if done is not None:
             return {k: int(done[k]) for k in ("cases", "migrated", "quarantined", "unchanged", "excluded")}
-        with engine_for(cfg.legacy_url).connect() as conn:
+        with engine_for(cfg.legacy_url, read_only=True).connect() as conn:
             cases = Extract.batch(conn, case_ids)
         left = left_flight(cases, case_ids, reference, cfg)
         staying = [c for c in cases if c.case_id not in left]

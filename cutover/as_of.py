@@ -1,0 +1,79 @@
+"""The sticky as-of date: the one the target recorded is kept unless a later one is asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from cutover.guards import GuardError
+from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
+
+
+def recorded_as_of(engine: Engine) -> dt.date | None:
+    """The target's as-of date: the latest any run or plan recorded (None before the first run)."""
+    tables = set(sa.inspect(engine).get_table_names())
+    dates: list[dt.date] = []
+    with engine.connect() as conn:
+        for table in (CUTOVER_RUN, CUTOVER_PLAN):
+            if table.name in tables:
+                latest = conn.execute(sa.select(sa.func.max(table.c.as_of))).scalar()
+                if latest is not None:
+                    dates.append(latest if isinstance(latest, dt.date) else dt.date.fromisoformat(str(latest)))
+    return max(dates, default=None)
+
+
+def choose_as_of(given: dt.date | None, recorded: dt.date | None) -> dt.date:
+    """The as-of date a run uses: the recorded one unless a later one is given; never an earlier one."""
+    if given is None:
+        if recorded is None:
+            raise GuardError("the target has no recorded as-of date: give --as-of YYYY-MM-DD (the day the "
+                             "cutover judges cases in flight on)")
+        return recorded
+    if recorded is not None and given < recorded:
+        raise GuardError(f"--as-of {given.isoformat()} is earlier than the target's recorded as-of "
+                         f"{recorded.isoformat()}; the as-of date never moves backwards")
+    return given
+
+
+def command_line(words: Iterable[str], *, legacy: str | None = None, target: str | None = None) -> str:
+    """A whole `cutover ...` command to paste, with the databases given on this command line
+    (a URL's password left out: it comes from the environment or ~/.pgpass)."""
+    parts = ["cutover", *words]
+    for flag, url in (("--legacy", legacy), ("--target", target)):
+        if url:
+            parts += [flag, _without_password(url)]
+    return shlex.join(parts)
+
+
+def _without_password(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    return parsed.set(password=None).render_as_string(hide_password=False) if parsed.password else url
+
+
+def resync_changes(legacy: Engine, target: Engine, as_of: dt.date, *, appeal_window_days: int,
+                   older_months: int) -> tuple[int, int]:
+    """What moving the as-of date to `as_of` does: (planned cases that leave flight, cases that
+    join the catch-up wave). Reads both databases, writes neither."""
+    from migration.plan import PlannedCase, classify_cases
+    from migration.target_schema import CUTOVER_CASE
+
+    with target.connect() as conn:
+        planned = set(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id)).scalars())
+        gone = set(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id)
+                                .where(CUTOVER_CASE.c.state == "excluded")).scalars())
+    leaving = joining = 0
+    with legacy.connect() as conn:
+        for case in classify_cases(conn, as_of, appeal_window_days=appeal_window_days, older_months=older_months):
+            if isinstance(case, PlannedCase):
+                joining += case.case_id not in planned
+            else:
+                leaving += case.case_id in planned and case.case_id not in gone
+    return leaving, joining
