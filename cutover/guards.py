@@ -111,7 +111,8 @@ def _holdings(engine: Engine) -> Targets:
 def check_target(target: Targets, *, allow_other_tables: bool = True) -> None:
     """Refuse a target that holds CID's tables, another application's (unless allowed), or a
     schema revision this tool does not ship."""
-    cid = sorted(t.name for t in CID_TABLES if t.name in {n.upper() for n in target.tables})
+    # Exact names: the target's own `person` and `address` are not CID's PERSON and ADDRESS.
+    cid = [t.name for t in CID_TABLES if t.name in target.tables]
     if cid:
         raise GuardError(f"the target holds CID tables ({cid[0]}, ...): it looks like the legacy database; "
                          "give an empty or cutover database as --target")
