@@ -91,7 +91,8 @@ def test_target_with_another_applications_tables_needs_allowing(databases: Datab
                                                                 capsys: pytest.CaptureFixture) -> None:
     legacy, target = databases.new("cid"), databases.new("shared")
     generate(legacy, 40, seed=1)
-    execute(target, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)", "INSERT INTO invoices VALUES (1, 5)")
+    execute(target, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)",
+            "INSERT INTO invoices VALUES (1, 5)")
     before = digest(legacy), digest(target)
     err = refused(capsys, *RUN, "--legacy", legacy, "--target", target)
     assert "1 table(s) of another application (first: invoices)" in err and "--allow-other-tables" in err
