@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from cutover.guards import GuardError
@@ -55,7 +55,10 @@ def _without_password(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError:
         return url
-    return parsed.set(password=None).render_as_string(hide_password=False) if parsed.password else url
+    if not parsed.password:
+        return url
+    return URL.create(parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database,
+                      parsed.query).render_as_string(hide_password=False)
 
 
 def resync_changes(legacy: Engine, target: Engine, as_of: dt.date, *, appeal_window_days: int,
