@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import shlex
-from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Engine
 
 from cutover.guards import GuardError
 from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
@@ -38,27 +35,6 @@ def choose_as_of(given: dt.date | None, recorded: dt.date | None) -> dt.date:
         raise GuardError(f"--as-of {given.isoformat()} is earlier than the target's recorded as-of "
                          f"{recorded.isoformat()}; the as-of date never moves backwards")
     return given
-
-
-def command_line(words: Iterable[str], *, legacy: str | None = None, target: str | None = None) -> str:
-    """A whole `cutover ...` command to paste, with the databases given on this command line
-    (a URL's password left out: it comes from the environment or ~/.pgpass)."""
-    parts = ["cutover", *words]
-    for flag, url in (("--legacy", legacy), ("--target", target)):
-        if url:
-            parts += [flag, _without_password(url)]
-    return shlex.join(parts)
-
-
-def _without_password(url: str) -> str:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url
-    if not parsed.password:
-        return url
-    return URL.create(parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database,
-                      parsed.query).render_as_string(hide_password=False)
 
 
 def resync_changes(legacy: Engine, target: Engine, as_of: dt.date, *, appeal_window_days: int,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from cutover.as_of import command_line
 from cutover.db import create_engine, safe_url
 from cutover.guards import guard_write
+from cutover.hints import command_line
 from cutover.progress import progress
 from cutover.settings import load_settings
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from cutover.db import create_engine
 from cutover.errors import CutoverError
+from cutover.hints import command_line
 from legacy.schema import CASE_HDR, LEGACY_TABLES
 from migration.load.schema import ALEMBIC_DIR
 from migration.target_schema import target_metadata
@@ -139,8 +140,14 @@ def guard_write(legacy_url: str | None, target_url: str, *, allow_other_tables: 
 
 
 def open_target_for_reading(url: str) -> Engine:
-    """The target, read-only, after the checks (never created: a mistyped path is an error)."""
+    """The target, read-only, after the checks (never created: a mistyped path is an error; a
+    schema behind this version's is named, not upgraded)."""
     engine = create_engine(url, read_only=True)
-    check_target(_holdings(engine))
+    held = _holdings(engine)
+    check_target(held)
+    newest = max(shipped_revisions())
+    if held.revision is not None and held.revision != newest:
+        raise GuardError(f"the target schema is at revision {held.revision}, older than this cutover's {newest}; "
+                         f"upgrade it first: {command_line(['init-target'], target=url)}")
     return engine
 

@@ -12,11 +12,12 @@ from collections import Counter
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cutover.as_of import choose_as_of, command_line, recorded_as_of, resync_changes
+from cutover.as_of import choose_as_of, recorded_as_of, resync_changes
 from cutover.collector import freeze_imports
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
 from cutover.guards import guard_write, open_legacy, open_target_for_reading
+from cutover.hints import command_line
 from cutover.progress import progress
 from cutover.settings import Settings, load_settings
 from migration.parsers import UK
@@ -83,7 +84,9 @@ def plan(args: argparse.Namespace) -> int:
     for reason, count in sorted(result.excluded_counts().items()):
         print(f"  {reason:<20} {count:>9,}")
     if not recorded:
-        print("Nothing written. `cutover run` records this plan in the target the first time it runs.")
+        words = ["run", "--all", "--as-of", cfg.as_of.isoformat()]
+        print("Nothing written. This records the plan in the target and runs it: "
+              f"{command_line(words, legacy=args.legacy, target=args.target)}")
     return 0
 
 
@@ -143,9 +146,11 @@ def run(args: argparse.Namespace) -> int:
     quarantined = sum(t["quarantined"] for t in results.values())
     if quarantined:
         refused = refused_by_target(create_engine(cfg.target_url))
+        report = command_line(["report", "--out", "report"], legacy=args.legacy, target=args.target)
         print(f"{quarantined:,} case(s) quarantined in this run"
               + (f", {refused:,} of them because the target refused a row (rule load.rejected)" if refused else "")
-              + ": the worklists are in `cutover report`, each case's findings in `cutover explain CASE_REF`.")
+              + f". The worklists: {report}"
+              + f"; a case's findings: {command_line(['explain', 'CASE_REF'], target=args.target)}")
     print(f"target: {safe_url(cfg.target_url)}. Next, to prove nothing was lost: "
           f"{command_line(['reconcile'], legacy=args.legacy, target=args.target)}")
     return 0
@@ -262,8 +267,8 @@ def status(args: argparse.Namespace) -> int:
         changed_text = "-" if r["changed_in_cid_since"] is None else f"{r['changed_in_cid_since']:,}"
         print(f"{r['wave']:<14} {r['planned']:>9,} {r['migrated']:>9,} {r['quarantined']:>9,} {r['pending']:>9,} "
               f"{changed_text:>8}  {r['last_run'] or '-'} {r['last_run_status'] or ''}")
-    print("changed: cases with a CID row whose LAST_UPD_TS moved since the wave's last run "
-          "(`cutover reconcile` also finds silent updates)")
+    print("changed: cases with a CID row whose LAST_UPD_TS moved since the wave's last run; this finds silent "
+          f"updates too: {command_line(['reconcile'], legacy=args.legacy, target=args.target)}")
     return 0
 
 

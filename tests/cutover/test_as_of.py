@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cutover.as_of import command_line
 from cutover.cli import main
+from cutover.hints import command_line
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE
 from tests.conftest import AS_OF, Databases

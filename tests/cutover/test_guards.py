@@ -195,3 +195,15 @@ def test_a_target_schema_is_created_only_after_the_checks(databases: Databases, 
     engine = sa.create_engine(target)
     assert sa.inspect(engine).has_table("cutover_plan")
     engine.dispose()
+
+
+def test_reading_commands_name_an_older_schema_and_leave_it(databases: Databases,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    legacy, target = migrated(databases)
+    execute(target, "UPDATE alembic_version SET version_num = '0005'")
+    before = digest(legacy), digest(target)
+    for args in (["status"], ["reconcile", "--legacy", legacy], ["explain", "CID/2020/0000001"]):
+        err = refused(capsys, *args, "--target", target)
+        assert "the target schema is at revision 0005, older than this cutover's" in err
+        assert err.endswith(f"upgrade it first: cutover init-target --target {target}")
+    assert (digest(legacy), digest(target)) == before
