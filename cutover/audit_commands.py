@@ -8,7 +8,6 @@ import sys
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cutover.db import create_engine
 from cutover.errors import CutoverError
 from cutover.settings import Settings, load_settings
 
@@ -87,9 +86,10 @@ def audit_export(args: argparse.Namespace) -> int:
         raise CutoverError(f"no signing key at {settings.signing_key} (CUTOVER_SIGNING_KEY); the pack must be "
                            "signed by the key that signed the checkpoints")
     from audit.pack import EXPORT_STEPS
+    from cutover.guards import open_target_for_reading
     from cutover.progress import progress
 
-    engine = create_engine(settings.target_url)
+    engine = open_target_for_reading(settings.target_url)
     with engine.connect() as conn, progress("export steps", EXPORT_STEPS, quiet=args.quiet) as advance:
         counts = export_pack(conn, load_or_create_key(settings.signing_key), args.out, advance)
     print(f"evidence pack written to {args.out}: {counts['entries']:,} ledger entries, {counts['checkpoints']} "
