@@ -23,7 +23,15 @@ Move in-flight cases from a CID-like legacy database to an Atlas-like case model
 and prove with reconciliation that nothing was lost.
 
 Database URLs come from --legacy/--target, or CUTOVER_LEGACY_URL / CUTOVER_TARGET_URL,
-defaulting to SQLite files under ./data/ (CUTOVER_DATA_DIR)."""
+defaulting to SQLite files under ./data/ (CUTOVER_DATA_DIR). Only `generate` and `churn` write
+the legacy database (a synthetic one); every other command reads it read-only, and checks both
+databases before it writes anything.
+
+The as-of date is sticky: the first run needs --as-of; every later command keeps the date the
+target recorded, a later --as-of re-syncs a live CID, an earlier one is refused.
+
+Exit codes: 0 done (balanced, verified); 1 not balanced, tampered, or a database outage that
+outlasted the retries (run the same command again); 2 bad input or a database that cannot be used."""
 
 
 class _Parser(argparse.ArgumentParser):
