@@ -6,7 +6,7 @@ import argparse
 import json
 
 from cutover.db import create_engine, safe_url
-from cutover.guards import guard_write
+from cutover.guards import guard_write, open_legacy
 from cutover.hints import command_line
 from cutover.progress import progress
 from cutover.settings import load_settings
@@ -41,6 +41,7 @@ def churn(args: argparse.Namespace) -> int:
     from legacy.churn import apply_churn
 
     settings = load_settings(legacy_url=args.legacy)
+    open_legacy(settings.legacy_url).dispose()  # checked read-only before the day's writes
     engine = create_engine(settings.legacy_url, must_exist=True)
     result = apply_churn(engine, args.seed, args.fraction, args.manifest)
     summary = result.manifest(args.seed)

@@ -207,3 +207,11 @@ def test_reading_commands_name_an_older_schema_and_leave_it(databases: Databases
         assert "the target schema is at revision 0005, older than this cutover's" in err
         assert err.endswith(f"upgrade it first: cutover init-target --target {target}")
     assert (digest(legacy), digest(target)) == before
+
+
+def test_churn_of_a_database_that_is_not_cid_changes_nothing(databases: Databases,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    _, target = migrated(databases, cases=40)
+    before = digest(target)
+    assert refused(capsys, "churn", "--seed", "1", "--legacy", target).endswith("no CASE_HDR: not a CID database")
+    assert digest(target) == before
