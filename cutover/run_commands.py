@@ -7,10 +7,12 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+import time
 from collections import Counter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from cutover.as_of import choose_as_of, recorded_as_of, resync_changes
 from cutover.collector import freeze_imports
@@ -25,6 +27,8 @@ from migration.plan import Plan
 from migration.rules.waves import CATCH_UP, WAVE_ORDER
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_PLAN, CUTOVER_RUN
+
+SCHEMA_WAIT_SECONDS = 60.0
 
 
 def run_config(args: argparse.Namespace, as_of: dt.date | None = None) -> tuple[RunConfig, Settings]:
@@ -102,11 +106,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     waves = list(WAVE_ORDER) if args.all else [args.wave]
     from flows.environment import Warmup, claim_local_server, flow_settings, prepare_prefect_environment
-    from migration.load import Load
-    from migration.run import acquire_lock, engine_for, prepare, release_lock
+    from migration.run import prepare, release_lock
 
-    Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
-    holder = acquire_lock(cfg)
+    holder = claim_target(cfg)  # a bad target, or another run's lock, fail fast
     prepare_prefect_environment(settings.data_dir)
     local_server = claim_local_server()
     dask_address = args.dask_address or settings.dask_address or None
@@ -154,6 +156,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"target: {safe_url(cfg.target_url)}. Next, to prove nothing was lost: "
           f"{command_line(['reconcile'], legacy=args.legacy, target=args.target)}")
     return 0
+
+
+def claim_target(cfg: RunConfig) -> str:
+    """Bring the target schema up and take the run lock. Of runs starting together on a new
+    target, those whose schema creation loses the race (PostgreSQL: a unique violation in its
+    catalog; SQLite: a table that already exists) wait for the winner's schema, then meet its lock."""
+    from migration.load import Load
+    from migration.load.schema import current_revision, newest_shipped
+    from migration.run import acquire_lock, engine_for
+
+    engine = engine_for(cfg.target_url)
+    try:
+        Load.init_target(engine)
+    except DBAPIError:
+        # Another run is creating the schema (on SQLite table by table): wait for it to finish.
+        deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
+        while current_revision(engine) != newest_shipped():
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    return acquire_lock(cfg)
 
 
 def settle_as_of(args: argparse.Namespace, cfg: RunConfig, has_cutover: bool) -> RunConfig:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +24,22 @@ from tests.cutover.snapshots import digest
 from tests.helpers import generate
 
 RACERS = 6
+# One racing `cutover run` up to its lock: schema, then lock, held a while (so it is alive when the
+# others look), at a start time shared by all.
+CLAIM = """
+import datetime as dt, sys, time
+from cutover.errors import CutoverError
+from cutover.run_commands import claim_target
+from migration.run import RunConfig
+cfg = RunConfig(legacy_url="", target_url=sys.argv[1], as_of=dt.date(2026, 11, 1))
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+try:
+    claim_target(cfg)
+    print("locked", flush=True)
+    time.sleep(max(0.0, float(sys.argv[2]) + 12 - time.time()))
+except CutoverError as exc:
+    print(exc, flush=True)
+"""
 
 
 @pytest.fixture
@@ -92,3 +111,17 @@ def test_a_second_run_is_refused_in_one_line(databases: Databases, live_pids: li
     assert err.startswith(f"cutover: error: another cutover run ({holder}) holds the target since ")
     assert (digest(legacy), digest(target)) == before
     release_lock(cfg, holder)
+
+
+def test_runs_starting_together_on_a_new_target_race_to_one_lock(databases: Databases) -> None:
+    """Schema creation and lock together: on a new PostgreSQL target the losers of the schema race
+    get a catalog unique violation, then find the winner's schema and its lock."""
+    target = databases.new("atlas")
+    start = time.time() + 6
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    racers = [subprocess.Popen([sys.executable, "-c", CLAIM, target, str(start)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    outcomes = [p.communicate(timeout=120) for p in racers]
+    lines = sorted(out.strip() for out, _ in outcomes)
+    assert lines[-1] == "locked", outcomes
+    assert all(line.startswith("another cutover run (") for line in lines[:-1]), outcomes
