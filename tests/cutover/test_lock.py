@@ -24,8 +24,8 @@ from tests.cutover.snapshots import digest
 from tests.helpers import generate
 
 RACERS = 6
-# One racing `cutover run` up to its lock: schema, then lock, held a while (so it is alive when the
-# others look), at a start time shared by all.
+# One racing `cutover run` up to its lock: schema, then lock, held (alive when the others look)
+# until its standard input closes; all start at one shared moment.
 CLAIM = """
 import datetime as dt, sys, time
 from cutover.errors import CutoverError
@@ -36,7 +36,7 @@ time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 try:
     claim_target(cfg)
     print("locked", flush=True)
-    time.sleep(max(0.0, float(sys.argv[2]) + 12 - time.time()))
+    sys.stdin.read()  # hold the lock until the test has every racer's answer
 except CutoverError as exc:
     print(exc, flush=True)
 """
@@ -119,9 +119,9 @@ def test_runs_starting_together_on_a_new_target_race_to_one_lock(databases: Data
     target = databases.new("atlas")
     start = time.time() + 6
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    racers = [subprocess.Popen([sys.executable, "-c", CLAIM, target, str(start)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
-    outcomes = [p.communicate(timeout=120) for p in racers]
-    lines = sorted(out.strip() for out, _ in outcomes)
-    assert lines[-1] == "locked", outcomes
-    assert all(line.startswith("another cutover run (") for line in lines[:-1]), outcomes
+    racers = [subprocess.Popen([sys.executable, "-c", CLAIM, target, str(start)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    answers = [p.stdout.readline().strip() for p in racers]  # type: ignore[union-attr]
+    errors = [p.communicate(timeout=120)[1] for p in racers]
+    assert answers.count("locked") == 1, (answers, errors)
+    assert all(a.startswith("another cutover run (") for a in answers if a != "locked"), (answers, errors)
