@@ -56,3 +56,12 @@ def resync_changes(legacy: Engine, target: Engine, as_of: dt.date, *, appeal_win
             else:
                 leaving += case.case_id in planned and case.case_id not in gone
     return leaving, joining
+
+
+def wave_as_of(engine: Engine, wave: str) -> dt.date | None:
+    """The as-of date a wave last ran at (None if it never ran): the date to judge it on."""
+    if CUTOVER_RUN.name not in sa.inspect(engine).get_table_names():
+        return None
+    with engine.connect() as conn:
+        latest = conn.execute(sa.select(sa.func.max(CUTOVER_RUN.c.as_of)).where(CUTOVER_RUN.c.wave == wave)).scalar()
+    return latest if latest is None or isinstance(latest, dt.date) else dt.date.fromisoformat(str(latest))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from cutover.as_of import wave_as_of
 from cutover.db import create_engine
 from cutover.errors import CutoverError
 from cutover.guards import guard_write, open_legacy, open_target_for_reading
@@ -43,7 +44,7 @@ def reconcile(args: argparse.Namespace) -> int:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
     legacy = open_legacy(settings.legacy_url)
     target = open_target_for_reading(settings.target_url)
-    as_of = _as_of(target, args.as_of)
+    as_of = _as_of(target, args.as_of or (wave_as_of(target, args.wave) if args.wave else None))
     with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
         result = run_reconcile(legacy, target, as_of, wave=args.wave, appeal_window_days=settings.appeal_window_days,
                                progress=advance)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from cutover.cli import main
 from cutover.hints import command_line
-from migration.run import RunConfig
+from migration.run import RunConfig, prepare, run_wave_locally
 from migration.target_schema import CUTOVER_CASE
 from tests.conftest import AS_OF, Databases
 from tests.cutover.snapshots import digest
@@ -94,6 +94,22 @@ def test_reconcile_judges_on_the_recorded_date(databases: Databases, capsys: pyt
     legacy, target = migrated(databases)
     code, out, _ = outcome(capsys, "reconcile", "--legacy", legacy, "--target", target, "--quiet")
     assert code == 0 and out.startswith(f"Reconciliation as of {AS_OF.isoformat()}: BALANCED")
+
+
+def test_reconcile_of_a_wave_judges_it_on_the_date_it_ran(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """After catch-up ran at a later date, the wave that ran earlier is judged on its own date."""
+    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", f"sqlite:///{tmp_path / 'atlas.db'}"
+    generate(legacy, 200, seed=7)
+    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF, batch_size=50))
+    later = RunConfig(legacy_url=legacy, target_url=target, as_of=LATER, batch_size=50)
+    reference, _ = prepare(later)
+    run_wave_locally(later, reference, "catch_up")
+    code, out, _ = outcome(capsys, "reconcile", "--wave", "rest", "--legacy", legacy, "--target", target, "--quiet")
+    assert out.startswith(f"Reconciliation as of {AS_OF.isoformat()} (wave rest): BALANCED"), out
+    assert code == 0
+    code, out, _ = outcome(capsys, "reconcile", "--wave", "catch_up", "--legacy", legacy, "--target", target,
+                           "--quiet")
+    assert out.startswith(f"Reconciliation as of {LATER.isoformat()} (wave catch_up)"), out
 
 
 def test_hints_are_whole_commands_without_passwords() -> None:
