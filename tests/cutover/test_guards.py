@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from audit.keys import load_or_create_key
 from cutover.cli import main
 from migration.run import RunConfig
 from tests.conftest import AS_OF, Databases
@@ -103,9 +104,12 @@ def test_target_with_another_applications_tables_needs_allowing(databases: Datab
     assert (digest(legacy), digest(target)) == before
 
 
-def test_target_at_an_unknown_revision_is_refused_by_every_command(databases: Databases,
-                                                                   capsys: pytest.CaptureFixture) -> None:
+def test_target_at_an_unknown_revision_is_refused_by_every_command(
+        databases: Databases, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     legacy, target = migrated(databases)
+    key = tmp_path / "ledger-key.pem"
+    load_or_create_key(key)  # audit export needs a key before it looks at the target
+    monkeypatch.setenv("CUTOVER_SIGNING_KEY", str(key))
     execute(target, "UPDATE alembic_version SET version_num = '0099'")
     before = digest(legacy), digest(target)
     commands = [
@@ -117,11 +121,14 @@ def test_target_at_an_unknown_revision_is_refused_by_every_command(databases: Da
         ["init-target", "--target", target],
         ["plan", "--legacy", legacy, "--target", target],
         ["audit", "verify", "--target", target],
+        ["audit", "export", "--target", target, "--out", str(tmp_path / "pack")],
+        ["report", "--legacy", legacy, "--target", target, "--out", str(tmp_path / "report")],
     ]
     for args in commands:
         err = refused(capsys, *args)
         assert "revision '0099', which this version of cutover does not ship" in err, (args, err)
     assert (digest(legacy), digest(target)) == before
+    assert not (tmp_path / "pack").exists() and not (tmp_path / "report").exists()
 
 
 @pytest.mark.parametrize("args", [
