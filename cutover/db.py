@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -31,7 +32,7 @@ def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False
         if (must_exist or read_only) and not path.is_file():
             raise DatabaseError(f"no SQLite database at {path}")
         if read_only:
-            parsed = parsed.set(database=f"file:{path.resolve()}?mode=ro", query={"uri": "true"})
+            parsed = parsed.set(database=f"file:{quote(str(path.resolve()))}?mode=ro", query={"uri": "true"})
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
