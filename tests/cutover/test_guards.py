@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from audit.keys import load_or_create_key
 from cutover.cli import main
-from migration.run import RunConfig
+from cutover.db import create_engine
+from migration.run import RunConfig, engine_for
 from tests.conftest import AS_OF, Databases
 from tests.cutover.snapshots import digest
 from tests.helpers import generate, run_all
@@ -222,3 +223,16 @@ def test_churn_of_a_database_that_is_not_cid_changes_nothing(databases: Database
     before = digest(target)
     assert refused(capsys, "churn", "--seed", "1", "--legacy", target).endswith("no CASE_HDR: not a CID database")
     assert digest(target) == before
+
+
+def test_the_legacy_engine_cannot_write(databases: Databases) -> None:
+    """Whatever code runs on it, the engine a run reads CID through refuses every write."""
+    legacy = databases.new("cid")
+    generate(legacy, 10, seed=1)
+    before = digest(legacy)
+    for engine in (create_engine(legacy, read_only=True), engine_for(legacy, read_only=True)):
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE stray (id INTEGER)")
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
+            conn.exec_driver_sql('UPDATE "CASE_HDR" SET "DELETED_FLG" = \'Y\'')
+    assert digest(legacy) == before
