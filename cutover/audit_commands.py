@@ -107,10 +107,11 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from audit.ledger import iter_entries
     from audit.origin import checkpoints_file, read_origin
     from audit.verify import verify_ledger
+    from cutover.guards import open_target_for_reading
     from migration.target_schema import CUTOVER_CHECKPOINT
 
     settings = load_settings(target_url=args.target)
-    engine = create_engine(settings.target_url)
+    engine = open_target_for_reading(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_CHECKPOINT.name):
         raise CutoverError("the target has no ledger; run `cutover run` first")
     with engine.connect() as conn:
@@ -145,6 +146,9 @@ def audit_export(args: argparse.Namespace) -> int:
     if not settings.signing_key.exists():
         raise CutoverError(f"no signing key at {settings.signing_key} (CUTOVER_SIGNING_KEY); the pack must be "
                            "signed by the key that signed the checkpoints")
+    from cutover.guards import guard_write
+
+    guard_write(None, settings.target_url, allow_other_tables=True)  # a target this version knows, checked first
     engine = create_engine(settings.target_url)
     _warn_of_uncovered(engine)
     write_checkpoint(settings, engine)

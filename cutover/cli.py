@@ -1,7 +1,7 @@
 """The `cutover` command line: one entry point, a sub-command per job.
 
-Exit codes: 0 success (reconcile: balanced), 1 reconcile unbalanced or audit failed,
-2 bad input or a database that cannot be used."""
+Exit codes: 0 success (reconcile: balanced), 1 reconcile unbalanced, audit failed, or a database
+outage that outlasted the retries, 2 bad input or a database that cannot be used."""
 
 from __future__ import annotations
 
@@ -24,7 +24,15 @@ Move in-flight cases from a CID-like legacy database to an Atlas-like case model
 and prove with reconciliation that nothing was lost.
 
 Database URLs come from --legacy/--target, or CUTOVER_LEGACY_URL / CUTOVER_TARGET_URL,
-defaulting to SQLite files under ./data/ (CUTOVER_DATA_DIR)."""
+defaulting to SQLite files under ./data/ (CUTOVER_DATA_DIR). Only `generate` and `churn` write
+the legacy database (a synthetic one); every other command reads it read-only, and checks both
+databases before it writes anything.
+
+The as-of date is sticky: the first run needs --as-of; every later command keeps the date the
+target recorded, a later --as-of re-syncs a live CID, an earlier one is refused.
+
+Exit codes: 0 done (balanced, verified); 1 not balanced, tampered, or a database outage that
+outlasted the retries (run the same command again); 2 bad input or a database that cannot be used."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +62,20 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path
+
+
+def _existing_folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder at {text}")
+    return path
 
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -90,6 +112,9 @@ def _add_target(p: argparse.ArgumentParser) -> None:
 def _add_rules(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", metavar="PATH", type=Path,
                    help="a rules folder or file replacing the shipped rules files [CUTOVER_RULES]")
+def _add_allow_other_tables(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-other-tables", action="store_true",
+                   help="put the cutover's tables into a target that holds another application's tables")
 
 
 def _add_format(p: argparse.ArgumentParser) -> None:
@@ -153,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, common, "init-target", help="create or upgrade the target schema (Alembic)")
     _add_target(p)
+    _add_allow_other_tables(p)
     p.set_defaults(handler=_handler("commands", "init_target"))
 
     p = _command(
@@ -165,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_legacy(p)
     _add_target(p)
-    p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
+    p.add_argument("--as-of", type=_date,
+                   help="the as-of date (default: the --target's recorded one, else today)")
     _add_format(p)
     _add_rules(p)
     p.set_defaults(handler=_handler("run_commands", "plan"))
@@ -183,7 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every wave, in order")
     _add_legacy(p)
     _add_target(p)
-    p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the as-of date (default today)")
+    p.add_argument("--as-of", type=_date,
+                   help="the as-of date (default: the target's recorded one; required on a new target). A later "
+                   "date re-syncs a live CID (printed first: cases leaving flight, cases joining catch-up); "
+                   "an earlier one is refused")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check both databases and show the as-of date and what it changes; write nothing")
+    _add_allow_other_tables(p)
     p.add_argument("--batch-size", type=_bounded_int(1, 100_000), help="cases per batch [CUTOVER_BATCH_SIZE, 500]")
     p.add_argument("--lanes", type=_bounded_int(1, 64),
                    help="batches that run at once: each wave is cut into a multiple of this many batches of "
@@ -232,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "reconciliation.json; record them in the ledger. Exit 0 balanced, 1 not.")
     _add_legacy(p)
     _add_target(p)
-    p.add_argument("--out", type=Path, required=True, help="folder for the report")
+    p.add_argument("--out", type=_folder, required=True, help="folder for the report")
     p.add_argument("--wave", help="one wave only")
     p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
     _add_rules(p)
@@ -256,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                  description="Recompute the Merkle tree from the stored entries, check every entry's form and "
                  "chain and every signed checkpoint; name the first thing that diverges. Exit 0 verified, 1 not.")
     _add_target(p)
-    p.add_argument("--pack", type=Path, help="verify this evidence pack instead (no database needed)")
+    p.add_argument("--pack", type=_existing_folder, help="verify this evidence pack instead (no database needed)")
     p.add_argument("--checkpoints", type=Path, help="checkpoints file kept outside the database [CUTOVER_CHECKPOINTS]")
     p.add_argument("--expect-key", metavar="FPR", help="the signing key's SHA-256 fingerprint to insist on")
     _add_state(p)
@@ -290,16 +323,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with command_console(args.quiet):
             return int(args.handler(args) or 0)
     except CutoverError as exc:
+        if _is_outage(exc):
+            print(_outage_line(args.command), file=sys.stderr)
+            return 1
         print(f"cutover: error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
         # The driver's message can echo row values (personal data): name the fault, not the text.
-        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-        print(
-            f"cutover: error: database error {type(exc).__name__}"
-            f"{f' (SQLSTATE {code})' if code else ''} during `{args.command}`",
-            file=sys.stderr,
-        )
+        if _is_outage(exc):
+            print(_outage_line(args.command), file=sys.stderr)
+            return 1
+        print(f"cutover: error: {_database_fault(exc)} during `{args.command}`", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cutover: {interrupted_line(sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
@@ -309,6 +343,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         # does, and keep Python from failing again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:
+        if not _is_outage(exc):
+            raise
+        print(_outage_line(args.command), file=sys.stderr)
+        return 1
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """A database that stayed unreachable through the retries (the retry layer's OutageError, or
+    a connection that broke)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from migration.retry import OutageError
+
+    return isinstance(exc, OutageError) or (isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
+
+
+def _outage_line(command: str) -> str:
+    return (f"cutover: error: the database went away during `{command}` and stayed away through the retries; "
+            "committed work is kept: run the same command again")
+
+
+def _database_fault(exc: SQLAlchemyError) -> str:
+    """`database error KIND (SQLSTATE nnnnn, table t)`: what failed and where, never the data."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None)
+    table = getattr(getattr(orig, "diag", None), "table_name", None)
+    where = ", ".join(part for part in (f"SQLSTATE {code}" if code else "", f"table {table}" if table else "") if part)
+    return f"database error {type(exc).__name__}{f' ({where})' if where else ''}"
 
 
 if __name__ == "__main__":

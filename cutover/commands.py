@@ -7,6 +7,8 @@ import json
 import sys
 
 from cutover.db import create_engine, safe_url
+from cutover.guards import guard_write, open_legacy
+from cutover.hints import command_line
 from cutover.progress import progress
 from cutover.settings import load_settings
 
@@ -40,12 +42,15 @@ def churn(args: argparse.Namespace) -> int:
     from legacy.churn import apply_churn
 
     settings = load_settings(legacy_url=args.legacy)
+    open_legacy(settings.legacy_url).dispose()  # checked read-only before the day's writes
     engine = create_engine(settings.legacy_url, must_exist=True)
     result = apply_churn(engine, args.seed, args.fraction, args.manifest)
     summary = result.manifest(args.seed)
     print(f"churn day {summary['day']}: {summary['cases']:,} cases touched, "
           f"{len(summary['new_cases']):,} new, {len(summary['defects']['silent_update']):,} silent updates")
     print(json.dumps({k: len(v) for k, v in summary["changes"].items()}))
+    print(f"CID is now as of {summary['day']}; to follow it: "
+          f"{command_line(['run', '--all', '--as-of', summary['day']], legacy=args.legacy)}")
     return 0
 
 
@@ -54,6 +59,7 @@ def init_target(args: argparse.Namespace) -> int:
     from migration.load.schema import upgrade_target
 
     settings = load_settings(target_url=args.target)
+    guard_write(None, settings.target_url, allow_other_tables=args.allow_other_tables)
     engine = create_engine(settings.target_url)
     revision = upgrade_target(engine)
     from audit.origin import ensure_origin

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -18,27 +19,33 @@ class DatabaseError(CutoverError):
     """A database cannot be reached or used; the message is safe to print (no row values)."""
 
 
-def create_engine(url: str, *, must_exist: bool = False) -> Engine:
-    """Create an engine for a URL and check it connects; raise DatabaseError in one line if not."""
+def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False) -> Engine:
+    """Create an engine for a URL and check it connects; raise DatabaseError in one line if not.
+    A read-only engine writes nothing: SQLite opened with `mode=ro` (no file or folder created, no
+    journal-mode switch), PostgreSQL sessions with `default_transaction_read_only`."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError("not a database URL (expected dialect+driver://user@host/database)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
-        if must_exist and not path.exists():
+        if (must_exist or read_only) and not path.is_file():
             raise DatabaseError(f"no SQLite database at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only:
+            parsed = parsed.set(database=f"file:{quote(str(path.resolve()))}?mode=ro", query={"uri": "true"})
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     # Reconciliation hashes the text of timestamps in SQL: one time zone for every session.
-    connect_args = {"options": "-c timezone=UTC"} if parsed.get_backend_name() == "postgresql" else {}
+    options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
+    connect_args = {"options": options} if parsed.get_backend_name() == "postgresql" else {}
     try:
         engine = sa.create_engine(parsed, future=True, pool_pre_ping=True, connect_args=connect_args)
     except (NoSuchModuleError, ArgumentError) as exc:
         raise DatabaseError(f"unsupported database URL: {safe_url(url)}") from exc
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
     try:
         with engine.connect():
             pass
@@ -61,12 +68,18 @@ def _reason(exc: OperationalError) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    _sqlite_read_pragmas(dbapi_conn, _record)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     from cutover.sqlhash import sqlite_functions
 
     sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()

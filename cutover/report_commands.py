@@ -10,8 +10,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from cutover.as_of import wave_as_of
 from cutover.db import create_engine
 from cutover.errors import CutoverError
+from cutover.guards import guard_write, open_legacy, open_target_for_reading
 from cutover.progress import progress
 from cutover.settings import load_settings
 from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
@@ -34,14 +36,15 @@ def _as_of(engine: sa.Engine, given: dt.date | None) -> dt.date:
 
 def reconcile(args: argparse.Namespace) -> int:
     """`cutover reconcile`: exit 0 when balanced, 1 when not."""
-    from migration.load import upgrade_target
+    from migration.rules.waves import WAVE_ORDER
     from reconciliation import reconcile as run_reconcile
 
     settings = load_settings(legacy_url=args.legacy, target_url=args.target)
-    legacy = create_engine(settings.legacy_url, must_exist=True)
-    target = create_engine(settings.target_url)
-    upgrade_target(target)
-    as_of = _as_of(target, args.as_of)
+    if args.wave and args.wave not in WAVE_ORDER:
+        raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
+    legacy = open_legacy(settings.legacy_url)
+    target = open_target_for_reading(settings.target_url)
+    as_of = _as_of(target, args.as_of or (wave_as_of(target, args.wave) if args.wave else None))
     with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
         result = run_reconcile(legacy, target, as_of, wave=args.wave, appeal_window_days=settings.appeal_window_days,
                                progress=advance)
@@ -53,10 +56,11 @@ def reconcile(args: argparse.Namespace) -> int:
 
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(report_bytes(payload) if args.format == "json" else (text + "\n").encode())
-        with target.begin() as conn:
+        ledger = create_engine(settings.target_url)
+        with ledger.begin() as conn:
             record_report(conn, f"reconciliation-{args.wave or 'all'}.json", payload)
         print(f"reconciliation written to {args.out} ({'balanced' if result.balanced else 'NOT balanced'})")
-        write_checkpoint(settings, target)
+        write_checkpoint(settings, ledger)
     else:
         print(text)
     return 0 if result.balanced else 1
@@ -100,7 +104,7 @@ def explain(args: argparse.Namespace) -> int:
     if not refs:
         raise CutoverError("give case references, or --refs-file FILE")
     settings = load_settings(target_url=args.target)
-    engine = create_engine(settings.target_url)
+    engine = open_target_for_reading(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
         raise CutoverError("the target has no cutover yet; run `cutover run` first")
     with engine.connect() as conn:
@@ -134,7 +138,8 @@ def report(args: argparse.Namespace) -> int:
     settings = load_settings(legacy_url=args.legacy, target_url=args.target)
     if args.wave and args.wave not in wave_order():
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(wave_order())}")
-    legacy = create_engine(settings.legacy_url, must_exist=True)
+    guard_write(settings.legacy_url, settings.target_url, allow_other_tables=True)
+    legacy = open_legacy(settings.legacy_url)
     target = create_engine(settings.target_url)
     upgrade_target(target)
     as_of = _as_of(target, args.as_of)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
+import time
 from collections import Counter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
+from cutover.as_of import choose_as_of, recorded_as_of, resync_changes
 from cutover.collector import freeze_imports
 from cutover.credentials import masked_config, remember
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
+from cutover.guards import guard_write, open_legacy, open_target_for_reading
+from cutover.hints import command_line
 from cutover.progress import progress
 from cutover.settings import Settings, load_settings
 from migration.plan import Plan
@@ -22,12 +28,15 @@ from migration.rules.waves import CATCH_UP, wave_order
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_FINDING, CUTOVER_PLAN
 
+SCHEMA_WAIT_SECONDS = 60.0
 
-def run_config(args: argparse.Namespace) -> tuple[RunConfig, Settings]:
-    """The run configuration from flags, CUTOVER_* variables and defaults."""
+
+def run_config(args: argparse.Namespace, as_of: dt.date | None = None) -> tuple[RunConfig, Settings]:
+    """The run configuration from flags, CUTOVER_* variables and defaults (`as_of` before --as-of)."""
     settings = load_settings(legacy_url=getattr(args, "legacy", None), target_url=getattr(args, "target", None),
                              batch_size=getattr(args, "batch_size", None), lanes=getattr(args, "lanes", None))
-    cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url, as_of=args.as_of,
+    cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url,
+                    as_of=as_of or args.as_of or dt.date.today(),
                     batch_size=settings.batch_size, lanes=settings.lanes,
                     appeal_window_days=settings.appeal_window_days, older_months=settings.older_case_months,
                     retry_attempts=settings.retry_attempts, retry_max_wait=settings.retry_max_wait_seconds,
@@ -48,10 +57,15 @@ def plan(args: argparse.Namespace) -> int:
     from migration.plan import PlannedCase, classify_cases
 
     cfg, _ = run_config(args)
-    recorded = recorded_plan(create_engine(cfg.target_url)) if args.target else {}
+    legacy = open_legacy(cfg.legacy_url)
+    recorded: dict[int, str] = {}
+    if args.target:
+        target = open_target_for_reading(cfg.target_url)
+        recorded = recorded_plan(target)
+        cfg, _ = run_config(args, as_of=args.as_of or recorded_as_of(target))
     result = Plan(as_of=cfg.as_of)
     by_record: Counter[str] = Counter()
-    with create_engine(cfg.legacy_url, must_exist=True).connect() as conn:
+    with legacy.connect() as conn:
         for case in result.counting(classify_cases(conn, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
                                                    older_months=cfg.older_months)):
             if recorded and isinstance(case, PlannedCase):
@@ -74,7 +88,9 @@ def plan(args: argparse.Namespace) -> int:
     for reason, count in sorted(result.excluded_counts().items()):
         print(f"  {reason:<20} {count:>9,}")
     if not recorded:
-        print("Nothing written. `cutover run` records this plan in the target the first time it runs.")
+        words = ["run", "--all", "--as-of", cfg.as_of.isoformat()]
+        print("Nothing written. This records the plan in the target and runs it: "
+              f"{command_line(words, legacy=args.legacy, target=args.target)}")
     return 0
 
 
@@ -83,14 +99,16 @@ def run(args: argparse.Namespace) -> int:
     cfg, settings = run_config(args)
     if args.wave and args.wave not in wave_order():
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(wave_order())}")
-    create_engine(cfg.legacy_url, must_exist=True)
+    surveyed = guard_write(cfg.legacy_url, cfg.target_url, allow_other_tables=args.allow_other_tables)
+    cfg = settle_as_of(args, cfg, surveyed.has_cutover)
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
     waves = list(wave_order()) if args.all else [args.wave]
     from flows.environment import Warmup, claim_local_server, flow_settings, prepare_prefect_environment
-    from migration.load import Load
-    from migration.run import acquire_lock, engine_for, prepare, release_lock
+    from migration.run import prepare, release_lock
 
-    Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
-    holder = acquire_lock(cfg)
+    holder = claim_target(cfg)  # a bad target, or another run's lock, fail fast
     remember(cfg.legacy_url, "legacy")  # the flows are given both URLs masked; their workers look here
     remember(cfg.target_url, "target")
     prepare_prefect_environment(settings.data_dir)
@@ -118,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
                 from cutover.audit_commands import write_checkpoint
 
                 write_checkpoint(settings, create_engine(cfg.target_url))  # a failed run's entries are signed too
-                print(f"cutover: run did not complete: {exc}. Committed batches are kept; run the same command "
-                      "again to resume.", file=sys.stderr)
+                print(f"cutover: run did not complete: {exc}. Committed batches are kept; to resume: "
+                      f"{run_again(args, cfg)}", file=sys.stderr)
                 return 1
             except RuntimeError as exc:  # Prefect's own failures (its API unreachable, say): safe to show
                 first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
@@ -136,11 +154,62 @@ def run(args: argparse.Namespace) -> int:
     quarantined = sum(t["quarantined"] for t in results.values())
     if quarantined:
         refused = refused_by_target(create_engine(cfg.target_url))
+        report = command_line(["report", "--out", "report"], legacy=args.legacy, target=args.target)
         print(f"{quarantined:,} case(s) quarantined in this run"
               + (f", {refused:,} of them because the target refused a row (rule load.rejected)" if refused else "")
-              + ": the worklists are in `cutover report`, each case's findings in `cutover explain CASE_REF`.")
-    print(f"target: {safe_url(cfg.target_url)}. Next: `cutover reconcile` to prove nothing was lost.")
+              + f". The worklists: {report}"
+              + f"; a case's findings: {command_line(['explain', 'CASE_REF'], target=args.target)}")
+    print(f"target: {safe_url(cfg.target_url)}. Next, to prove nothing was lost: "
+          f"{command_line(['reconcile'], legacy=args.legacy, target=args.target)}")
     return 0
+
+
+def claim_target(cfg: RunConfig) -> str:
+    """Bring the target schema up and take the run lock. Of runs starting together on a new
+    target, those whose schema creation loses the race (PostgreSQL: a unique violation in its
+    catalog; SQLite: a table that already exists) wait for the winner's schema, then meet its lock."""
+    from migration.load import Load
+    from migration.load.schema import current_revision, newest_shipped
+    from migration.run import acquire_lock, engine_for
+
+    engine = engine_for(cfg.target_url)
+    try:
+        Load.init_target(engine)
+    except DBAPIError:
+        # Another run is creating the schema (on SQLite table by table): wait for it to finish.
+        deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
+        while current_revision(engine) != newest_shipped():
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    return acquire_lock(cfg)
+
+
+def settle_as_of(args: argparse.Namespace, cfg: RunConfig, has_cutover: bool) -> RunConfig:
+    """The run's as-of date: the target's recorded one unless a later one is given (then first
+    printed as what it changes); an earlier one, or none at all on a new target, is refused."""
+    recorded = recorded_as_of(create_engine(cfg.target_url, read_only=True)) if has_cutover else None
+    as_of = choose_as_of(args.as_of, recorded)
+    cfg = dataclasses.replace(cfg, as_of=as_of)
+    if recorded is None or as_of == recorded:
+        if not args.quiet:
+            print(f"as of {as_of.isoformat()}" + (" (the target's recorded date)" if args.as_of is None else ""))
+        return cfg
+    leaving, joining = resync_changes(create_engine(cfg.legacy_url, read_only=True),
+                                      create_engine(cfg.target_url, read_only=True), as_of,
+                                      appeal_window_days=cfg.appeal_window_days, older_months=cfg.older_months)
+    print(f"as of {as_of.isoformat()}, moved on from {recorded.isoformat()}: {leaving:,} planned case(s) leave "
+          f"flight (excluded, removed from the target), {joining:,} case(s) join the {CATCH_UP} wave")
+    return cfg
+
+
+def run_again(args: argparse.Namespace, cfg: RunConfig) -> str:
+    """The whole command that runs this again, with the as-of date it used."""
+    words = ["run", *(["--all"] if args.all else ["--wave", args.wave]), "--as-of", cfg.as_of.isoformat()]
+    for flag, value in (("--batch-size", args.batch_size), ("--lanes", args.lanes)):
+        if value is not None:
+            words += [flag, str(value)]
+    return command_line(words, legacy=args.legacy, target=args.target)
 
 
 def refused_by_target(engine: Engine) -> int:
@@ -158,9 +227,11 @@ def rollback(args: argparse.Namespace) -> int:
     settings = load_settings(target_url=args.target)
     if args.wave not in wave_order():
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(wave_order())}")
-    engine = create_engine(settings.target_url)
-    if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
+    surveyed = guard_write(None, settings.target_url)
+    if not surveyed.has_cutover:
         raise CutoverError("the target has no cutover yet; nothing to roll back")
+    engine = create_engine(settings.target_url)
+    as_of = recorded_as_of(engine)
     if not args.yes:
         if not sys.stdin.isatty():
             raise CutoverError(f"rolling back wave {args.wave} removes its cases from the target; add --yes")
@@ -178,8 +249,10 @@ def rollback(args: argparse.Namespace) -> int:
         write_checkpoint(settings, engine)
     finally:
         release_lock(cfg, holder)
+    again = ["run", "--wave", args.wave, *(["--as-of", as_of.isoformat()] if as_of else [])]
     print(f"wave {args.wave} rolled back: {counts['cases_removed']:,} cases removed from the target, "
-          f"{counts['runs_rolled_back']} run(s) marked rolled back; `cutover run --wave {args.wave}` runs it again")
+          f"{counts['runs_rolled_back']} run(s) marked rolled back; to run it again: "
+          f"{command_line(again, target=args.target)}")
     return 0
 
 

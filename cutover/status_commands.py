@@ -13,10 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from cutover.db import DatabaseError, create_engine
+from cutover.as_of import recorded_as_of
+from cutover.db import DatabaseError
 from cutover.errors import CutoverError
+from cutover.guards import open_legacy, open_target_for_reading
+from cutover.hints import command_line
 from cutover.settings import Settings, load_settings
-from migration.rules.waves import WAVE_ORDER
+from migration.rules.waves import wave_order
 from migration.target_schema import CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_PLAN, CUTOVER_RUN
 
 COUNTED = ("planned", "migrated", "quarantined", "excluded_since_plan", "pending")
@@ -26,22 +29,24 @@ def status(args: argparse.Namespace) -> int:
     """`cutover status`: per wave, planned = migrated + quarantined + excluded since the plan + pending,
     the cases changed in CID since they migrated, and the last run."""
     settings = load_settings(target_url=args.target, legacy_url=args.legacy)
-    engine = create_engine(settings.target_url)
+    engine = open_target_for_reading(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
         raise CutoverError("the target has no cutover yet; run `cutover run` first")
+    as_of = recorded_as_of(engine)
     with engine.connect() as conn:
-        rows = wave_rows(conn)
+        rows = wave_rows(conn, args)
     changed = changed_by_wave(settings, engine)
     for row in rows:
         row["changed_in_cid_since"] = None if changed is None else changed.get(row["wave"], 0)
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return 0
+    print(f"as of {as_of.isoformat() if as_of else '-'} (the target's recorded date)")
     _print_table(rows)
     return 0
 
 
-def wave_rows(conn: Connection) -> list[dict[str, Any]]:
+def wave_rows(conn: Connection, args: argparse.Namespace | None = None) -> list[dict[str, Any]]:
     """One row per wave: its counts, which add up, and its last run with the run's true state."""
     planned: Counter[str] = Counter(dict(conn.execute(sa.select(CUTOVER_PLAN.c.wave, sa.func.count())
                                         .group_by(CUTOVER_PLAN.c.wave)).all()))
@@ -54,7 +59,7 @@ def wave_rows(conn: Connection) -> list[dict[str, Any]]:
         last[recorded["wave"]] = recorded
     lock = conn.execute(sa.select(CUTOVER_LOCK.c.holder).where(CUTOVER_LOCK.c.name == "run")).scalar()
     rows = []
-    for wave in WAVE_ORDER:
+    for wave in wave_order():
         counts = {"planned": planned[wave], "migrated": states[(wave, "migrated")],
                   "quarantined": states[(wave, "quarantined")], "excluded_since_plan": states[(wave, "excluded")]}
         counts["pending"] = counts["planned"] - counts["migrated"] - counts["quarantined"] - counts[
@@ -65,7 +70,7 @@ def wave_rows(conn: Connection) -> list[dict[str, Any]]:
                      "last_run": run["started_at"].isoformat() if run else None,
                      "last_run_as_of": run["as_of"].isoformat() if run else None,
                      "last_run_status": state,
-                     "resume": resume_command(run) if run and state == "interrupted" else None})
+                     "resume": resume_command(run, args) if run and state == "interrupted" else None})
     return rows
 
 
@@ -77,11 +82,13 @@ def run_state(recorded: str, lock_holder: str | None) -> str:
     return "running" if lock_holder is not None and _holder_alive(lock_holder) else "interrupted"
 
 
-def resume_command(run: RowMapping) -> str:
-    """The command that resumes an interrupted run: its wave, as-of date and batch cut."""
-    lanes = f" --lanes {run['lanes']}" if run["lanes"] else ""
-    return (f"cutover run --wave {run['wave']} --as-of {run['as_of'].isoformat()} "
-            f"--batch-size {run['batch_size']}{lanes}")
+def resume_command(run: RowMapping, args: argparse.Namespace | None = None) -> str:
+    """The whole command that resumes an interrupted run: its wave, as-of date, batch cut and the
+    databases given on this command line."""
+    words = ["run", "--wave", run["wave"], "--as-of", run["as_of"].isoformat(), "--batch-size", str(run["batch_size"])]
+    if run["lanes"]:
+        words += ["--lanes", str(run["lanes"])]
+    return command_line(words, legacy=getattr(args, "legacy", None), target=getattr(args, "target", None))
 
 
 def _holder_alive(holder: str) -> bool:
@@ -104,7 +111,7 @@ def changed_by_wave(settings: Settings, target: Engine) -> dict[str, int] | None
     from reconciliation.changes import changed_since_migration
 
     try:
-        legacy = create_engine(settings.legacy_url, must_exist=True)
+        legacy = open_legacy(settings.legacy_url)
     except DatabaseError:
         return None
     with legacy.connect() as source, target.connect() as conn:

@@ -33,7 +33,7 @@ progress_hook: Callable[[int], None] | None = None
 def _reference(cfg: RunConfig, token: str) -> LegacyReference:
     """The run's legacy reference, read once per process (it holds Home Office refs, so it is
     never a task or flow parameter that Prefect would store)."""
-    with engine_for(cfg.legacy_url).connect() as conn:
+    with engine_for(cfg.legacy_url, read_only=True).connect() as conn:
         return Extract.reference(conn)
 
 

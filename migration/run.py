@@ -12,6 +12,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from audit.entries import make_body
 from audit.ledger import append
@@ -67,9 +68,9 @@ class WaveRun:
 
 
 @cache
-def engine_for(url: str) -> Engine:
-    """One engine per URL per process."""
-    return create_engine(url)
+def engine_for(url: str, read_only: bool = False) -> Engine:
+    """One engine per URL (and mode) per process; the legacy database is always read read-only."""
+    return create_engine(url, read_only=read_only)
 
 
 def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
@@ -86,7 +87,7 @@ def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
 def _prepare_once(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int], Plan]:
     """Classify every CID case from one snapshot of CID and record the plan in one target transaction."""
     plan = Plan(as_of=cfg.as_of)
-    with snapshot(engine_for(cfg.legacy_url)) as source, engine_for(cfg.target_url).begin() as conn:
+    with snapshot(engine_for(cfg.legacy_url, read_only=True)) as source, engine_for(cfg.target_url).begin() as conn:
         reference = Extract.reference(source)
         ensure_units(conn, dict(current_rules().units))
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
@@ -97,21 +98,35 @@ def _prepare_once(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int], Plan
     return reference, counts, plan
 
 
-def acquire_lock(cfg: RunConfig) -> str:
-    """Take the target's run lock; refuse while another live run holds it."""
-    holder = f"{socket.gethostname()}:{os.getpid()}"
-    with engine_for(cfg.target_url).begin() as conn:
-        current = conn.execute(sa.select(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run")).mappings().first()
-        if current is not None and current["holder"] != holder:
+def acquire_lock(cfg: RunConfig, holder: str | None = None) -> str:
+    """Take the target's run lock; refuse while another live run holds it, however two runs race:
+    the insert comes first, so of two runs starting together exactly one gets the row."""
+    holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+    engine = engine_for(cfg.target_url)
+    for _ in range(3):
+        try:
+            with engine.begin() as conn:
+                conn.execute(CUTOVER_LOCK.insert().values(name="run", holder=holder,
+                                                          acquired_at=dt.datetime.now(dt.UTC)))
+            return holder
+        except IntegrityError:
+            pass
+        with engine.begin() as conn:
+            current = conn.execute(sa.select(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run")).mappings().first()
+            if current is None:
+                continue  # released between our insert and this read: try again
+            if current["holder"] == holder:
+                return holder
             host, _, pid = current["holder"].partition(":")
             if host != socket.gethostname() or _alive(int(pid or 0)):
-                raise CutoverError(f"another cutover run ({current['holder']}) holds the target since "
-                                   f"{current['acquired_at']}; wait for it to finish")
-            conn.execute(sa.delete(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run"))
-            current = None
-        if current is None:
-            conn.execute(CUTOVER_LOCK.insert().values(name="run", holder=holder, acquired_at=dt.datetime.now(dt.UTC)))
-    return holder
+                raise CutoverError(_lock_held(current["holder"], current["acquired_at"]))
+            conn.execute(sa.delete(CUTOVER_LOCK).where(CUTOVER_LOCK.c.name == "run",
+                                                       CUTOVER_LOCK.c.holder == current["holder"]))
+    raise CutoverError(_lock_held("another run", "just now"))
+
+
+def _lock_held(holder: str, since: object) -> str:
+    return f"another cutover run ({holder}) holds the target since {since}; wait for it to finish"
 
 
 def release_lock(cfg: RunConfig, holder: str) -> None:
@@ -250,7 +265,7 @@ def _committed_counts(cfg: RunConfig, job: BatchJob) -> dict[str, int] | None:
 def read_batch(cfg: RunConfig, reference: LegacyReference, case_ids: list[int]) -> BatchRead:
     """Every read of the batch, fingerprints included, in one snapshot of CID, so the fingerprint
     recorded for a case is that of the very rows transformed and loaded."""
-    with snapshot(engine_for(cfg.legacy_url)) as conn:
+    with snapshot(engine_for(cfg.legacy_url, read_only=True)) as conn:
         cases, unreadable = read_readable(conn, case_ids, Extract.batch)
     bad = {u.case_id for u in unreadable}
     left = left_flight(cases, [cid for cid in case_ids if cid not in bad], reference, cfg)
