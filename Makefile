@@ -33,7 +33,7 @@ demo: $(STAMP)
 	@echo "Target database (Atlas): data/target.db"
 	@echo "Reports for operations:  data/reports/index.html  (a page and a worklist CSV per wave)"
 	@echo "Evidence pack (BagIt):   data/evidence-pack    (cutover audit verify --pack data/evidence-pack)"
-	@echo "Ledger checkpoints:      data/checkpoints.jsonl  (signing key: data/keys/ledger-ed25519.pem)"
+	@echo "Ledger checkpoints:      data/checkpoints/       (signing key: data/keys/ledger-ed25519.pem)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
