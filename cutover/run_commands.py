@@ -86,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
     create_engine(cfg.legacy_url, must_exist=True)
     waves = list(wave_order()) if args.all else [args.wave]
     from flows.environment import Warmup, claim_local_server, flow_settings, prepare_prefect_environment
-    from migration.load import Load
+    from migration.load import upgrade_target
     from migration.run import acquire_lock, engine_for, prepare, release_lock
 
-    Load.init_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
+    upgrade_target(engine_for(cfg.target_url))  # a bad target, or another run's lock, fail fast
     holder = acquire_lock(cfg)
     remember(cfg.legacy_url, "legacy")  # the flows are given both URLs masked; their workers look here
     remember(cfg.target_url, "target")
