@@ -24,8 +24,8 @@ from migration.bookkeeping import Bookkeep, committed_counts, skip_unchanged
 from migration.extract import Extract, LegacyReference, read_reference
 from migration.extract.snapshot import snapshot
 from migration.ledgering import flush
-from migration.load import ensure_units, upgrade_target
-from migration.load.batch import Load, write_rows
+from migration.load import Load, ensure_units, upgrade_target
+from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
 from migration.plan import Plan, classify_cases, planned_case_ids, record_plan, split_batches
 from migration.retry import fault_name, with_retries
