@@ -14,7 +14,7 @@ from migration.transform.findings import Finding
 if TYPE_CHECKING:
     from migration.extract.unreadable import Unreadable
 
-log = get_logger("run")
+log = get_logger("transform")
 
 
 def Transform(batch: Batch) -> Batch:
