@@ -45,9 +45,9 @@ if which == "legacy":
     legacy_metadata.create_all(dest)
     tables = legacy_metadata.sorted_tables
 else:
-    from migration.load import Load
+    from migration.load import upgrade_target
     from migration.target_schema import BUSINESS_TABLES, CUTOVER_CASE, CUTOVER_ROW_DIGEST, UNIT
-    Load.init_target(dest)
+    upgrade_target(dest)
     tables = [UNIT, *BUSINESS_TABLES, CUTOVER_ROW_DIGEST, CUTOVER_CASE]  # parents before children
 start, rows = time.perf_counter(), 0
 with source.connect() as out_conn, dest.begin() as in_conn:

@@ -168,13 +168,13 @@ def claim_target(cfg: RunConfig) -> str:
     """Bring the target schema up and take the run lock. Of runs starting together on a new
     target, those whose schema creation loses the race (PostgreSQL: a unique violation in its
     catalog; SQLite: a table that already exists) wait for the winner's schema, then meet its lock."""
-    from migration.load import Load
+    from migration.load import upgrade_target
     from migration.load.schema import current_revision, newest_shipped
     from migration.run import acquire_lock, engine_for
 
     engine = engine_for(cfg.target_url)
     try:
-        Load.init_target(engine)
+        upgrade_target(engine)
     except DBAPIError:
         # Another run is creating the schema (on SQLite table by table): wait for it to finish.
         deadline = time.monotonic() + SCHEMA_WAIT_SECONDS

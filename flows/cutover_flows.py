@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from cutover.credentials import resolved_config
-from migration.extract import Extract, LegacyReference
+from migration.extract import LegacyReference, read_reference
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, engine_for, finish_wave, migrate_batch, prepare, start_wave
 
@@ -34,7 +34,7 @@ def _reference(cfg: RunConfig, token: str) -> LegacyReference:
     """The run's legacy reference, read once per process (it holds Home Office refs, so it is
     never a task or flow parameter that Prefect would store)."""
     with engine_for(cfg.legacy_url, read_only=True).connect() as conn:
-        return Extract.reference(conn)
+        return read_reference(conn)
 
 
 @task(name="migrate-batch", task_run_name="{wave}-batch-{batch_no}", cache_policy=NO_CACHE,

@@ -17,24 +17,22 @@ from sqlalchemy.exc import IntegrityError
 from audit.entries import make_body
 from audit.ledger import append
 from audit.provenance import provenance_fields
-from cutover.db import create_engine, key_list
+from cutover.db import create_engine
 from cutover.errors import CutoverError
 from cutover.log import get_logger
-from migration.extract import Extract, LegacyCase, LegacyReference
+from migration.batch import Batch, BatchJob
+from migration.bookkeeping import Bookkeep, committed_counts, skip_unchanged
+from migration.extract import Extract, LegacyReference, read_reference
 from migration.extract.snapshot import snapshot
-from migration.extract.unreadable import Unreadable, read_readable
 from migration.ledgering import flush
-from migration.load import Load, ensure_units
+from migration.load import Load, ensure_units, upgrade_target
 from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
-from migration.plan import Plan, classify_cases, is_in_flight, planned_case_ids, record_plan, split_batches
+from migration.plan import Plan, classify_cases, planned_case_ids, record_plan, split_batches
 from migration.retry import fault_name, with_retries
 from migration.rules import current_rules
-from migration.rules.policies import policy
-from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_RUN
-from migration.transform import TransformResult, transform_batch
-from migration.transform.batch import CaseOutcome
-from migration.transform.findings import Finding
+from migration.target_schema import CUTOVER_BATCH, CUTOVER_LOCK, CUTOVER_RUN
+from migration.transform import Transform
 from migration.transform.keys import key
 
 log = get_logger("run")
@@ -76,7 +74,7 @@ def engine_for(url: str, read_only: bool = False) -> Engine:
 def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
     """Bring the target schema up, plan (new in-flight cases go to catch-up once a plan exists)
     and read the legacy reference data; retried whole on transient faults."""
-    Load.init_target(engine_for(cfg.target_url))
+    upgrade_target(engine_for(cfg.target_url))
     reference, counts, plan = with_retries(lambda: _prepare_once(cfg), cfg.retry_attempts, cfg.retry_max_wait,
                                            what="planning")
     log.info("plan: %d in flight, %d excluded, %d newly planned", plan.in_flight, plan.excluded,
@@ -88,7 +86,7 @@ def _prepare_once(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int], Plan
     """Classify every CID case from one snapshot of CID and record the plan in one target transaction."""
     plan = Plan(as_of=cfg.as_of)
     with snapshot(engine_for(cfg.legacy_url, read_only=True)) as source, engine_for(cfg.target_url).begin() as conn:
-        reference = Extract.reference(source)
+        reference = read_reference(source)
         ensure_units(conn, dict(current_rules().units))
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
                                     older_months=cfg.older_months, reference=reference)
@@ -193,130 +191,47 @@ def _start_wave_once(cfg: RunConfig, wave: str) -> WaveRun:
     return WaveRun(wave, run_id, batches)
 
 
-@dataclass(frozen=True)
-class BatchJob:
-    """One batch of a wave's run: which cases, and where its record goes."""
-
-    wave: str
-    run_id: uuid.UUID
-    batch_no: int
-    case_ids: list[int]
-
-
-@dataclass
-class BatchRead:
-    """What a batch read from one snapshot of CID: the cases to migrate, those that left flight
-    and those holding a value the driver refuses."""
-
-    staying: list[LegacyCase]
-    left: dict[int, tuple[str | None, str]]
-    unreadable: list[Unreadable]
-
-
 def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id: uuid.UUID, batch_no: int,
                   case_ids: list[int]) -> dict[str, int]:
     """Extract, transform, validate and load one batch in one target transaction, retried whole on
     transient faults. Cases unchanged in CID since they migrated are not touched. A case holding a
     value the driver cannot read, or rows the target refuses, is quarantined; the rest loads."""
-    job = BatchJob(wave, run_id, batch_no, case_ids)
-    counts = with_retries(lambda: _migrate_once(cfg, reference, job), cfg.retry_attempts, cfg.retry_max_wait,
-                          what=f"batch {batch_no} of wave {wave}")
+    job = BatchJob(wave, run_id, batch_no, case_ids, cfg.as_of, cfg.appeal_window_days)
+    counts = with_retries(lambda: _migrate_once(cfg, Batch(job, reference)), cfg.retry_attempts,
+                          cfg.retry_max_wait, what=f"batch {batch_no} of wave {wave}")
     log.debug("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
               min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
     return counts
 
 
-def _migrate_once(cfg: RunConfig, reference: LegacyReference, job: BatchJob) -> dict[str, int]:
-    """One attempt at a batch (the unit that is retried)."""
-    done = _committed_counts(cfg, job)
+def _migrate_once(cfg: RunConfig, batch: Batch) -> dict[str, int]:
+    """One attempt at a batch (the unit that is retried): the stages in order, the load and the
+    bookkeeping in one target transaction; rows the target refuses are found and quarantined, and
+    that transaction runs again without them."""
+    target = engine_for(cfg.target_url)
+    done = committed_counts(target, batch.job)
     if done is not None:
         return done
-    read = read_batch(cfg, reference, job.case_ids)
-    known, already_out = _recorded_states(cfg, job.case_ids)
-    left = {cid: why for cid, why in read.left.items() if cid not in already_out}
-    todo = [c for c in read.staying if known.get(c.case_id) != c.fingerprint]
-    result = transform_batch(todo, reference, cfg.as_of)
-    quarantine_unreadable(result, read.unreadable)
-    unchanged = len(read.staying) - len(todo)
+    batch = Extract(engine_for(cfg.legacy_url, read_only=True), batch)
+    batch = skip_unchanged(target, batch)
+    batch = Transform(batch)
     try:
-        _load(cfg, job, result, unchanged, left)
+        batch = _load_and_record(target, batch)
     except Exception as exc:
         if not is_refusal(exc):
             raise
-        log.warning("wave %s batch %d: %s from the target; finding the case(s) that hold the row", job.wave,
-                    job.batch_no, fault_name(exc))
-        result.refuse(find_refused(engine_for(cfg.target_url), result, write_rows))
-        _load(cfg, job, result, unchanged, left)
-    return {"cases": len(job.case_ids), "migrated": result.migrated, "quarantined": result.quarantined,
-            "unchanged": unchanged, "excluded": len(left)}
+        log.warning("wave %s batch %d: %s from the target; finding the case(s) that hold the row", batch.job.wave,
+                    batch.job.batch_no, fault_name(exc))
+        batch.transformed.refuse(find_refused(target, batch.transformed, write_rows))
+        batch = _load_and_record(target, batch)
+    return batch.counts()
 
 
-def _committed_counts(cfg: RunConfig, job: BatchJob) -> dict[str, int] | None:
-    """The counts of the batch if it is already committed: a batch that committed but whose worker
-    died before saying so is re-run by Dask or Prefect (issue #15442 of Prefect)."""
-    with engine_for(cfg.target_url).connect() as conn:
-        done = conn.execute(sa.select(CUTOVER_BATCH).where(CUTOVER_BATCH.c.run_id == job.run_id,
-                                                           CUTOVER_BATCH.c.batch_no == job.batch_no)).mappings().first()
-    if done is None:
-        return None
-    return {k: int(done[k]) for k in ("cases", "migrated", "quarantined", "unchanged", "excluded")}
-
-
-def read_batch(cfg: RunConfig, reference: LegacyReference, case_ids: list[int]) -> BatchRead:
-    """Every read of the batch, fingerprints included, in one snapshot of CID, so the fingerprint
-    recorded for a case is that of the very rows transformed and loaded."""
-    with snapshot(engine_for(cfg.legacy_url, read_only=True)) as conn:
-        cases, unreadable = read_readable(conn, case_ids, Extract.batch)
-    bad = {u.case_id for u in unreadable}
-    left = left_flight(cases, [cid for cid in case_ids if cid not in bad], reference, cfg)
-    return BatchRead([c for c in cases if c.case_id not in left], left, unreadable)
-
-
-def _recorded_states(cfg: RunConfig, case_ids: list[int]) -> tuple[dict[int, str], set[int]]:
-    """The target's record of these cases: fingerprints of the migrated ones, ids of the excluded."""
-    with engine_for(cfg.target_url).connect() as conn:
-        records = conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state,
-                                         CUTOVER_CASE.c.legacy_fingerprint)
-                               .where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, case_ids))).all()
-    return ({cid: fp for cid, state, fp in records if state == "migrated"},
-            {cid for cid, state, _ in records if state == "excluded"})
-
-
-def _load(cfg: RunConfig, job: BatchJob, result: TransformResult, unchanged: int,
-          left: dict[int, tuple[str | None, str]]) -> None:
-    """Write the batch in one target transaction."""
-    with engine_for(cfg.target_url).begin() as conn:
-        Load.batch(conn, result, wave=job.wave, run_id=job.run_id, batch_no=job.batch_no, case_ids=job.case_ids,
-                   unchanged=unchanged, left=left, as_of=cfg.as_of)
-
-
-def quarantine_unreadable(result: TransformResult, unreadable: list[Unreadable]) -> None:
-    """Quarantine the cases holding a value the driver refuses, each with a finding naming the
-    table, column and row key (rule `read.unreadable_value`)."""
-    rule = policy("read.unreadable_value")
-    for u in unreadable:
-        result.outcomes.append(CaseOutcome(u.case_id, u.legacy_ref, "quarantined", "", None))
-        result.findings.append(Finding(u.case_id, u.legacy_ref, "read.unreadable_value", u.table, u.column,
-                                       u.legacy_key, rule.defect, rule.action))
-        log.warning("case %s: a value in %s.%s cannot be read (%s); quarantined", u.legacy_ref or u.case_id,
-                    u.table, u.column, u.fault)
-
-
-def left_flight(cases: list[LegacyCase], case_ids: list[int], reference: LegacyReference,
-                cfg: RunConfig) -> dict[int, tuple[str | None, str]]:
-    """Planned cases that are no longer in flight (closed, withdrawn, deleted, or gone from CID):
-    CASE_ID -> (CASE_REF, reason). The stated policy: such a case leaves the target and counts as
-    excluded; if it comes back into flight, the next run of its wave migrates it again."""
-    left: dict[int, tuple[str | None, str]] = {}
-    for case in cases:
-        decisions = [d for d in case.children.get("DECISION", []) if (d.get("DELETED_FLG") or "N") != "Y"]
-        in_flight, reason = is_in_flight(case.header, decisions[-1] if decisions else None, reference, cfg.as_of,
-                                         cfg.appeal_window_days)
-        if not in_flight:
-            left[case.case_id] = (case.header.get("CASE_REF"), reason or "terminal_status")
-    found = {c.case_id for c in cases}
-    left.update({cid: (None, "missing_in_legacy") for cid in case_ids if cid not in found})
-    return left
+def _load_and_record(target: Engine, batch: Batch) -> Batch:
+    """The business rows and the tool's record of the batch, in one target transaction."""
+    with target.begin() as conn:
+        batch = Load(conn, batch)
+        return Bookkeep(conn, batch)
 
 
 def finish_wave(cfg: RunConfig, run: WaveRun, status: str = "completed") -> dict[str, int]:

@@ -89,10 +89,4 @@ def _on_both(legacy: Engine, target: Engine, check: Callable[[Connection, Connec
         return check(legacy_conn, target_conn)
 
 
-class Reconcile:
-    """The reconciliation stage: `Reconcile.run(legacy_engine, target_engine, as_of)`."""
-
-    run = staticmethod(reconcile)
-
-
-__all__ = ["Discrepancy", "Reconcile", "Reconciliation", "UnknownWave", "reconcile"]
+__all__ = ["Discrepancy", "Reconciliation", "UnknownWave", "reconcile"]

@@ -8,23 +8,17 @@ from migration.load.schema import current_revision, head_revision, upgrade_targe
 from migration.load.writes import delete_cases, ensure_units, upsert
 
 if TYPE_CHECKING:
-    from migration.load.batch import load_batch
-    from migration.load.stage import Load
+    from migration.load.batch import Load
 
 
 def __getattr__(name: str) -> Any:
-    # The batch path (transform, ledger, signing) is imported on first use, so the commands that
+    # The batch path (transform, rules, validation) is imported on first use, so the commands that
     # only read the target (reconcile, status, explain) start without it.
     if name == "Load":
-        from migration.load.stage import Load
+        from migration.load.batch import Load
 
         return Load
-    if name == "load_batch":
-        from migration.load.batch import load_batch
-
-        return load_batch
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Load", "current_revision", "delete_cases", "ensure_units", "head_revision", "load_batch",
-           "upgrade_target", "upsert"]
+__all__ = ["Load", "current_revision", "delete_cases", "ensure_units", "head_revision", "upgrade_target", "upsert"]

@@ -2,13 +2,7 @@
 
 from migration.transform.batch import CaseOutcome, TransformResult, transform_batch
 from migration.transform.findings import FINDING_FIELDS, Finding, Findings
-
-
-class Transform:
-    """The transform stage: `Transform.batch(cases, reference, as_of)`."""
-
-    batch = staticmethod(transform_batch)
-
+from migration.transform.stage import Transform
 
 __all__ = ["FINDING_FIELDS", "CaseOutcome", "Finding", "Findings", "Transform", "TransformResult",
            "transform_batch"]

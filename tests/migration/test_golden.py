@@ -23,7 +23,7 @@ from cutover.db import create_engine
 from legacy.defects import INJECTORS
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import legacy_metadata
-from migration.extract import Extract, LegacyCase, LegacyReference
+from migration.extract import LegacyCase, LegacyReference, extract_batch
 from migration.target_schema import NOTE_TEXT_MAX
 from migration.transform import transform_batch
 from migration.transform.validate import CASE_COLUMN
@@ -129,7 +129,7 @@ def test_golden_fingerprint_case(path: Path, databases: Databases) -> None:
 
     def fingerprint() -> str:
         with engine.connect() as conn:
-            (extracted,) = Extract.batch(conn, [case["header"]["CASE_ID"]])
+            (extracted,) = extract_batch(conn, [case["header"]["CASE_ID"]])
         return extracted.fingerprint
 
     seen = [fingerprint()]

@@ -11,13 +11,13 @@ from audit.entries import make_body
 from audit.ledger import iter_entries
 from cutover.db import create_engine
 from migration.ledgering import flush, stage
-from migration.load import Load
+from migration.load import upgrade_target
 from migration.target_schema import CUTOVER_LEDGER_PENDING
 
 
 def test_flush_appends_page_by_page_in_batch_order(databases) -> None:  # type: ignore[no-untyped-def]
     engine = create_engine(databases.new("target"))
-    Load.init_target(engine)
+    upgrade_target(engine)
     run, other = uuid.uuid4(), uuid.uuid4()
     with engine.begin() as conn:
         for batch_no in (2, 0, 1):  # staged out of order, as parallel batches commit

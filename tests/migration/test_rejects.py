@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from cutover.db import create_engine
 from legacy.schema import CASE_NOTE
-from migration.load import Load, ensure_units
+from migration.load import ensure_units, upgrade_target
 from migration.rules.routing import UNITS
 from migration.run import RunConfig
 from migration.target_schema import CASE, CUTOVER_CASE, CUTOVER_FINDING
@@ -38,7 +38,7 @@ def test_a_refused_row_quarantines_its_case_and_the_rest_migrates(databases: Dat
                          .values(NOTE_TEXT="Interview note, translated. " * 75_000))
     target = databases.new("poisoned")
     engine = create_engine(target)
-    Load.init_target(engine)
+    upgrade_target(engine)
     with engine.begin() as conn:  # another system's case already holds the victim's reference
         ensure_units(conn, UNITS)
         row = {c.name: None for c in CASE.columns} | {
