@@ -92,7 +92,7 @@ def test_a_later_as_of_shows_what_it_changes_and_dry_run_writes_nothing(
 
 def test_reconcile_judges_on_the_recorded_date(databases: Databases, capsys: pytest.CaptureFixture) -> None:
     legacy, target = migrated(databases)
-    code, out, _ = outcome(capsys, "reconcile", "--legacy", legacy, "--target", target, "--quiet")
+    code, out, _ = outcome(capsys, "reconcile", "--legacy", legacy, "--target", target)
     assert code == 0 and out.startswith(f"Reconciliation as of {AS_OF.isoformat()}: BALANCED")
 
 
@@ -104,11 +104,10 @@ def test_reconcile_of_a_wave_judges_it_on_the_date_it_ran(tmp_path: Path, capsys
     later = RunConfig(legacy_url=legacy, target_url=target, as_of=LATER, batch_size=50)
     reference, _ = prepare(later)
     run_wave_locally(later, reference, "catch_up")
-    code, out, _ = outcome(capsys, "reconcile", "--wave", "rest", "--legacy", legacy, "--target", target, "--quiet")
+    code, out, _ = outcome(capsys, "reconcile", "--wave", "rest", "--legacy", legacy, "--target", target)
     assert out.startswith(f"Reconciliation as of {AS_OF.isoformat()} (wave rest): BALANCED"), out
     assert code == 0
-    code, out, _ = outcome(capsys, "reconcile", "--wave", "catch_up", "--legacy", legacy, "--target", target,
-                           "--quiet")
+    code, out, _ = outcome(capsys, "reconcile", "--wave", "catch_up", "--legacy", legacy, "--target", target)
     assert out.startswith(f"Reconciliation as of {LATER.isoformat()} (wave catch_up)"), out
 
 

@@ -22,7 +22,7 @@ def test_an_outage_after_the_retries_is_exit_1_with_the_resume_hint(monkeypatch:
         raise OperationalError("SELECT 1", {}, _LostConnection("server closed the connection"),
                                connection_invalidated=True)
 
-    monkeypatch.setattr("cutover.run_commands.status", lost)
+    monkeypatch.setattr("cutover.status_commands.status", lost)
     assert main(["status"]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("cutover: error: the database went away during `status`")
@@ -43,7 +43,7 @@ def test_a_database_error_names_its_table_and_sqlstate_never_a_value(
             engine.dispose()
         return 0
 
-    monkeypatch.setattr("cutover.run_commands.status", duplicate)
+    monkeypatch.setattr("cutover.status_commands.status", duplicate)
     assert main(["status"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "cutover: error: database error IntegrityError (SQLSTATE 23505, table applicant) during `status`"
