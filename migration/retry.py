@@ -25,6 +25,23 @@ class OutageError(CutoverError):
     """The database stayed unreachable through every retry; the same command, run again, resumes."""
 
 
+class BatchFailed(CutoverError):
+    """A batch failed for a reason other than an outage, told by the fault's class and SQLSTATE only:
+    its own message, which can quote values, stays out of logs and of Prefect's store."""
+
+
+def scrubbed(exc: Exception, what: str) -> CutoverError:
+    """The error to raise in place of `exc`: an outage as it is, anything else as BatchFailed naming
+    the fault and where it was raised, never its message."""
+    if isinstance(exc, CutoverError):
+        return exc
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f" at {frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}" if frame else ""
+    return BatchFailed(f"{what} failed: {fault_name(exc)}{where}")
+
+
 def fault_name(exc: BaseException) -> str:
     """The driver's error class and SQLSTATE: what may be said about a database error (its message
     can quote values)."""

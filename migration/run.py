@@ -29,7 +29,7 @@ from migration.load import Load, ensure_units, upgrade_target
 from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal
 from migration.plan import Plan, classify_cases, planned_case_ids, record_plan, split_batches
-from migration.retry import fault_name, with_retries
+from migration.retry import fault_name, scrubbed, with_retries
 from migration.rules import current_rules
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_LOCK, CUTOVER_RUN
 from migration.transform import Transform
@@ -197,8 +197,14 @@ def migrate_batch(cfg: RunConfig, reference: LegacyReference, wave: str, run_id:
     transient faults. Cases unchanged in CID since they migrated are not touched. A case holding a
     value the driver cannot read, or rows the target refuses, is quarantined; the rest loads."""
     job = BatchJob(wave, run_id, batch_no, case_ids, cfg.as_of, cfg.appeal_window_days)
-    counts = with_retries(lambda: _migrate_once(cfg, Batch(job, reference)), cfg.retry_attempts,
-                          cfg.retry_max_wait, what=f"batch {batch_no} of wave {wave}")
+    what = f"batch {batch_no} of wave {wave}"
+    try:
+        counts = with_retries(lambda: _migrate_once(cfg, Batch(job, reference)), cfg.retry_attempts,
+                              cfg.retry_max_wait, what=what)
+    except Exception as exc:
+        # Raised from None: a driver's message (which can quote a value) never travels on to the
+        # log, the console or Prefect's store with the exception.
+        raise scrubbed(exc, what) from None
     log.debug("wave %s batch %d (cases %d-%d): %d migrated, %d quarantined, %d unchanged", wave, batch_no,
               min(case_ids), max(case_ids), counts["migrated"], counts["quarantined"], counts["unchanged"])
     return counts
