@@ -27,8 +27,9 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
     with engine.begin() as conn:
         origin = ensure_origin(conn, settings.log_origin or None)
         checkpoint = write(conn, key, origin, settings.checkpoints or checkpoints_file(settings.data_dir, origin))
-    line = (f"ledger checkpoint: {checkpoint.size:,} entries of log {origin}, signed by key "
-            f"{fingerprint(key.public_key())} (pin it: cutover audit verify --expect-key ...)")
+    pinned = fingerprint(key.public_key())
+    line = (f"ledger checkpoint: {checkpoint.size:,} entries of log {origin}, signed by key {pinned}; an auditor "
+            f"pins it: cutover audit verify --expect-key {pinned}")
     print(line)
     return line
 
@@ -123,7 +124,9 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         seen = _seen(args, origin)
         file = args.checkpoints or settings.checkpoints or checkpoints_file(settings.data_dir, origin)
         given = args.checkpoints is not None or settings.checkpoints is not None
-        notes = [note for note, _ in stored] + (_extra_notes(file, origin) if given or file.exists() else [])
+        # The same checkpoint kept in the target and in the file outside it is one checkpoint.
+        notes = list(dict.fromkeys([note for note, _ in stored]
+                                   + (_extra_notes(file, origin) if given or file.exists() else [])))
         if settings.signing_key is not None and settings.signing_key.exists():
             key = load_or_create_key(settings.signing_key).public_key()
         else:

@@ -19,7 +19,7 @@ from cutover.collector import freeze_imports
 from cutover.credentials import masked_config, remember
 from cutover.db import create_engine, safe_url
 from cutover.errors import CutoverError
-from cutover.guards import guard_write, open_legacy, open_target_for_reading
+from cutover.guards import guard_write, open_legacy, open_target_for_reading, survey_target
 from cutover.hints import command_line
 from cutover.progress import progress
 from cutover.settings import Settings, load_settings
@@ -59,7 +59,7 @@ def plan(args: argparse.Namespace) -> int:
     cfg, _ = run_config(args)
     legacy = open_legacy(cfg.legacy_url)
     recorded: dict[int, str] = {}
-    if args.target:
+    if survey_target(cfg.target_url).has_cutover:  # the given target, or the default one when it exists
         target = open_target_for_reading(cfg.target_url)
         recorded = recorded_plan(target)
         cfg, _ = run_config(args, as_of=args.as_of or recorded_as_of(target))
@@ -154,11 +154,14 @@ def run(args: argparse.Namespace) -> int:
     quarantined = sum(t["quarantined"] for t in results.values())
     if quarantined:
         refused = refused_by_target(create_engine(cfg.target_url))
-        report = command_line(["report", "--out", "report"], legacy=args.legacy, target=args.target)
+        report = command_line(["report", "--out", str(settings.data_dir / "reports")], legacy=args.legacy,
+                              target=args.target)
+        example = first_quarantined(create_engine(cfg.target_url))
+        explain = command_line(["explain", example], target=args.target) if example else ""
         print(f"{quarantined:,} case(s) quarantined in this run"
               + (f", {refused:,} of them because the target refused a row (rule load.rejected)" if refused else "")
               + f". The worklists: {report}"
-              + f"; a case's findings: {command_line(['explain', 'CASE_REF'], target=args.target)}")
+              + (f"; what to fix in one of them: {explain}" if explain else ""))
     print(f"target: {safe_url(cfg.target_url)}. Next, to prove nothing was lost: "
           f"{command_line(['reconcile'], legacy=args.legacy, target=args.target)}")
     return 0
@@ -210,6 +213,17 @@ def run_again(args: argparse.Namespace, cfg: RunConfig) -> str:
         if value is not None:
             words += [flag, str(value)]
     return command_line(words, legacy=args.legacy, target=args.target)
+
+
+def first_quarantined(engine: Engine) -> str | None:
+    """The CASE_REF of the lowest quarantined case, to show `explain` with a reference that works."""
+    from migration.target_schema import CUTOVER_CASE
+
+    with engine.connect() as conn:
+        ref = conn.execute(sa.select(CUTOVER_CASE.c.legacy_ref).where(CUTOVER_CASE.c.state == "quarantined",
+                                                                      CUTOVER_CASE.c.legacy_ref.is_not(None))
+                           .order_by(CUTOVER_CASE.c.legacy_case_id).limit(1)).scalar()
+    return str(ref) if ref is not None else None
 
 
 def refused_by_target(engine: Engine) -> int:
