@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 
 from cutover.db import create_engine, safe_url
+from cutover.errors import CutoverError
 from cutover.guards import guard_write, open_legacy
 from cutover.hints import command_line
 from cutover.progress import progress
@@ -49,9 +51,25 @@ def churn(args: argparse.Namespace) -> int:
     print(f"churn day {summary['day']}: {summary['cases']:,} cases touched, "
           f"{len(summary['new_cases']):,} new, {len(summary['defects']['silent_update']):,} silent updates")
     print(json.dumps({k: len(v) for k, v in summary["changes"].items()}))
+    day = dt.date.fromisoformat(summary["day"])
+    recorded = _recorded_as_of(settings.target_url)
+    follow = max(day, recorded) if recorded else day  # the as-of date never moves backwards
     print(f"CID is now as of {summary['day']}; to follow it: "
-          f"{command_line(['run', '--all', '--as-of', summary['day']], legacy=args.legacy)}")
+          f"{command_line(['run', '--all', '--as-of', follow.isoformat()], legacy=args.legacy)}")
     return 0
+
+
+def _recorded_as_of(target_url: str) -> dt.date | None:
+    """The default target's recorded as-of date, when that target exists and holds a cutover."""
+    from cutover.as_of import recorded_as_of
+    from cutover.guards import open_target_for_reading, survey_target
+
+    try:
+        if not survey_target(target_url).has_cutover:
+            return None
+        return recorded_as_of(open_target_for_reading(target_url))
+    except CutoverError:
+        return None  # no usable target to follow: the day of CID alone
 
 
 def init_target(args: argparse.Namespace) -> int:

@@ -128,7 +128,9 @@ def test_rollback_hint_runs_the_wave_again_at_the_recorded_date(tmp_path: Path, 
                                          f"--target {target}")
 
 
-def test_churn_prints_the_as_of_to_use_next(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_churn_prints_the_as_of_to_use_next(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUTOVER_DATA_DIR", str(tmp_path / "data"))  # no default target to follow
     legacy = f"sqlite:///{tmp_path / 'cid.db'}"
     generate(legacy, 80, seed=7)
     code, out, _ = outcome(capsys, "churn", "--seed", "3", "--legacy", legacy)
@@ -155,3 +157,19 @@ def test_a_run_without_as_of_changes_nothing_that_was_migrated(tmp_path: Path) -
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"as of {AS_OF.isoformat()} (the target's recorded date)" in done.stdout
     assert dump(target) == before
+
+
+def test_churn_never_suggests_an_as_of_before_the_targets(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", f"sqlite:///{tmp_path / 'atlas.db'}"
+    generate(legacy, 80, seed=7)
+    later = AS_OF + dt.timedelta(days=30)
+    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=later, batch_size=50))
+    monkeypatch.setenv("CUTOVER_TARGET_URL", target)
+    code, out, _ = outcome(capsys, "churn", "--seed", "3", "--legacy", legacy)
+    assert code == 0
+    assert out.splitlines()[-1].endswith(f"to follow it: cutover run --all --as-of {later.isoformat()} "
+                                         f"--legacy {legacy}")
+    code, _, err = outcome(capsys, "run", "--all", "--as-of", later.isoformat(), "--legacy", legacy,
+                           "--target", target, "--dry-run")
+    assert (code, err) == (0, "")  # the suggested date is accepted
