@@ -105,12 +105,11 @@ def test_ctrl_c_mid_run_prints_one_line_and_the_same_command_resumes(tmp_path: P
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
     engine = sa.create_engine(target)
     with engine.connect() as conn:
-        runs = conn.execute(sa.select(CUTOVER_RUN.c.wave, CUTOVER_RUN.c.status, CUTOVER_RUN.c.attempts)).all()
+        runs = conn.execute(sa.select(CUTOVER_RUN.c.wave, CUTOVER_RUN.c.status)).all()
     engine.dispose()
-    assert {status for _, status, _ in runs} == {"completed"}
-    # Resumed, not started again: one run per wave (an interrupted run started afresh would leave an
-    # abandoned one beside it).
-    assert len(runs) == len({wave for wave, _, _ in runs})
+    # Resumed, not started again: a run interrupted inside a wave and started afresh would be left
+    # `abandoned` beside the new one (the interrupt can also land between two waves, when no run is open).
+    assert {status for _, status in runs} == {"completed"}
 
 
 @pytest.mark.e2e
