@@ -18,15 +18,22 @@ from cutover.settings import Settings, load_settings
 
 def write_checkpoint(settings: Settings, engine: Engine) -> str:
     """Sign the ledger's current head; print and return the size and the key fingerprint."""
+    from audit.checkpoint import Checkpoint
     from audit.keys import fingerprint, load_or_create_key
     from audit.ledger import write_checkpoint as write
     from audit.origin import checkpoints_file, ensure_origin
+    from migration.retry import with_retries
 
     assert settings.signing_key is not None
     key = load_or_create_key(settings.signing_key)
-    with engine.begin() as conn:
-        origin = ensure_origin(conn, settings.log_origin or None)
-        checkpoint = write(conn, key, origin, settings.checkpoints or checkpoints_file(settings.data_dir, origin))
+
+    def sign() -> tuple[str, Checkpoint]:
+        with engine.begin() as conn:
+            origin = ensure_origin(conn, settings.log_origin or None)
+            return origin, write(conn, key, origin, settings.checkpoints or checkpoints_file(settings.data_dir, origin))
+
+    origin, checkpoint = with_retries(sign, settings.retry_attempts, settings.retry_max_wait_seconds,
+                                      what="the ledger checkpoint")
     pinned = fingerprint(key.public_key())
     line = (f"ledger checkpoint: {checkpoint.size:,} entries of log {origin}, signed by key {pinned}; an auditor "
             f"pins it: cutover audit verify --expect-key {pinned}")

@@ -72,3 +72,34 @@ def test_an_outage_that_outlasts_the_retries_is_one_line_saying_run_again(tmp_pa
     prepare(cfg)
     with outage(target, times=None), pytest.raises(OutageError, match="start of wave"):
         start_wave(cfg, "rest")
+
+
+def test_a_brief_outage_at_the_checkpoint_is_retried(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cutover.audit_commands import write_checkpoint
+    from cutover.cli import main
+    from cutover.settings import load_settings
+    from migration.target_schema import CUTOVER_CHECKPOINT
+
+    monkeypatch.setenv("CUTOVER_DATA_DIR", str(tmp_path / "data"))
+    legacy, target = f"sqlite:///{tmp_path / 'legacy.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+    generate(legacy, 60, seed=73)
+    run_all(RunConfig(legacy, target, AS_OF))
+    engine = engine_for(target)
+    failed = {"checkpoint": 0}
+
+    def lose_connection(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "insert into cutover_checkpoint" in " ".join(statement.lower().replace('"', "").split()) \
+                and failed["checkpoint"] == 0:
+            failed["checkpoint"] += 1
+            raise sa.exc.OperationalError(statement, None, ConnectionError("server closed the connection"),
+                                          connection_invalidated=True)
+
+    sa.event.listen(engine, "before_cursor_execute", lose_connection)
+    try:
+        write_checkpoint(load_settings(target_url=target, retry_max_wait_seconds=0.01), engine)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", lose_connection)
+    assert failed["checkpoint"] == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_CHECKPOINT)).scalar() == 1
+    assert main(["audit", "verify", "--target", target, "--quiet"]) == 0  # every entry covered, once
