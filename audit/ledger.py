@@ -43,7 +43,7 @@ def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
                         .order_by(CUTOVER_LEDGER.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     if not last:
-        from cutover.settings import load_settings
+        from core.settings import load_settings
 
         ensure_origin(conn, load_settings().log_origin or None)  # the log's identity is born with its first entry
     rows = []
@@ -87,7 +87,7 @@ def write_checkpoint(conn: Connection, key: Ed25519PrivateKey, origin: str | Non
 
 def read_checkpoint_file(path: Path) -> list[str]:
     """The signed notes appended to a checkpoints file."""
-    from cutover.errors import CutoverError
+    from core.errors import CutoverError
 
     try:
         return [str(json.loads(line)["note"]) for line in path.read_text().splitlines() if line.strip()]

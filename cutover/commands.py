@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 
-from cutover.db import create_engine, safe_url
+from core.db import create_engine, safe_url
+from core.settings import load_settings
 from cutover.guards import guard_write, open_legacy
 from cutover.hints import command_line
 from cutover.progress import progress
-from cutover.settings import load_settings
 
 
 def generate(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import LEGACY_TABLES, REF_NATIONALITY, REF_STATUS, REF_UNIT, legacy_metadata
 

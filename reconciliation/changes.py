@@ -11,7 +11,7 @@ from array import array
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import int_table
+from core.db import int_table
 from migration.target_schema import CUTOVER_CASE
 from reconciliation.cases import merged_by_key
 from reconciliation.hashing import legacy_fingerprints

@@ -11,8 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
-from cutover.sqlhash import NULL_TEXT, slices64
+from core.db import key_list
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -24,6 +23,7 @@ from legacy.schema import (
     PERSON,
     UNHCR_REFERRAL,
 )
+from migration.sqlhash import NULL_TEXT, slices64
 
 # One 64-bit hash of each row, cut into slices of 28, 28 and 8 bits, summed per case: 64 bits,
 # order-free, overflow-free: a changed case keeps its fingerprint about once in 2**64. (A second

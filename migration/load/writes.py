@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from core.db import key_list
 from migration.load.digests import forget_digests
 from migration.load.persons import forget_sources, refresh_persons
 from migration.load.staging import DIALECT_INSERTS, stage_rows

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 
 
 class DatabaseError(CutoverError):
@@ -76,7 +76,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    from cutover.sqlhash import sqlite_functions
+    from migration.sqlhash import sqlite_functions
 
     sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
@@ -85,7 +85,7 @@ def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untype
     cur.close()
 
 
-def key_list(conn: Connection, column: sa.ColumnElement, keys: Sequence[Any]) -> sa.ColumnElement[bool]:
+def key_list(conn: Connection, column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnElement[bool]:
     """`column IN keys`, sent as one array parameter on PostgreSQL (a statement with thousands of
     bound values costs more to compile and convert than to run)."""
     if conn.dialect.name == "postgresql" and keys:
@@ -103,7 +103,7 @@ class JoinedInts(str):
 Ints = Iterable[int] | JoinedInts
 
 
-def within(column: sa.ColumnElement, low: Any, high: Any) -> list[sa.ColumnElement[bool]]:
+def within(column: sa.ColumnElement[Any], low: Any, high: Any) -> list[sa.ColumnElement[bool]]:
     """`low < column <= high` as WHERE clauses, each bound left out when None (open)."""
     return [*([column > low] if low is not None else []), *([column <= high] if high is not None else [])]
 
@@ -127,7 +127,7 @@ def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromC
     rows = list(zip(*(_ints(v) for v in columns.values()), strict=True))
     if rows:
         marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f'INSERT INTO temp."{table}" VALUES ({marks})', rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(f'INSERT INTO temp."{table}" VALUES ({marks})', rows)
     conn.exec_driver_sql(f'CREATE INDEX temp."{table}_first" ON "{table}" ({names[0]})')
     return sa.table(table, *(sa.column(c, sa.BigInteger) for c in names))
 
@@ -138,7 +138,7 @@ def _ints(values: Ints) -> list[int]:
     return list(values)
 
 
-def int_array(values: Ints) -> sa.ColumnElement:
+def int_array(values: Ints) -> sa.ColumnElement[Any]:
     """A PostgreSQL bigint[] of these integers, sent as one text literal the server casts: far
     cheaper to send than a list psycopg dumps item by item, but the planner cannot see into it,
     so it suits a set-returning unnest(), never a filter `= ANY()` the planner must size."""

@@ -37,16 +37,16 @@ def h32(text: str | None) -> int | None:
     return None if text is None else int(hashlib.md5(str(text).encode()).hexdigest()[:FIELD_HASH_CHARS], 16)
 
 
-def slices64(hashed: sa.ColumnElement) -> list[sa.ColumnElement]:
+def slices64(hashed: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
     """A 64-bit hash cut into non-negative slices of 28, 28 and 8 bits, so SUM() never overflows
     and no bit is lost."""
-    def bits(shift: int, mask: int) -> sa.ColumnElement:
+    def bits(shift: int, mask: int) -> sa.ColumnElement[Any]:
         moved = hashed.op(">>")(sa.literal_column(str(shift))) if shift else hashed
         return moved.op("&")(mask)
     return [bits(0, MASK28), bits(28, MASK28), bits(56, 0xFF)]
 
 
-def field_hash_int(conn: Connection, text: sa.ColumnElement) -> sa.ColumnElement:
+def field_hash_int(conn: Connection, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A 32-bit non-negative hash of a text value. On PostgreSQL, the low 32 bits of
     hashtextextended (the hash its hash partitioning relies on, so stable across upgrades): an
     eighth of md5's cost per field. SQLite uses md5's first 32 bits."""
@@ -55,14 +55,14 @@ def field_hash_int(conn: Connection, text: sa.ColumnElement) -> sa.ColumnElement
     return sa.func.cutover_h32(text, type_=sa.BigInteger)
 
 
-def hex8(conn: Connection, value: sa.ColumnElement) -> sa.ColumnElement:
+def hex8(conn: Connection, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A 32-bit field hash as its FIELD_HASH_CHARS hex digits."""
     if conn.dialect.name == "postgresql":
         return sa.func.lpad(sa.func.to_hex(value), FIELD_HASH_CHARS, "0")
     return sa.func.printf("%08x", value)
 
 
-def row_h28(field_ints: Sequence[sa.ColumnElement]) -> sa.ColumnElement:
+def row_h28(field_ints: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
     """A row's 28-bit total: its field hashes weighted by position (odd weights, so a value moved
     to another column changes it), masked so SUM() over any table never overflows. Integer
     arithmetic only: reconciliation's integrity totals at half their cost with an md5 per row."""
