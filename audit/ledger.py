@@ -17,6 +17,7 @@ from audit.entries import canonical, check_body
 from audit.keys import fingerprint, public_pem
 from audit.merkle import leaf_hash, streamed_root
 from audit.origin import ensure_origin
+from core.dialects import dialect_of
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
 GENESIS = "0" * 64
@@ -35,10 +36,7 @@ class Entry:
 
 def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
     """Append bodies in order, each chained to the one before; return the new tree size."""
-    if conn.dialect.name == "postgresql":
-        # An advisory lock, not LOCK TABLE: a role that may only insert (the ledger owned by
-        # another role) cannot take a table lock that keeps other appenders out.
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK)))
+    dialect_of(conn).append_lock(conn, APPEND_LOCK)
     last = conn.execute(sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.leaf_hash)
                         .order_by(CUTOVER_LEDGER.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)

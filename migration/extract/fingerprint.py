@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.db import key_list
+from core.dialects import dialect_of
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -36,15 +37,8 @@ def _row_hash(conn: Connection, table: sa.Table, seed: int) -> sa.ColumnElement[
     """A 64-bit hash of the whole row. PostgreSQL hashes the row itself with each column type's own
     hash (hash_record_extended, PostgreSQL 14+: a third of the cost of md5 over the row's text);
     elsewhere every column as `length:text` (NULL as its own symbol), so no edit can hide at a
-    boundary, hashed by the function cutover registers."""
-    if conn.dialect.name == "postgresql":
-        row: sa.ColumnElement[Any] = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
-        return sa.func.hash_record_extended(row, seed, type_=sa.BigInteger)
-    parts = []
-    for col in table.columns:
-        text = sa.cast(col, sa.Text)
-        parts.append(sa.func.coalesce(sa.cast(sa.func.length(text), sa.Text).concat(":").concat(text), NULL_TEXT))
-    return sa.func.cutover_hash64(_joined(parts, "|"), seed, type_=sa.BigInteger)
+    boundary, hashed by the function cutover registers (core/dialects)."""
+    return dialect_of(conn).row_hash64(conn, table, seed, NULL_TEXT)
 
 
 def _joined(parts: list[Any], separator: str) -> sa.ColumnElement[str]:
