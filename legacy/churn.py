@@ -75,9 +75,6 @@ class _Day:
         self.conn.execute(sa.update(table).where(table.c[key] == key_value).values(**values))
 
 
-Change = Callable[[_Day, dict], bool]
-
-
 def _advance_status(day: _Day, case: dict, silent: bool) -> bool:
     steps = {"REG": "SCRN", "SCRN": "INTV", "INTV": "AWDC", "RREF": "RMHA", "RMHA": "RLAO", "RLAO": "RARR"}
     new = steps.get(case["STATUS_CD"])

@@ -5,7 +5,6 @@ too."""
 
 from __future__ import annotations
 
-import datetime as dt
 from array import array
 
 import sqlalchemy as sa
@@ -35,20 +34,3 @@ def changed_since_migration(legacy: Connection, target: Connection) -> list[int]
     recorded = target.execute(migrated, execution_options={"yield_per": 20_000})
     return [case_id for case_id, then, fresh in merged_by_key(iter(recorded), now)
             if then is not None and (fresh is None or fresh[1] != then[1])]
-
-
-def touched_since(conn: Connection, since: dt.datetime) -> set[int]:
-    """CASE_IDs with any row whose LAST_UPD_TS moved after `since` (cheap, but blind to silent
-    updates: `cutover reconcile` finds those by fingerprint)."""
-    from legacy.schema import ADDRESS, CASE_PERSON, LEGACY_TABLES
-
-    cases: set[int] = set()
-    for table in LEGACY_TABLES:
-        if "CASE_ID" in table.c and "LAST_UPD_TS" in table.c:
-            cases.update(conn.execute(sa.select(table.c.CASE_ID).where(since < table.c.LAST_UPD_TS)
-                                      .distinct()).scalars())
-    moved = sa.select(ADDRESS.c.PERSON_ID).where(since < ADDRESS.c.LAST_UPD_TS)
-    cases.update(conn.execute(sa.select(CASE_PERSON.c.CASE_ID).where(CASE_PERSON.c.PERSON_ID.in_(moved))
-                              .distinct()).scalars())
-    cases.discard(None)
-    return cases
