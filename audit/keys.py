@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:

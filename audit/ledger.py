@@ -17,6 +17,7 @@ from audit.entries import canonical, check_body
 from audit.keys import fingerprint, public_pem
 from audit.merkle import leaf_hash, streamed_root
 from audit.origin import ensure_origin
+from core.dialects import dialect_of
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
 GENESIS = "0" * 64
@@ -35,15 +36,12 @@ class Entry:
 
 def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
     """Append bodies in order, each chained to the one before; return the new tree size."""
-    if conn.dialect.name == "postgresql":
-        # An advisory lock, not LOCK TABLE: a role that may only insert (the ledger owned by
-        # another role) cannot take a table lock that keeps other appenders out.
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK)))
+    dialect_of(conn).append_lock(conn, APPEND_LOCK)
     last = conn.execute(sa.select(CUTOVER_LEDGER.c.seq, CUTOVER_LEDGER.c.leaf_hash)
                         .order_by(CUTOVER_LEDGER.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     if not last:
-        from cutover.settings import load_settings
+        from core.settings import load_settings
 
         ensure_origin(conn, load_settings().log_origin or None)  # the log's identity is born with its first entry
     rows = []
@@ -87,7 +85,7 @@ def write_checkpoint(conn: Connection, key: Ed25519PrivateKey, origin: str | Non
 
 def read_checkpoint_file(path: Path) -> list[str]:
     """The signed notes appended to a checkpoints file."""
-    from cutover.errors import CutoverError
+    from core.errors import CutoverError
 
     try:
         return [str(json.loads(line)["note"]) for line in path.read_text().splitlines() if line.strip()]

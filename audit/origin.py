@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from audit.note import valid_name
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 from migration.target_schema import CUTOVER_LOG
 
 PREFIX = "cutover.local/"

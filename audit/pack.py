@@ -27,7 +27,7 @@ from audit.note import split
 from audit.origin import read_origin
 from audit.provenance import rules_digest, software_version
 from audit.verify import Verification, verify_ledger
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_REPORT
 
 SIGNATURE = "signature-ed25519.txt"

@@ -9,6 +9,8 @@ import re
 
 from sqlalchemy.engine import Connection
 
+from core.dialects import dialect_of
+
 GUARDED = ("cutover_ledger", "cutover_checkpoint", "cutover_log")
 ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -16,7 +18,7 @@ ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 def ledger_guard_warning(conn: Connection) -> str | None:
     """A one-line warning when the connected role could switch the ledger's triggers off; None when
     it cannot (or on SQLite, which has no roles: there, only checkpoints kept outside show a change)."""
-    if conn.dialect.name != "postgresql":
+    if not dialect_of(conn).HAS_ROLES:
         return None
     row = conn.exec_driver_sql(
         "SELECT t.tableowner, current_user, r.rolsuper, pg_has_role(current_user, t.tableowner, 'USAGE') "

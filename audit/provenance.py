@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from migration.rules import rules_digest
 
 
 def software_version() -> str:
     """The version of the cutover package that is running."""
-    from cutover import __version__
-
-    return __version__
+    return version("cutover")
 
 
 def provenance_fields() -> dict[str, str]:

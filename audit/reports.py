@@ -6,7 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from audit.entries import make_body
@@ -31,12 +30,3 @@ def record_document(conn: Connection, name: str, data: bytes, totals: dict[str, 
     seq = append(conn, [make_body("report", report=name, digest=digest, counts=totals)])
     conn.execute(CUTOVER_REPORT.insert().values(name=name, digest=digest, body=data.decode(), ledger_seq=seq))
     return digest
-
-
-def latest_reports(conn: Connection) -> dict[str, str]:
-    """The newest stored report of each name: name -> body."""
-    out: dict[str, str] = {}
-    for name, body in conn.execute(sa.select(CUTOVER_REPORT.c.name, CUTOVER_REPORT.c.body)
-                                   .order_by(CUTOVER_REPORT.c.report_id)):
-        out[name] = body
-    return out

@@ -17,7 +17,7 @@ from audit.checkpoint import Checkpoint
 from audit.keys import fingerprint, public_bytes
 from audit.merkle import consistency_proof, verify_consistency
 from audit.origin import origin_slug
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 
 
 @dataclass(frozen=True)

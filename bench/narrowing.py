@@ -13,7 +13,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.load import ensure_units, upgrade_target
 from migration.load.digests import hashed_rows
 from migration.rules.routing import UNITS

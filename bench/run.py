@@ -23,7 +23,7 @@ step, args = sys.argv[1], json.loads(sys.argv[2])
 start = time.perf_counter()
 if step == "generate":
     import datetime as dt
-    from cutover.db import create_engine
+    from core.db import create_engine
     from legacy.generate import generate_legacy
     from legacy.generator import GeneratorConfig
     result = generate_legacy(create_engine(args["url"]), GeneratorConfig(seed=args["seed"], cases=args["cases"],

@@ -38,7 +38,7 @@ AS_OF = "2026-11-01"
 # floor), or the target's business tables and per-row records as `migrate` left them (the write).
 RAW_COPY = r"""
 import json, sys, time
-from cutover.db import create_engine
+from core.db import create_engine
 source, dest, which = create_engine(sys.argv[1]), create_engine(sys.argv[2]), sys.argv[3]
 if which == "legacy":
     from legacy.schema import legacy_metadata
@@ -131,7 +131,7 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
 
 def server_settings(admin_url: str) -> str:
     """The PostgreSQL server's version and the settings that move these figures most."""
-    from cutover.db import create_engine
+    from core.db import create_engine
 
     engine = create_engine(admin_url)
     with engine.connect() as conn:

@@ -11,9 +11,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cutover.db import create_engine
-from cutover.errors import CutoverError
-from cutover.settings import Settings, load_settings
+from core.db import create_engine
+from core.errors import CutoverError
+from core.settings import Settings, load_settings
 
 
 def write_checkpoint(settings: Settings, engine: Engine) -> str:

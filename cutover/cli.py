@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.errors import CutoverError
 from cutover.console import command_console, interrupted_line
-from cutover.errors import CutoverError
 
 DESCRIPTION = """\
 Move in-flight cases from a CID-like legacy database to an Atlas-like case model, in waves,
@@ -315,8 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        from cutover.log import setup_logging
-        from cutover.settings import load_settings
+        from core.log import setup_logging
+        from core.settings import load_settings
 
         # Puts the rules in force for this process and, through CUTOVER_RULES, the workers it starts.
         setup_logging(load_settings(rules=getattr(args, "rules", None)).log_level)

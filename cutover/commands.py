@@ -7,12 +7,12 @@ import datetime as dt
 import json
 import sys
 
-from cutover.db import create_engine, safe_url
-from cutover.errors import CutoverError
+from core.db import create_engine, safe_url
+from core.errors import CutoverError
+from core.settings import load_settings
 from cutover.guards import guard_write, open_legacy
 from cutover.hints import command_line
 from cutover.progress import progress
-from cutover.settings import load_settings
 
 
 def generate(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from types import FrameType
 
-from cutover.credentials import masked
-from cutover.log import LOGGER_NAME
+from core.credentials import masked
+from core.log import LOGGER_NAME
 
 RESUME = "run the same command again to resume"
 _interrupted = False  # set by the first Ctrl-C of the command

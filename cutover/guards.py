@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
-from cutover.db import create_engine
-from cutover.errors import CutoverError
+from core.db import create_engine
+from core.errors import CutoverError
 from cutover.hints import command_line
 from legacy.schema import CASE_HDR, LEGACY_TABLES
 from migration.load.schema import ALEMBIC_DIR

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from core.db import create_engine
+from core.errors import CutoverError
+from core.settings import load_settings
 from cutover.as_of import wave_as_of
-from cutover.db import create_engine
-from cutover.errors import CutoverError
 from cutover.guards import guard_write, open_legacy, open_target_for_reading
 from cutover.progress import progress
-from cutover.settings import load_settings
 from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
 from reconciliation import STEPS
 

@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from core.credentials import masked_config, remember
+from core.db import create_engine, safe_url
+from core.errors import CutoverError
+from core.process import freeze_imports
+from core.settings import Settings, load_settings
 from cutover.as_of import choose_as_of, recorded_as_of, resync_changes
-from cutover.collector import freeze_imports
-from cutover.credentials import masked_config, remember
-from cutover.db import create_engine, safe_url
-from cutover.errors import CutoverError
 from cutover.guards import guard_write, open_legacy, open_target_for_reading, survey_target
 from cutover.hints import command_line
 from cutover.progress import progress
-from cutover.settings import Settings, load_settings
 from migration.plan import Plan
 from migration.rules.waves import CATCH_UP, wave_order
 from migration.run import RunConfig

@@ -13,12 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
+from core.db import DatabaseError
+from core.errors import CutoverError
+from core.settings import Settings, load_settings
 from cutover.as_of import recorded_as_of
-from cutover.db import DatabaseError
-from cutover.errors import CutoverError
 from cutover.guards import open_legacy, open_target_for_reading
 from cutover.hints import command_line
-from cutover.settings import Settings, load_settings
 from migration.rules.waves import wave_order
 from migration.target_schema import CUTOVER_CASE, CUTOVER_LOCK, CUTOVER_PLAN, CUTOVER_RUN
 

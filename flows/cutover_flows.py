@@ -15,7 +15,7 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from cutover.credentials import resolved_config
+from core.credentials import resolved_config
 from migration.extract import LegacyReference, read_reference
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, engine_for, finish_wave, migrate_batch, prepare, start_wave

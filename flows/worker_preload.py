@@ -5,7 +5,7 @@ server starts, not when the first batch arrives."""
 import prefect.task_engine  # noqa: F401
 
 import flows.cutover_flows  # noqa: F401
-from cutover.collector import freeze_imports
+from core.process import freeze_imports
 from migration.transform.validate import warm_up
 
 warm_up()

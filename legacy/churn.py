@@ -15,7 +15,7 @@ from random import Random
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 from legacy.dates import format_cid_date
 from legacy.generator import CaseGenerator, GeneratorConfig
 from legacy.schema import ADDRESS, APPOINTMENT, CASE_HDR, CASE_NOTE, DECISION, legacy_metadata
@@ -73,9 +73,6 @@ class _Day:
         if not silent:
             values = {**values, "LAST_UPD_TS": self.stamp()}
         self.conn.execute(sa.update(table).where(table.c[key] == key_value).values(**values))
-
-
-Change = Callable[[_Day, dict], bool]
 
 
 def _advance_status(day: _Day, case: dict, silent: bool) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cutover.errors import CutoverError
+from core.dialects import dialect_of
+from core.errors import CutoverError
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import LEGACY_TABLES, REF_NATIONALITY, REF_STATUS, REF_UNIT, legacy_metadata
 
@@ -45,18 +46,7 @@ def write_rows(conn: Connection, rows_by_table: Mapping[str, Sequence[Mapping[st
         if not rows:
             continue
         table = legacy_metadata.tables[name]
-        if conn.dialect.name == "postgresql":
-            _copy(conn, table, rows)
-        else:
-            conn.execute(table.insert(), list(rows))
+        dialect_of(conn).copy_rows(conn, table, list(table.c.keys()), rows)
         written += len(rows)
     return written
 
-
-def _copy(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
-    columns = list(table.c.keys())
-    column_sql = ", ".join(f'"{c}"' for c in columns)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{table.name}" ({column_sql}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row.get(c) for c in columns])

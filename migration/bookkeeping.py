@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cutover.db import key_list
+from core.db import key_list
 from migration.batch import Batch, BatchJob, Left
 from migration.ledgering import batch_bodies, stage
 from migration.load.staging import copy_rows

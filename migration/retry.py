@@ -9,8 +9,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from cutover.errors import CutoverError
-from cutover.log import get_logger
+from core.errors import CutoverError
+from core.log import get_logger
 
 T = TypeVar("T")
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"})

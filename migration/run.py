@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from audit.entries import make_body
 from audit.ledger import append
 from audit.provenance import provenance_fields
-from cutover.db import create_engine
-from cutover.errors import CutoverError
-from cutover.log import get_logger
+from core.db import create_engine
+from core.errors import CutoverError
+from core.log import get_logger
 from migration.batch import Batch, BatchJob
 from migration.bookkeeping import Bookkeep, committed_counts, skip_unchanged
 from migration.extract import Extract, LegacyReference, read_reference

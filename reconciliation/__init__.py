@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from core.dialects import dialect_of
 from migration.rules import current_rules
 from migration.rules.waves import wave_order
 from reconciliation.attribution import attributed
@@ -73,9 +74,9 @@ def _session(engine: Engine) -> Iterator[Connection]:
     about once anyway."""
     with engine.connect() as conn:
         conn.execution_options(compiled_cache=None)
-        if conn.dialect.name == "postgresql":  # SET LOCAL: until the connection closes
-            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-            conn.exec_driver_sql("SET LOCAL jit = off")
+        backend = dialect_of(conn)  # SET LOCAL: until the connection closes
+        backend.set_local(conn, "max_parallel_workers_per_gather", "0")
+        backend.set_local(conn, "jit", "off")
         yield conn
 
 

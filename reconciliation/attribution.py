@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from core.db import key_list
 from legacy.schema import ADDRESS as L_ADDRESS
 from legacy.schema import CASE_PERSON as L_CASE_PERSON
 from migration.rules.waves import CATCH_UP

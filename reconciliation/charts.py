@@ -16,7 +16,6 @@ FILLS: dict[str, tuple[str, str, str]] = {
     "unexplained": ("#0b0c0c", "solid black", "Unexplained: in flight but in no other group (should be none)"),
     "count": ("#505a5f", "solid grey", "Other charts: a count of cases or rows"),
 }
-OUTCOMES = ("migrated", "quarantined", "pending", "excluded", "unexplained")
 _PATTERNS = {
     "solid": "",
     "solid black": "",

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import JoinedInts, int_table, joined_ints, key_list
+from core.db import JoinedInts, int_table, joined_ints, key_list
 from migration.target_schema import CASE, CUTOVER_FINDING
 from reconciliation.compare import Discrepancy
 from reconciliation.legacy_side import CHILD_ENTITIES, WAVE_SLOTS, owned_rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 
 TOTAL_KEYS = ("in_flight", "migrated", "quarantined", "pending", "excluded", "unexplained")
 

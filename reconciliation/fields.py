@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import int_table
+from core.db import int_table
 from legacy.schema import APPOINTMENT as L_APPT
 from legacy.schema import CASE_FLAG as L_FLAG
 from legacy.schema import CASE_HDR as L_CASE

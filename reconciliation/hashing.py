@@ -73,12 +73,7 @@ def _md5_32(text: str | None) -> int | None:
 
 def prepare(conn: Connection) -> None:
     """Give a SQLite connection reconciliation's hash functions (PostgreSQL has its own built in)."""
-    if conn.dialect.name == "sqlite":
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        raw.create_function("reconcile_hash64", 2, _blake64, deterministic=True)
-        raw.create_function("reconcile_md5", 1, _md5_hex, deterministic=True)
-        raw.create_function("reconcile_md5_32", 1, _md5_32, deterministic=True)
+    _backend(conn).prepare(conn)
 
 
 def _text_of(parts: Sequence[sa.ColumnElement[Any]], separator: str) -> sa.ColumnElement[str]:
@@ -89,14 +84,7 @@ def _text_of(parts: Sequence[sa.ColumnElement[Any]], separator: str) -> sa.Colum
 
 
 def _row_hash64(conn: Connection, table: sa.Table) -> sa.ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
-        whole_row: sa.ColumnElement[object] = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
-        return sa.func.hash_record_extended(whole_row, FINGERPRINT_SEED, type_=sa.BigInteger)
-    columns = []
-    for column in table.columns:
-        text = sa.cast(column, sa.Text)
-        columns.append(sa.func.coalesce(sa.cast(sa.func.length(text), sa.Text).concat(":").concat(text), NULL_MARK))
-    return sa.func.reconcile_hash64(_text_of(columns, "|"), FINGERPRINT_SEED, type_=sa.BigInteger)
+    return _backend(conn).row_hash64(conn, table)
 
 
 def _slice_sums(hashed: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
@@ -134,23 +122,94 @@ def legacy_fingerprints(conn: Connection, among: sa.FromClause) -> Iterator[tupl
     for part in totals:
         cases = cases.outerjoin(part, part.c.case_id == cid.CASE_HDR.c.CASE_ID)
     text = _text_of([sa.func.coalesce(part.c.total, "0") for part in totals], "/")
-    md5 = sa.func.md5(text) if conn.dialect.name == "postgresql" else sa.func.reconcile_md5(text)
+    md5 = _backend(conn).md5(text)
     query = sa.select(cid.CASE_HDR.c.CASE_ID, md5).select_from(cases).order_by(cid.CASE_HDR.c.CASE_ID)
     for case_id, fingerprint in conn.execute(query, execution_options={"yield_per": 20_000}):
         yield int(case_id), fingerprint
 
 
 def _field_hash(conn: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    text = sa.func.coalesce(sa.cast(column, sa.Text), NULL_MARK)
-    if conn.dialect.name == "postgresql":
-        return sa.func.hashtextextended(text, 0).op("&")(sa.literal(0xFFFFFFFF, sa.BigInteger))
-    return sa.func.reconcile_md5_32(text, type_=sa.BigInteger)
+    return _backend(conn).field_hash(sa.func.coalesce(sa.cast(column, sa.Text), NULL_MARK))
 
 
 def _hex(conn: Connection, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
+    return _backend(conn).hex(value)
+
+
+class _PostgresHashes:
+    """Reconciliation's hashes on PostgreSQL: its built-in functions."""
+
+    @staticmethod
+    def prepare(conn: Connection) -> None:
+        """Nothing to register: PostgreSQL has the functions built in."""
+
+    @staticmethod
+    def row_hash64(conn: Connection, table: sa.Table) -> sa.ColumnElement[Any]:
+        """hash_record_extended of the whole row under the fingerprint seed."""
+        whole_row: sa.ColumnElement[object] = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
+        return sa.func.hash_record_extended(whole_row, FINGERPRINT_SEED, type_=sa.BigInteger)
+
+    @staticmethod
+    def md5(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """md5 of a text, as hex."""
+        return sa.func.md5(text)
+
+    @staticmethod
+    def field_hash(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The low 32 bits of hashtextextended under seed 0."""
+        return sa.func.hashtextextended(text, 0).op("&")(sa.literal(0xFFFFFFFF, sa.BigInteger))
+
+    @staticmethod
+    def hex(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A field hash as HEX_DIGITS hex digits."""
         return sa.func.lpad(sa.func.to_hex(value), HEX_DIGITS, "0")
-    return sa.func.printf(f"%0{HEX_DIGITS}x", value)
+
+
+class _SqliteHashes:
+    """Reconciliation's hashes on SQLite: its own functions, registered on each connection."""
+
+    @staticmethod
+    def prepare(conn: Connection) -> None:
+        """Register BLAKE2b-64, md5 and md5's first 32 bits on the connection."""
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.create_function("reconcile_hash64", 2, _blake64, deterministic=True)
+        raw.create_function("reconcile_md5", 1, _md5_hex, deterministic=True)
+        raw.create_function("reconcile_md5_32", 1, _md5_32, deterministic=True)
+
+    @staticmethod
+    def row_hash64(conn: Connection, table: sa.Table) -> sa.ColumnElement[Any]:
+        """BLAKE2b-64 of the row's columns as `length:text` (NULL as U+2400) joined by `|`."""
+        columns = []
+        for column in table.columns:
+            text = sa.cast(column, sa.Text)
+            columns.append(sa.func.coalesce(sa.cast(sa.func.length(text), sa.Text).concat(":").concat(text),
+                                            NULL_MARK))
+        return sa.func.reconcile_hash64(_text_of(columns, "|"), FINGERPRINT_SEED, type_=sa.BigInteger)
+
+    @staticmethod
+    def md5(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """md5 of a text, as hex."""
+        return sa.func.reconcile_md5(text)
+
+    @staticmethod
+    def field_hash(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The first 8 hex digits of the text's md5, as an integer."""
+        return sa.func.reconcile_md5_32(text, type_=sa.BigInteger)
+
+    @staticmethod
+    def hex(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A field hash as HEX_DIGITS hex digits."""
+        return sa.func.printf(f"%0{HEX_DIGITS}x", value)
+
+
+# One table per backend, looked up by the dialect's name (reconciliation keeps its own, apart from core/dialects).
+_HASHES: dict[str, type[_PostgresHashes] | type[_SqliteHashes]] = {
+    "postgresql": _PostgresHashes, "sqlite": _SqliteHashes}
+
+
+def _backend(conn: Connection) -> type[_PostgresHashes] | type[_SqliteHashes]:
+    return _HASHES[conn.dialect.name]
 
 
 def range_key(table: sa.Table) -> sa.ColumnElement[Any]:

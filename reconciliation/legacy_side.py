@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import within
+from core.db import within
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,

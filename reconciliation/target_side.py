@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list, within
+from core.db import key_list, within
 from migration.target_schema import (
     ADDRESS,
     APPOINTMENT,

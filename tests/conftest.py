@@ -120,7 +120,7 @@ def session_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
 @pytest.fixture(scope="session")
 def migrated_templates(session_databases: Callable[[str, str], str]) -> Callable[..., tuple[str, str]]:
     """Small CIDs migrated whole, built once per session per engine and recipe: (legacy, target)."""
-    from cutover.db import create_engine
+    from core.db import create_engine
     from migration.run import RunConfig, engine_for
     from reconciliation import reconcile
     from tests.helpers import generate, run_all

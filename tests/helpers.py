@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.generate import GenerateResult, generate_legacy
 from legacy.generator import DEFAULT_DEFECT_RATES, GeneratorConfig
 from migration.rules.waves import WAVE_ORDER

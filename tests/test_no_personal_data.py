@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.schema import ADDRESS, CASE_NOTE, PERSON
 from migration.parsers import normalise_postcode
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER, CUTOVER_REPORT, CUTOVER_TABLES

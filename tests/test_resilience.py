@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from cutover.db import create_engine
-from cutover.errors import CutoverError
+from core.db import create_engine
+from core.errors import CutoverError
 from legacy.churn import apply_churn
 from migration.retry import OutageError
 from migration.rollback import rollback_wave

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from core.db import key_list
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,

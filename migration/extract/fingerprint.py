@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
-from cutover.sqlhash import NULL_TEXT, slices64
+from core.db import key_list
+from core.dialects import dialect_of
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -24,6 +24,7 @@ from legacy.schema import (
     PERSON,
     UNHCR_REFERRAL,
 )
+from migration.sqlhash import NULL_TEXT, slices64
 
 # One 64-bit hash of each row, cut into slices of 28, 28 and 8 bits, summed per case: 64 bits,
 # order-free, overflow-free: a changed case keeps its fingerprint about once in 2**64. (A second
@@ -36,15 +37,8 @@ def _row_hash(conn: Connection, table: sa.Table, seed: int) -> sa.ColumnElement[
     """A 64-bit hash of the whole row. PostgreSQL hashes the row itself with each column type's own
     hash (hash_record_extended, PostgreSQL 14+: a third of the cost of md5 over the row's text);
     elsewhere every column as `length:text` (NULL as its own symbol), so no edit can hide at a
-    boundary, hashed by the function cutover registers."""
-    if conn.dialect.name == "postgresql":
-        row: sa.ColumnElement[Any] = sa.literal_column(conn.dialect.identifier_preparer.format_table(table))
-        return sa.func.hash_record_extended(row, seed, type_=sa.BigInteger)
-    parts = []
-    for col in table.columns:
-        text = sa.cast(col, sa.Text)
-        parts.append(sa.func.coalesce(sa.cast(sa.func.length(text), sa.Text).concat(":").concat(text), NULL_TEXT))
-    return sa.func.cutover_hash64(_joined(parts, "|"), seed, type_=sa.BigInteger)
+    boundary, hashed by the function cutover registers (core/dialects)."""
+    return dialect_of(conn).row_hash64(conn, table, seed, NULL_TEXT)
 
 
 def _joined(parts: list[Any], separator: str) -> sa.ColumnElement[str]:

@@ -7,27 +7,13 @@ end)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from sqlalchemy.engine import Connection, Engine
 
+from core.dialects import dialect_of
 
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
+
+def snapshot(engine: Engine) -> AbstractContextManager[Connection]:
     """A connection whose reads all see CID as it was at the first one; rolled back at the end."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-            with conn.begin() as trans:
-                yield conn
-                trans.rollback()
-        return
-    with engine.connect() as conn:
-        # pysqlite begins a transaction only before a write: without this, every SELECT reads
-        # whatever is committed when it runs.
-        conn.exec_driver_sql("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.rollback()
+    return dialect_of(engine).snapshot(engine)

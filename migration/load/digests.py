@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
-from cutover.sqlhash import NULL_TEXT, field_hash_int, hex8, row_h28
+from core.db import key_list
 from migration.load.staging import dialect_insert
+from migration.sqlhash import NULL_TEXT, field_hash_int, hex8, row_h28
 from migration.target_schema import (
     ADDRESS,
     APPOINTMENT,

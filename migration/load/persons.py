@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from core.db import key_list
 from migration.load.digests import forget_digests, record_digests
 from migration.load.staging import copy_rows
 from migration.target_schema import ADDRESS, APPOINTMENT, CASE_PARTY, CUTOVER_PERSON_SOURCE, PERSON

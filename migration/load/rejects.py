@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from cutover.log import get_logger
+from core.log import get_logger
 from migration.retry import is_transient
 from migration.target_schema import target_metadata
 from migration.transform import TransformResult

@@ -3,25 +3,21 @@ real table or into a per-connection staging table that set-based statements then
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+
+from core.dialects import dialect_of
 
 Row = dict[str, Any]
 _staging = sa.MetaData()
 
 
-# Each dialect's INSERT (the one with ON CONFLICT), by dialect name.
-DIALECT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """The connection's dialect's INSERT for a table (the one with ON CONFLICT)."""
-    return DIALECT_INSERTS[conn.dialect.name](table)
+    return dialect_of(conn).insert(table)
 
 
 def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
@@ -29,22 +25,7 @@ def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
     if not rows:
         return
     names = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), [{n: r.get(n) for n in names} for r in rows])
-        return
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
-    target = conn.dialect.identifier_preparer.format_table(table)
-    # Rows from the mappers hold every column: one C-level pick each; others have gaps (NULL).
-    pick = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    with raw.cursor() as cur, cur.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
-        for row in rows:
-            try:
-                values = pick(row)
-            except KeyError:
-                values = tuple(row.get(n) for n in names)
-            copy.write_row(values)
+    dialect_of(conn).copy_rows(conn, table, names, rows)
 
 
 def staging_table(conn: Connection, table: sa.Table) -> sa.Table:
@@ -54,10 +35,7 @@ def staging_table(conn: Connection, table: sa.Table) -> sa.Table:
     if stage is None:
         stage = sa.Table(name, _staging, *(sa.Column(c.name, c.type) for c in table.columns))
     target = conn.dialect.identifier_preparer.format_table(table)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} (LIKE {target}) ON COMMIT DELETE ROWS")
-    else:
-        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT * FROM main.{target} WHERE 0")
+    dialect_of(conn).create_staging(conn, name, target)
     conn.execute(sa.delete(stage))
     return stage
 

@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cutover.db import key_list
+from core.db import key_list
+from core.dialects import dialect_named
 from migration.load.digests import forget_digests
 from migration.load.persons import forget_sources, refresh_persons
-from migration.load.staging import DIALECT_INSERTS, stage_rows
+from migration.load.staging import stage_rows
 from migration.target_schema import ADDRESS, APPOINTMENT, BUSINESS_TABLES, CASE, CASE_PARTY, PERSON, UNIT
 
 Row = dict[str, Any]
@@ -47,7 +48,7 @@ def _merge_statement(dialect: str, table: sa.Table, stage: sa.Table) -> sa.Execu
     pk = [c.name for c in table.primary_key]
     cols = [n for n in names if n not in pk]
     # `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause of the SELECT.
-    stmt = DIALECT_INSERTS[dialect](table).from_select(names, sa.select(*(stage.c[n] for n in names))
+    stmt = dialect_named(dialect).insert(table).from_select(names, sa.select(*(stage.c[n] for n in names))
                                                         .where(sa.true()))
     changed = sa.or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
     if table is PERSON:

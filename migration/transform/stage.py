@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cutover.log import get_logger
+from core.log import get_logger
 from migration.batch import Batch
 from migration.rules.policies import policy
 from migration.transform.batch import CaseOutcome, TransformResult, transform_batch

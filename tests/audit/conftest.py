@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.keys import load_or_create_key
 from audit.ledger import write_checkpoint
 from audit.reports import record_report
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, engine_for, prepare, run_wave_locally
 from reconciliation import reconcile

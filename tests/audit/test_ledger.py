@@ -12,7 +12,7 @@ from audit.ledger import iter_entries, read_checkpoint_file
 from audit.merkle import leaf_hash
 from audit.origin import read_origin
 from audit.verify import verify_ledger
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
 FORBIDDEN = ("surname", "forenames", "birth_date", "address", "note_text", "error")

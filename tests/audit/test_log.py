@@ -16,10 +16,10 @@ from audit.entries import make_body
 from audit.ledger import append
 from audit.origin import checkpoints_file, read_origin
 from audit.reports import record_report
+from core.db import create_engine
+from core.settings import load_settings
 from cutover.audit_commands import write_checkpoint
 from cutover.cli import main
-from cutover.db import create_engine
-from cutover.settings import load_settings
 from migration.load.schema import upgrade_target
 
 

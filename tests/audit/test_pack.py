@@ -12,7 +12,7 @@ import pytest
 
 from audit.keys import fingerprint, load_or_create_key, public_pem
 from audit.pack import SIGNATURE, export_pack, signed_blob, verify_pack
-from cutover.db import create_engine
+from core.db import create_engine
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from audit.entries import make_body
 from audit.ledger import append
 from audit.privileges import hand_over_ledger, ledger_guard_warning
+from core.db import create_engine
 from cutover.cli import main
-from cutover.db import create_engine
 from migration.load.schema import upgrade_target
 
 

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.keys import load_or_create_key
+from core.db import create_engine
 from cutover.cli import main
-from cutover.db import create_engine
 from migration.run import RunConfig, engine_for
 from tests.conftest import AS_OF, Databases
 from tests.cutover.snapshots import digest

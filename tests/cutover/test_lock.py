@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
+from core.errors import CutoverError
 from cutover.cli import main
-from cutover.errors import CutoverError
 from migration.load.schema import upgrade_target
 from migration.run import RunConfig, acquire_lock, engine_for, release_lock
 from migration.target_schema import CUTOVER_LOCK
@@ -28,7 +28,7 @@ RACERS = 6
 # until its standard input closes; all start at one shared moment.
 CLAIM = """
 import datetime as dt, sys, time
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 from cutover.run_commands import claim_target
 from migration.run import RunConfig
 cfg = RunConfig(legacy_url="", target_url=sys.argv[1], as_of=dt.date(2026, 11, 1))

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from core.db import create_engine
 from cutover.cli import main
-from cutover.db import create_engine
 from legacy.churn import apply_churn
 from migration.run import RunConfig, acquire_lock, release_lock, start_wave
 from migration.target_schema import CASE, CUTOVER_LOCK

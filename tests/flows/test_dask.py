@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_LEDGER
 from reconciliation import reconcile

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.churn import apply_churn
 from legacy.schema import CASE_HDR, LEGACY_TABLES
 from tests.helpers import dump, generate

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.defects import INJECTORS
 from legacy.schema import APPOINTMENT, CASE_HDR, CASE_PERSON, LEGACY_TABLES, PERSON
 from tests.helpers import dump, generate

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import migration.extract.batch as extract_batch
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.churn import apply_churn
 from legacy.schema import CASE_HDR, CASE_NOTE, UNHCR_REFERRAL
 from migration.plan import planned_case_ids

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from audit.entries import make_body
 from audit.ledger import iter_entries
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.ledgering import flush, stage
 from migration.load import upgrade_target
 from migration.target_schema import CUTOVER_LEDGER_PENDING

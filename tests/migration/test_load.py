@@ -7,7 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.schema import ADDRESS as LEGACY_ADDRESS
 from legacy.schema import CASE_NOTE as LEGACY_NOTE
 from migration.run import RunConfig

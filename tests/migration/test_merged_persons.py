@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.schema import CASE_HDR, CASE_PERSON, PERSON
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE

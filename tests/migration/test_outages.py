@@ -75,9 +75,9 @@ def test_an_outage_that_outlasts_the_retries_is_one_line_saying_run_again(tmp_pa
 
 
 def test_a_brief_outage_at_the_checkpoint_is_retried(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from core.settings import load_settings
     from cutover.audit_commands import write_checkpoint
     from cutover.cli import main
-    from cutover.settings import load_settings
     from migration.target_schema import CUTOVER_CHECKPOINT
 
     monkeypatch.setenv("CUTOVER_DATA_DIR", str(tmp_path / "data"))

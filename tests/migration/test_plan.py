@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.extract.reference import read_reference
 from migration.plan import classify_cases, split_batches
 from migration.plan.record import MIN_SPLIT

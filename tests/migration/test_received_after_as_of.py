@@ -7,7 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.schema import CASE_HDR
 from migration.plan import PlannedCase, build_plan, classify_cases
 from migration.plan.build import RECEIVED_AFTER_AS_OF

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.schema import CASE_NOTE
 from migration.load import ensure_units, upgrade_target
 from migration.rules.routing import UNITS

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.db import create_engine
 from cutover.cli import main
-from cutover.db import create_engine
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import CASE_HDR
 from migration.extract import LegacyCase, LegacyReference, extract_batch, read_reference
@@ -194,7 +194,7 @@ def test_one_file_replaces_the_shipped_file_of_its_name(tmp_path: Path) -> None:
 
 def test_the_environment_variable_puts_the_rules_in_force_for_the_settings(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from cutover.settings import load_settings
+    from core.settings import load_settings
 
     path = tmp_path / "dates.toml"
     path.write_text("appeal_window_days = 30\nolder_case_months = 36\n")

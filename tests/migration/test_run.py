@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.plan import record, split_batches
 from migration.run import RunConfig, finish_wave, migrate_batch, prepare, start_wave
 from migration.target_schema import CUTOVER_RUN

@@ -8,7 +8,7 @@ import json
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.churn import apply_churn
 from migration.batch import Batch, BatchJob
 from migration.bookkeeping import Bookkeep, skip_unchanged

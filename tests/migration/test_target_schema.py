@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.load import current_revision, head_revision, upgrade_target
 from migration.target_schema import BUSINESS_TABLES, CUTOVER_TABLES, target_metadata
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from legacy.schema import ADDRESS, CASE_PERSON, PERSON
 from migration.target_schema import CASE
 from reconciliation.cases import balance

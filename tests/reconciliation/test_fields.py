@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 import reconciliation.fields as fields
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.target_schema import APPOINTMENT
 
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import migration.extract.fingerprint as migration_fingerprint
-from cutover.db import create_engine, int_table
+from core.db import create_engine, int_table
 from legacy.schema import CASE_HDR
 from legacy.schema import CASE_NOTE as L_CASE_NOTE
 from migration.run import RunConfig
@@ -23,7 +23,7 @@ from tests.helpers import AS_OF, generate, run_all
 RECONCILIATION = Path(__file__).resolve().parents[2] / "reconciliation"
 # What reconciliation may take from the migration: table definitions and rule tables.
 ALLOWED = ("migration.target_schema", "migration.rules")
-FORBIDDEN = ("cutover.sqlhash",)  # the hashing helpers the migration's fingerprints and digests use
+FORBIDDEN = ("migration.sqlhash",)  # the hashing helpers the migration's fingerprints and digests use
 
 
 def _imports(path: Path) -> set[str]:
@@ -50,7 +50,7 @@ def test_reconciliation_imports_none_of_the_migrations_code() -> None:
     assert not offending
     assert not _allowed("migration.extract.fingerprint") and not _allowed("migration.load.digests")
     assert not _allowed("migration.parsers") and not _allowed("migration.transform.case_rows")
-    assert not _allowed("migration") and not _allowed("cutover.sqlhash") and _allowed("migration.rules.waves")
+    assert not _allowed("migration") and not _allowed("migration.sqlhash") and _allowed("migration.rules.waves")
 
 
 def test_its_hashing_agrees_with_what_the_migration_records(databases) -> None:  # type: ignore[no-untyped-def]

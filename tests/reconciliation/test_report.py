@@ -12,8 +12,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from core.db import create_engine
 from cutover.cli import main
-from cutover.db import create_engine
 from legacy.schema import CASE_HDR
 from migration.rules.policies import POLICIES
 from migration.rules.waves import WAVE_ORDER

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from cutover.db import create_engine
+from core.db import create_engine
 from migration.target_schema import CASE, DECISION, PERSON
 from reconciliation import reconcile
 from reconciliation.integrity import IntegrityStats, check_integrity
@@ -101,8 +101,8 @@ def test_recorded_row_totals_follow_the_field_hashes_and_survive_the_0005_and_00
 
     from alembic import command
 
-    from cutover.sqlhash import row_h28_of
     from migration.load.schema import alembic_config
+    from migration.sqlhash import row_h28_of
 
     legacy, target = migrated
     engine = create_engine(target)

@@ -8,8 +8,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from core.db import create_engine
 from cutover.cli import main
-from cutover.db import create_engine
 from legacy.schema import CASE_PERSON as L_CASE_PERSON
 from legacy.schema import DECISION as L_DECISION
 from legacy.schema import PERSON as L_PERSON

@@ -8,8 +8,8 @@ import pytest
 from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
-from cutover import credentials
-from cutover.db import DatabaseError, create_engine
+from core import credentials
+from core.db import DatabaseError, create_engine
 from migration.run import RunConfig
 
 WITH_PASSWORD = "postgresql+psycopg://mover:s3cr%40t@db.internal:5433/atlas"

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cutover.errors import CutoverError
+from core.errors import CutoverError
 from migration.rules import Rules, RulesError, current_rules, use_rules
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cutover.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 from migration.rules import use_rules
 
 

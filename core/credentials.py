@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -95,6 +95,6 @@ def _secret(name: str) -> str | None:
     """A Secret block's value, read once per process (each batch resolves its URLs)."""
     from prefect.blocks.system import Secret
 
-    block = cast(Secret, Secret.load(name))  # called from sync code: the block itself, not a coroutine
+    block = cast("Secret[Any]", Secret.load(name))  # called from sync code: the block itself, not a coroutine
     value = block.get()
     return value if isinstance(value, str) else None

@@ -8,7 +8,7 @@ import sys
 
 
 def test_freezing_the_imports_keeps_the_collector_on_and_hides_what_is_loaded() -> None:
-    code = ("import gc; from cutover.collector import freeze_imports; before = gc.get_freeze_count(); "
+    code = ("import gc; from core.process import freeze_imports; before = gc.get_freeze_count(); "
             "freeze_imports(); print(before, gc.get_freeze_count(), gc.isenabled())")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert out[0] == "0" and int(out[1]) > 1000 and out[2] == "True"

@@ -1,0 +1,1 @@
+"""What the migration, reconciliation, audit and flows share: errors, logging, engines, dialects, settings."""

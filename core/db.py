@@ -1,0 +1,74 @@
+"""Engines for both sides, with the checks that turn a bad URL into a one-line error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from core.dialects import BACKENDS, dialect_of
+from core.dialects.ints import Ints, JoinedInts, joined_ints
+from core.errors import DatabaseError
+
+__all__ = ["DatabaseError", "Ints", "JoinedInts", "create_engine", "int_table", "joined_ints", "key_list",
+           "safe_url", "within"]
+
+
+def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False) -> Engine:
+    """Create an engine for a URL and check it connects; raise DatabaseError in one line if not.
+    A read-only engine writes nothing: SQLite opened with `mode=ro` (no file or folder created, no
+    journal-mode switch), PostgreSQL sessions with `default_transaction_read_only`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError("not a database URL (expected dialect+driver://user@host/database)") from None
+    backend = BACKENDS.get(parsed.get_backend_name())
+    connect_args: dict[str, Any] = {}
+    if backend is not None:
+        parsed = backend.prepared_url(parsed, must_exist=must_exist, read_only=read_only)
+        connect_args = backend.connect_args(read_only=read_only)
+    try:
+        engine = sa.create_engine(parsed, future=True, pool_pre_ping=True, connect_args=connect_args)
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise DatabaseError(f"unsupported database URL: {safe_url(url)}") from exc
+    if engine.dialect.name in BACKENDS:
+        dialect_of(engine).set_up(engine, read_only=read_only)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {safe_url(url)}: {_reason(exc)}") from exc
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """Render a URL without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid url>"
+
+
+def _reason(exc: OperationalError) -> str:
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+    return first[:200]
+
+
+def key_list(conn: Connection, column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`column IN keys`, sent as one array parameter on PostgreSQL (a statement with thousands of
+    bound values costs more to compile and convert than to run)."""
+    return dialect_of(conn).key_list(column, keys)
+
+
+def within(column: sa.ColumnElement[Any], low: Any, high: Any) -> list[sa.ColumnElement[bool]]:
+    """`low < column <= high` as WHERE clauses, each bound left out when None (open)."""
+    return [*([column > low] if low is not None else []), *([column <= high] if high is not None else [])]
+
+
+def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
+    """A table of integer columns to join with in a single statement: unnested arrays on
+    PostgreSQL, an indexed TEMP table on SQLite (core/dialects)."""
+    return dialect_of(conn).int_table(conn, name, columns)

@@ -1,0 +1,156 @@
+"""SQLite's side of every backend difference: file URLs, pragmas, the hash functions PostgreSQL
+has built in, TEMP tables for key lists, and an explicit BEGIN for a read snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import URL, Connection, Engine
+
+from core.dialects.ints import Ints, int_list
+from core.errors import DatabaseError
+
+HAS_ROLES = False
+insert = sqlite.insert
+FIELD_HASH_CHARS = 8
+
+
+def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
+    """A file URL checked (DatabaseError when it must exist and does not), its folder made for a
+    writable one, and `mode=ro` for a read-only one (no file or folder created, no journal switch)."""
+    if url.database in (None, "", ":memory:"):
+        return url
+    path = Path(str(url.database))
+    if (must_exist or read_only) and not path.is_file():
+        raise DatabaseError(f"no SQLite database at {path}")
+    if read_only:
+        return url.set(database=f"file:{quote(str(path.resolve()))}?mode=ro", query={"uri": "true"})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def connect_args(*, read_only: bool) -> dict[str, Any]:
+    """No driver options: the pragmas are set on each new connection."""
+    return {}
+
+
+def set_up(engine: Engine, *, read_only: bool) -> None:
+    """Pragmas and hash functions on each new connection; WAL only for a writable database."""
+    sa.event.listen(engine, "connect", _read_pragmas if read_only else _pragmas)
+
+
+def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    _read_pragmas(dbapi_conn, _record)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    sqlite_functions(dbapi_conn)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def hash64(text: str | None, seed: int) -> int | None:
+    """A signed 64-bit hash of a text under a seed (the stand-in for PostgreSQL's own)."""
+    if text is None:
+        return None
+    digest = hashlib.blake2b(str(text).encode(), digest_size=8, salt=seed.to_bytes(16, "little")).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def h32(text: str | None) -> int | None:
+    """The 32-bit field hash: the first 8 hex digits of the text's md5, as an integer."""
+    return None if text is None else int(hashlib.md5(str(text).encode()).hexdigest()[:FIELD_HASH_CHARS], 16)
+
+
+def sqlite_functions(dbapi_conn: Any) -> None:
+    """md5, a text's 32-bit field hash and a 64-bit hash (PostgreSQL has its own)."""
+    dbapi_conn.create_function("md5", 1, lambda s: None if s is None else hashlib.md5(str(s).encode()).hexdigest(),
+                               deterministic=True)
+    dbapi_conn.create_function("cutover_h32", 1, h32, deterministic=True)
+    dbapi_conn.create_function("cutover_hash64", 2, hash64, deterministic=True)
+
+
+def key_list(column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`column IN keys`."""
+    return column.in_(list(keys))
+
+
+def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
+    """A TEMP table of this connection, indexed on its first column, filled anew on each call
+    (SQLite joins a table-valued function by scanning it once per outer row)."""
+    table, names = f"cutover_keys_{name}", list(columns)
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{table}"')
+    conn.exec_driver_sql(f'CREATE TEMP TABLE "{table}" ({", ".join(f"{c} INTEGER" for c in names)})')
+    rows = list(zip(*(int_list(v) for v in columns.values()), strict=True))
+    if rows:
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f'INSERT INTO temp."{table}" VALUES ({marks})', rows)
+    conn.exec_driver_sql(f'CREATE INDEX temp."{table}_first" ON "{table}" ({names[0]})')
+    return sa.table(table, *(sa.column(c, sa.BigInteger) for c in names))
+
+
+def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert rows (mappings) into these columns of a table with executemany (missing keys NULL)."""
+    conn.execute(table.insert(), [{n: r.get(n) for n in names} for r in rows])
+
+
+def create_staging(conn: Connection, name: str, target: str) -> None:
+    """A temporary table with the columns of `target` and none of its constraints."""
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT * FROM main.{target} WHERE 0")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A transaction begun at once: every read sees the database as at the first one."""
+    with engine.connect() as conn:
+        # pysqlite begins a transaction only before a write: without this, every SELECT reads
+        # whatever is committed when it runs.
+        conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def set_local(conn: Connection, setting: str, value: str) -> None:
+    """No planner settings to make on SQLite."""
+
+
+def append_lock(conn: Connection, key: int) -> None:
+    """No lock to take: SQLite lets one writer in at a time."""
+
+
+def field_hash_int(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The migration's 32-bit field hash: md5's first 32 bits."""
+    return sa.func.cutover_h32(text, type_=sa.BigInteger)
+
+
+def hex8(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A 32-bit field hash as its 8 hex digits."""
+    return sa.func.printf("%08x", value)
+
+
+def row_hash64(conn: Connection, table: sa.Table, seed: int, null_text: str) -> sa.ColumnElement[Any]:
+    """The migration's 64-bit hash of a whole row: every column as `length:text` (NULL as its own
+    symbol), so no edit can hide at a boundary, hashed by the function registered on connect."""
+    parts: list[sa.ColumnElement[Any]] = []
+    for col in table.columns:
+        text = sa.cast(col, sa.Text)
+        parts.append(sa.func.coalesce(sa.cast(sa.func.length(text), sa.Text).concat(":").concat(text), null_text))
+    joined: sa.ColumnElement[str] = sa.cast(parts[0], sa.Text)
+    for part in parts[1:]:
+        joined = joined.concat("|").concat(sa.cast(part, sa.Text))
+    return sa.func.cutover_hash64(joined, seed, type_=sa.BigInteger)

@@ -1,0 +1,60 @@
+"""Each backend's differences live in its own module, found from a connection by dialect_of."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from core.db import create_engine, int_table, key_list
+from core.dialects import dialect_of, postgresql, sqlite
+from migration.extract.snapshot import snapshot
+from tests.conftest import Databases
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ("core", "migration", "reconciliation", "audit", "flows", "legacy", "cutover")
+COMPARED = re.compile(r"dialect\.name\s*[!=]=|dialect\s*[!=]=")
+
+
+def test_each_backend_has_its_module(databases: Databases) -> None:
+    engine = create_engine(databases.new("any"))
+    assert dialect_of(engine) is (postgresql if databases.kind == "postgresql" else sqlite)
+    with engine.connect() as conn:
+        assert dialect_of(conn) is dialect_of(engine)
+
+
+def test_key_lists_and_int_tables_select_the_same_rows(databases: Databases) -> None:
+    engine = create_engine(databases.new("keys"))
+    numbers = sa.Table("numbers", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
+    numbers.create(engine)
+    with engine.begin() as conn:
+        conn.execute(numbers.insert(), [{"n": n} for n in range(1, 11)])
+    with engine.connect() as conn:
+        listed = conn.execute(sa.select(numbers.c.n).where(key_list(conn, numbers.c.n, [2, 3, 5, 7]))).scalars()
+        chosen = int_table(conn, "chosen", {"n": [3, 5, 11]})
+        joined = conn.execute(sa.select(numbers.c.n).join(chosen, chosen.c.n == numbers.c.n)).scalars()
+        assert sorted(listed) == [2, 3, 5, 7] and sorted(joined) == [3, 5]
+        assert conn.execute(sa.select(numbers.c.n).where(key_list(conn, numbers.c.n, []))).all() == []
+
+
+def test_a_snapshot_does_not_see_a_commit_made_after_its_first_read(databases: Databases) -> None:
+    engine = create_engine(databases.new("snap"))
+    numbers = sa.Table("numbers", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
+    numbers.create(engine)
+    with snapshot(engine) as reader:
+        assert reader.execute(sa.select(sa.func.count()).select_from(numbers)).scalar() == 0
+        with engine.begin() as writer:
+            writer.execute(numbers.insert(), [{"n": 1}])
+        assert reader.execute(sa.select(sa.func.count()).select_from(numbers)).scalar() == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(numbers)).scalar() == 1
+
+
+def test_no_module_outside_the_lookups_compares_dialect_names() -> None:
+    lookups = {ROOT / "core" / "dialects" / "__init__.py", ROOT / "reconciliation" / "hashing.py"}
+    modules = [p for package in CORE for p in (ROOT / package).rglob("*.py")
+               if "alembic" not in p.parts and p not in lookups]
+    assert len(modules) > 50
+    assert not [p.relative_to(ROOT) for p in modules if COMPARED.search(p.read_text())]
+    assert COMPARED.search('if conn.dialect.name == "postgresql":')
