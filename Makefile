@@ -59,7 +59,7 @@ test: $(STAMP) chromium
 # migrations, or real Prefect flows), on SQLite and PostgreSQL.
 test-fast: $(STAMP)
 	@url=$$(scripts/pg.sh start) || { echo "make test-fast: PostgreSQL could not be started (see above)"; exit 1; }; \
-	  CUTOVER_TEST_PG_URL=$$url $(BIN)/python -m pytest -q -p no:cacheprovider -m "not e2e" $(PYTEST_ARGS); \
+	  CUTOVER_TEST_PG_URL=$$url $(BIN)/python -m pytest -q -p no:cacheprovider -m "not e2e" -n 2 $(PYTEST_ARGS); \
 	  status=$$?; scripts/pg.sh stop; exit $$status
 
 bench: $(STAMP)

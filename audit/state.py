@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,9 @@ def record(folder: Path, latest: Checkpoint, key: Ed25519PublicKey) -> None:
     data = {"origin": latest.origin, "key": base64.b64encode(public_bytes(key)).decode(), "size": latest.size,
             "root": base64.b64encode(latest.root).decode(), "verified_at": dt.datetime.now(dt.UTC).isoformat()}
     temporary = file.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=1) + "\n")
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(json.dumps(data, indent=1) + "\n")
     temporary.replace(file)
 
 

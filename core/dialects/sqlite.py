@@ -4,6 +4,7 @@ has built in, TEMP tables for key lists, and an explicit BEGIN for a read snapsh
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,10 @@ def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
     if read_only:
         return url.set(database=f"file:{quote(str(path.resolve()))}?mode=ro", query={"uri": "true"})
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Created readable by its owner alone (it will hold personal data); SQLite gives its
+        # journal and WAL files the database file's mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return url
 
 

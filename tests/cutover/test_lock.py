@@ -113,6 +113,7 @@ def test_a_second_run_is_refused_in_one_line(databases: Databases, live_pids: li
     release_lock(cfg, holder)
 
 
+@pytest.mark.e2e  # three processes race on a new target
 def test_runs_starting_together_on_a_new_target_race_to_one_lock(databases: Databases) -> None:
     """Schema creation and lock together: on a new PostgreSQL target the losers of the schema race
     get a catalog unique violation, then find the winner's schema and its lock."""

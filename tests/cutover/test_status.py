@@ -33,6 +33,7 @@ def _add_up(rows: list[dict[str, Any]]) -> None:
         assert r["pending"] >= 0, r
 
 
+@pytest.mark.e2e  # migrates, churns and re-syncs a generated CID
 def test_changes_are_counted_by_fingerprint_and_the_rows_add_up(databases, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     legacy, target = databases.new("legacy"), databases.new("target")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from core.db import create_engine
@@ -16,6 +17,7 @@ from reconciliation import reconcile
 from tests.helpers import AS_OF, run_all
 
 
+@pytest.mark.e2e  # migrates and re-syncs a generated CID
 def test_rows_gone_from_cid_leave_the_target_on_resync(migrated_copy) -> None:  # type: ignore[no-untyped-def]
     legacy, target = migrated_copy(300, seed=61, batch_size=100)
     with create_engine(target).connect() as conn:

@@ -4,6 +4,7 @@ person and addresses become what a fresh run gives."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from core.db import create_engine
@@ -12,6 +13,8 @@ from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE
 from reconciliation import reconcile
 from tests.helpers import AS_OF, dump, generate, run_all
+
+pytestmark = pytest.mark.e2e  # migrates a generated CID whole, four times over
 
 
 def _main_persons(legacy: str, target: str) -> list[tuple[int, int]]:

@@ -46,6 +46,7 @@ def outage(url: str, times: int | None) -> Iterator[dict[str, int]]:
         sa.event.remove(engine, "before_cursor_execute", lose_connection)
 
 
+@pytest.mark.e2e  # three whole runs of a generated CID
 def test_a_brief_outage_at_each_boundary_is_retried_and_changes_nothing(databases) -> None:  # type: ignore[no-untyped-def]
     legacy, target, fresh = databases.new("legacy"), databases.new("target"), databases.new("fresh")
     generate(legacy, 150, seed=71)

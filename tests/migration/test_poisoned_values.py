@@ -17,6 +17,8 @@ from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_FINDING, CUTOVER_LEDGER
 from tests.helpers import AS_OF, generate, run_all
 
+pytestmark = pytest.mark.e2e  # migrates a generated CID whole per poisoned value
+
 SECRET = "SECRETVALUE"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from core.db import create_engine
@@ -16,6 +17,8 @@ from migration.run import RunConfig
 from migration.target_schema import CUTOVER_CASE, CUTOVER_EXCLUSION, CUTOVER_FINDING, CUTOVER_PLAN
 from reconciliation import reconcile
 from tests.helpers import AS_OF, generate, run_all
+
+pytestmark = pytest.mark.e2e  # migrates a generated CID whole at two dates
 
 
 def test_a_case_received_after_the_as_of_date_waits_for_a_later_one(databases) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ and of the wave migrates; a huge note is not a poison."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from core.db import create_engine
@@ -27,6 +28,7 @@ def _clean_run(databases: Databases) -> tuple[str, dict[int, str]]:
     return legacy, migrated
 
 
+@pytest.mark.e2e  # migrates a generated CID whole
 def test_a_refused_row_quarantines_its_case_and_the_rest_migrates(databases: Databases) -> None:
     legacy, clean = _clean_run(databases)
     victim = sorted(clean)[len(clean) // 2]

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from core.db import create_engine
@@ -38,6 +39,7 @@ def _sections(html: str) -> list[str]:
     return re.findall(r'<section id="([a-z]+)"', html)
 
 
+@pytest.mark.e2e  # migrates a generated CID whole and renders every page
 def test_pages_lead_with_the_worklist_and_list_every_quarantined_case(databases, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                       monkeypatch) -> None:
     monkeypatch.setenv("CUTOVER_DATA_DIR", str(tmp_path / "data"))
