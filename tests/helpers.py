@@ -13,7 +13,7 @@ from legacy.generate import GenerateResult, generate_legacy
 from legacy.generator import DEFAULT_DEFECT_RATES, GeneratorConfig
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, prepare, run_wave_locally
-from migration.target_schema import BUSINESS_TABLES
+from migration.target_schema import BUSINESS_TABLES, CUTOVER_BATCH
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -47,3 +47,16 @@ def run_all(cfg: RunConfig) -> dict[str, dict[str, int]]:
     """Plan and run every wave through the plain functions (no Prefect)."""
     reference, _ = prepare(cfg)
     return {wave: run_wave_locally(cfg, reference, wave) for wave in WAVE_ORDER}
+
+
+def committed_batches(target: str) -> int:
+    """How many batches a target has committed so far (0 before its schema exists), read from a
+    connection of its own while a run goes on elsewhere."""
+    engine = sa.create_engine(target)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(CUTOVER_BATCH.name):
+                return 0
+            return int(conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_BATCH)).scalar() or 0)
+    finally:
+        engine.dispose()

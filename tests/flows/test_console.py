@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from cutover.console import command_console, interrupted_line
-from migration.target_schema import CUTOVER_BATCH, CUTOVER_RUN
-from tests.helpers import generate
+from migration.target_schema import CUTOVER_RUN
+from tests.helpers import committed_batches, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,17 +33,6 @@ def _cutover(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     proc = _start(home, *args)
     out, err = proc.communicate(timeout=900)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-
-
-def _committed(target: str) -> int:
-    engine = sa.create_engine(target)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(CUTOVER_BATCH.name):
-                return 0
-            return int(conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_BATCH)).scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 def test_the_interrupted_line_is_the_command_to_paste_with_passwords_masked() -> None:
@@ -93,7 +82,7 @@ def test_ctrl_c_mid_run_prints_one_line_and_the_same_command_resumes(tmp_path: P
     args = ("run", "--all", "--as-of", "2026-11-01", "--batch-size", "40", "--quiet")
     proc = _start(tmp_path, *args)
     deadline = time.monotonic() + 300
-    while _committed(target) < 3 and proc.poll() is None and time.monotonic() < deadline:
+    while committed_batches(target) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from core.db import create_engine
 from migration.run import RunConfig
-from migration.target_schema import CUTOVER_BATCH, CUTOVER_LEDGER
+from migration.target_schema import CUTOVER_LEDGER
 from reconciliation import reconcile
-from tests.helpers import AS_OF, dump, generate, run_all
+from tests.helpers import AS_OF, committed_batches, dump, generate, run_all
 
 BIN = Path(sys.executable).parent
 
@@ -74,17 +74,6 @@ def _ledger(target: str) -> list[dict]:
             CUTOVER_LEDGER.c.seq)).scalars()]
 
 
-def _committed(target: str) -> int:
-    engine = sa.create_engine(target)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(CUTOVER_BATCH.name):
-                return 0
-            return int(conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_BATCH)).scalar() or 0)
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("kill_a_worker", [False, True], ids=["two-workers", "a-worker-killed-mid-wave"])
 def test_a_cutover_on_dask_equals_a_local_run(pg_databases, dask_cluster, tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -95,7 +84,7 @@ def test_a_cutover_on_dask_equals_a_local_run(pg_databases, dask_cluster, tmp_pa
     run_all(RunConfig(legacy, local, AS_OF, batch_size=60))
     run = _run(tmp_path, legacy, on_dask, address)
     deadline = time.monotonic() + 300
-    while _committed(on_dask) < 6 and run.poll() is None and time.monotonic() < deadline:
+    while committed_batches(on_dask) < 6 and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     if kill_a_worker:
         workers[0].kill()  # mid-wave: its batch is retried on the other worker, never half-loaded
