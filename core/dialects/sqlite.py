@@ -36,8 +36,9 @@ def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # Created readable by its owner alone (it will hold personal data); SQLite gives its
-        # journal and WAL files the database file's mode.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        # journal and WAL files the database file's mode. No O_EXCL: runs starting together on a
+        # new target may both get here.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     return url
 
 
