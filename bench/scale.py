@@ -117,7 +117,7 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
             migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet", *run_args], env)
             add({"cases": cases, "step": "migrate", "seconds": migrate["seconds"],
                  "peak_mib": migrate["peak_mib"], "detail": migrate["out"].strip().splitlines()[-1:]})
-            rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--quiet", "--format", "json"], env)
+            rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--format", "json"], env)
             summary = json.loads(rec["out"])
             add({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
                  "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
