@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import CutoverError
@@ -15,6 +15,12 @@ from migration.rules import Rules, RulesError, current_rules, use_rules
 
 class SettingsError(CutoverError):
     """A setting has a value that cannot be used."""
+
+
+# Whole-number settings with their bounds: (name in messages, lowest, highest or None).
+RANGES: dict[str, tuple[str, int, int | None]] = {
+    "batch_size": ("batch size", 1, 100_000), "lanes": ("lanes", 1, 64), "max_workers": ("max workers", 1, None),
+}
 
 
 class Settings(BaseSettings):
@@ -47,25 +53,14 @@ class Settings(BaseSettings):
                     "signing_key": data / "keys" / "ledger-ed25519.pem"}
         return {**values, **{k: v for k, v in defaults.items() if not values.get(k)}}
 
-    @field_validator("batch_size")
+    @field_validator(*RANGES)
     @classmethod
-    def _batch_size(cls, value: int) -> int:
-        if not 1 <= value <= 100_000:
-            raise ValueError(f"batch size must be between 1 and 100000, got {value}")
-        return value
-
-    @field_validator("lanes")
-    @classmethod
-    def _lanes(cls, value: int) -> int:
-        if not 1 <= value <= 64:
-            raise ValueError(f"lanes must be between 1 and 64, got {value}")
-        return value
-
-    @field_validator("max_workers")
-    @classmethod
-    def _max_workers(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"max workers must be at least 1, got {value}")
+    def _in_range(cls, value: int, info: ValidationInfo) -> int:
+        name, low, high = RANGES[str(info.field_name)]
+        if high is None and value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value}")
+        if high is not None and not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high}, got {value}")
         return value
 
     @property
