@@ -1,7 +1,9 @@
 """The facts about a legacy case that the wave plan, the routing table and the tasking priority
 match on: one function, from the same legacy rows whether the plan or the transform asks.
 
-A new fact is a name in FACT_NAMES and a line in `case_facts`; the rules files may then name it."""
+The plan reads one case at a time (`case_facts`), the transform a batch at once (`fact_frame`):
+both read the same rule tables, and tests/migration/test_rules_files.py checks they agree.
+A new fact is a name in FACT_NAMES and a line in each; the rules files may then name it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
 from dateutil.relativedelta import relativedelta
 
 from migration.parsers import clean_text, flag, normalise_postcode, parse_cid_date
@@ -96,3 +99,68 @@ def case_facts(inputs: CaseInputs, as_of: dt.date, rules: Rules, nationality: Na
         "postcode_region": rules.postcode_area_regions.get(area or ""),
         "legacy_region": rules.legacy_region_units.get(inputs.unit_region or ""),
     }
+
+
+def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.DataFrame, as_of: dt.date,
+               rules: Rules, nationality: NationalityMapper, unit_regions: Mapping[str, str]) -> pl.DataFrame:
+    """`case_facts` for many cases at once, as columns: CASE_ID and one column per fact.
+
+    `cases`: CASE_HDR's columns with MAIN_PERSON_ID and that person's NATIONALITY and GENDER (null
+    without one main applicant); `flags`: CASE_FLAG rows; `main_addresses`: the main applicant's
+    ADDRESS rows with the CASE_ID they stand for, in ADDRESS_ID order."""
+    from migration.transform.lookups import code, derive, flag, lookup
+
+    live_flag = (~flag("DELETED_FLG") & (pl.col("CLEARED_DT").str.strip_chars().fill_null("") == "")
+                 & (pl.col("FLAG_CD").fill_null("") != ""))
+    kinds = flags.filter(live_flag).with_columns(lookup(pl.col("FLAG_CD"), rules.vulnerabilities).alias("_kind"))
+    vulnerable = kinds.group_by("CASE_ID").agg(
+        *((pl.col("_kind") == kind).any().alias(f"_{kind}")
+          for kind in ("detained", "non_suspensive_appeal", "uasc", "high_profile")))
+    frame = cases.join(vulnerable, on="CASE_ID", how="left", maintain_order="left")
+    frame = derive(frame, ["DATE_RCVD"], lambda t: (parse_cid_date(t).value,), {"_received": pl.Date()})
+    frame = derive(frame, ["NATIONALITY"], lambda t: (nationality.map(t)[0],), {"_iso3": pl.String()})
+    has_main = pl.col("MAIN_PERSON_ID").is_not_null()
+    iso3 = pl.when(has_main).then(pl.col("_iso3"))
+    frame = frame.with_columns(iso3.alias("_nationality")).join(
+        _current_addresses(main_addresses, rules), on="CASE_ID", how="left", maintain_order="left")
+    frame = derive(frame, ["_postcode"], lambda p: (normalise_postcode(p)[1] if p else None,), {"_area": pl.String()})
+    unit = pl.col("OWNING_UNIT_CD").str.strip_chars().fill_null("")
+    specialism = lookup(pl.col("_nationality").fill_null(""), rules.specialism_of)
+    return frame.select(
+        "CASE_ID",
+        lookup(code("CASE_TYPE"), rules.case_types).alias("case_type"),
+        (flag("DETAINED_FLG") | pl.col("_detained").fill_null(False)).alias("detained"),
+        pl.col("_non_suspensive_appeal").fill_null(False).alias("nsa"),
+        pl.col("_uasc").fill_null(False).alias("uasc"),
+        pl.col("_high_profile").fill_null(False).alias("high_profile"),
+        flag("HIGH_HARM_FLG").alias("high_harm"), flag("SUPPORTED_FLG").alias("supported"),
+        (pl.col("_received") < older_cutoff(as_of, rules.older_case_months)).fill_null(False).alias("older"),
+        pl.col("_nationality").alias("nationality"),
+        lookup(pl.when(has_main).then(code("GENDER")).otherwise(pl.lit("")), rules.genders)
+        .fill_null("unspecified").alias("gender"),
+        specialism.alias("nationality_specialism"), specialism.is_not_null().alias("specialist_nationality"),
+        pl.col("_accommodation").alias("accommodation"),
+        lookup(pl.col("_area").fill_null(""), rules.postcode_area_regions).alias("postcode_region"),
+        lookup(lookup(unit, unit_regions).fill_null(""), rules.legacy_region_units).alias("legacy_region"),
+    )
+
+
+def _current_addresses(addresses: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """CASE_ID -> (_accommodation, _postcode): `_current_address` of each case's main addresses."""
+    from migration.transform.lookups import code, derive, flag, lookup
+
+    frame = derive(addresses, ["LINE1"], lambda t: (bool(clean_text(t or "")[0]),), {"_lined": pl.Boolean()})
+    frame = derive(frame, ["TO_DT"], lambda t: (parse_cid_date(t).value is None,), {"_open": pl.Boolean()})
+    kind = lookup(code("ADDR_TYPE"), rules.address_kinds)
+    kept = frame.with_columns(kind.alias("_kind")).filter(
+        ~flag("DELETED_FLG") & pl.col("_kind").is_not_null() & pl.col("_lined"))
+    current = kept.group_by("CASE_ID", maintain_order=True).agg(
+        pl.col("_open").any().alias("_any_open"),
+        pl.col("_kind").filter(pl.col("_open")).last().alias("_open_kind"),
+        pl.col("POSTCODE").filter(pl.col("_open")).last().alias("_open_postcode"),
+        pl.col("_kind").last().alias("_last_kind"), pl.col("POSTCODE").last().alias("_last_postcode"))
+    return current.select(
+        "CASE_ID",
+        pl.when(pl.col("_any_open")).then(pl.col("_open_kind")).otherwise(pl.col("_last_kind")).alias("_accommodation"),
+        pl.when(pl.col("_any_open")).then(pl.col("_open_postcode")).otherwise(pl.col("_last_postcode"))
+        .alias("_postcode"))

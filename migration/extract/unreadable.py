@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, OperationalError
 
 from legacy.schema import ADDRESS, CASE_HDR, CASE_PERSON, PERSON
-from migration.extract.batch import CASE_CHILDREN, LegacyCase
+from migration.extract.batch import CASE_CHILDREN, LegacyBatch
 from migration.retry import fault_name, is_transient
 
-Reader = Callable[[Connection, Sequence[int]], list[LegacyCase]]
+Reader = Callable[[Connection, Sequence[int]], LegacyBatch]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def is_read_fault(exc: BaseException) -> bool:
     return isinstance(exc, DataError | OperationalError) and not is_transient(exc)
 
 
-def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tuple[list[LegacyCase], list[Unreadable]]:
+def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tuple[LegacyBatch, list[Unreadable]]:
     """The cases `read` can read, in key order, and where each of the others holds an unreadable
     value (found by halving the batch; all reads on `conn`, so in its snapshot)."""
     ids = sorted(case_ids)
@@ -47,11 +47,11 @@ def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tu
         if not is_read_fault(exc) or not ids:
             raise
         if len(ids) == 1:
-            return [], [locate(conn, ids[0], fault_name(exc))]
+            return LegacyBatch(), [locate(conn, ids[0], fault_name(exc))]
     middle = len(ids) // 2
     low, low_bad = read_readable(conn, ids[:middle], read)
     high, high_bad = read_readable(conn, ids[middle:], read)
-    return low + high, low_bad + high_bad
+    return LegacyBatch.joined([low, high]), low_bad + high_bad
 
 
 def _readable(conn: Connection, stmt: sa.Select[Any]) -> list[sa.Row[Any]] | None:
