@@ -60,7 +60,8 @@ def test_the_stages_in_order_are_migrate_batch(databases) -> None:  # type: igno
 
     empty = Batch(BatchJob(WAVE, hand_run.run_id, 0, ids, AS_OF), reference)
     extracted = Extract(create_engine(legacy), empty)
-    assert empty.legacy.case_ids == [] and len(extracted.legacy.case_ids) + len(extracted.left) + len(extracted.unreadable) == len(ids)
+    assert empty.legacy.case_ids == []
+    assert len(extracted.legacy.case_ids) + len(extracted.left) + len(extracted.unreadable) == len(ids)
     assert extracted.left and counts["excluded"] == len(extracted.left)
     transformed = Transform(skip_unchanged(create_engine(by_hand), extracted))
     assert extracted.result is None and transformed.transformed.quarantined > 0
