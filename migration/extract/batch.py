@@ -53,9 +53,27 @@ def legacy_schema(table_name: str) -> pl.Schema:
     return pl.Schema([(c.name, _polars_type(c)) for c in table.columns])
 
 
+class UnframeableValue(ValueError):
+    """A value the driver reads that its column's frame type cannot hold (SQLite keeps text in an
+    INTEGER column if given it). Like a value the driver refuses, it quarantines its case."""
+
+
 def legacy_frame(table_name: str, rows: Iterable[Sequence[Any]] = ()) -> pl.DataFrame:
     """Rows of a CID table (tuples in column order) as a frame of its schema."""
-    return pl.DataFrame(list(rows), schema=legacy_schema(table_name), orient="row")
+    try:
+        return pl.DataFrame(list(rows), schema=legacy_schema(table_name), orient="row")
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        # The library's message can quote the value: only the table is named.
+        raise UnframeableValue(f"a value of {table_name} does not fit its column's type") from None
+
+
+def fits(table_name: str, column: str, values: Sequence[Any]) -> bool:
+    """Whether a column's values fit its frame type."""
+    try:
+        pl.Series(column, values, dtype=legacy_schema(table_name)[column], strict=True)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
