@@ -1,7 +1,8 @@
 """Benchmark: the workers' CPU per in-flight case in the extract and the transform stages, on a
 generated CID (SQLite file, kept between runs), batch by batch as a run cuts them.
 
-Usage: python bench/transform_cpu.py --cid /tmp/cid.db --cases 5000 [--batch 1000] [--profile]"""
+Usage: python bench/transform_cpu.py --cid /tmp/cid.db --cases 5000 [--batch 1000] [--profile]
+       python bench/transform_cpu.py --url postgresql+psycopg://... --cases 5000 (generated when empty)"""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import time
 import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from core.db import create_engine
 from legacy.generate import generate_legacy
 from legacy.generator import GeneratorConfig
+from legacy.schema import CASE_HDR
 from migration.batch import Batch, BatchJob
 from migration.extract import Extract, read_reference
 from migration.plan.build import PlannedCase, classify_cases
@@ -27,14 +31,15 @@ AS_OF = dt.date(2026, 11, 1)
 def main() -> None:
     """Generate the CID if absent, then time Extract and Transform over every in-flight case."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cid", type=Path, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--cid", type=Path, help="a SQLite file")
+    where.add_argument("--url", help="a database URL")
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="print the transform's top functions")
     args = parser.parse_args()
-    fresh = not args.cid.exists()
-    engine = create_engine(f"sqlite:///{args.cid}")
-    if fresh:
+    engine = create_engine(args.url or f"sqlite:///{args.cid}")
+    if not sa.inspect(engine).has_table(CASE_HDR.name):
         generate_legacy(engine, GeneratorConfig(seed=7, cases=args.cases, as_of=AS_OF), replace=True)
     with engine.connect() as conn:
         reference = read_reference(conn)
