@@ -1,29 +1,25 @@
-"""Routing and tasking of a batch's cases: the first-match tables of the rules applied once per
-distinct combination of facts, the owning unit and the task row of every case."""
+"""Routing and tasking of a batch's cases: the owning unit and the task row of every case, by the
+first-match tables of the rules."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from migration.facts import FACT_NAMES
+from migration.facts import first_matches
 from migration.rules import Rules
-from migration.rules.matching import first_match
 from migration.transform.keys import keys_of
-from migration.transform.lookups import derive, lookup
+from migration.transform.lookups import lookup
 
 
 def routed(facts: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """CASE_ID -> owning_unit, routing_rule, priority_band, priority_rank, by the facts of each case."""
-    names = sorted(FACT_NAMES)
-
-    def match(*values: object) -> tuple[str, str, str, int]:
-        case_facts = dict(zip(names, values, strict=True))
-        route, band = first_match(rules.routes, case_facts), first_match(rules.priority_bands, case_facts)
-        return route.outcome, route.name, band.outcome, rules.priority_rank(band)
-
-    return derive(facts, names, match, {"owning_unit": pl.String(), "routing_rule": pl.String(),
-                                        "priority_band": pl.String(), "priority_rank": pl.Int64()}).select(
-        "CASE_ID", "owning_unit", "routing_rule", "priority_band", "priority_rank")
+    route = first_matches(facts, rules.routes)
+    band = first_matches(facts, rules.priority_bands)
+    ranks = {rule.name: rules.priority_rank(rule) for rule in rules.priority_bands}
+    return route.select("CASE_ID", pl.col("outcome").alias("owning_unit"), pl.col("rule").alias("routing_rule")).join(
+        band.select("CASE_ID", pl.col("outcome").alias("priority_band"),
+                    lookup(pl.col("rule"), ranks, pl.Int64()).alias("priority_rank")),
+        on="CASE_ID", how="left", maintain_order="left")
 
 
 def task_rows(cases: pl.DataFrame, rules: Rules) -> pl.DataFrame:
