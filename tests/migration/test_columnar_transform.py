@@ -109,3 +109,10 @@ def test_as_of_decides_the_received_date_findings() -> None:
     before = transform_batch(batch, REFERENCE, dt.date(2024, 3, 1))
     assert [f.rule for f in before.findings if f.entity == "case"] == ["case.received_impossible"]
     assert before.quarantined == 1
+
+
+def test_a_batch_with_no_case_gives_every_table_empty() -> None:
+    for empty in (LegacyBatch(), _batch("asylum_dst_rebooked").only([])):
+        result = transform_batch(empty, REFERENCE, AS_OF)
+        assert result.outcomes == [] and result.findings == [] and result.person_records.is_empty()
+        assert all(frame.is_empty() and frame.schema == frame_schema(t) for t, frame in result.rows.items())
