@@ -45,9 +45,9 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
     without one main applicant); `flags`: CASE_FLAG rows; `main_addresses`: the main applicant's
     ADDRESS rows with the CASE_ID they stand for, in ADDRESS_ID order."""
     # Imported on use: the rules files' models import this module, and the transform imports them.
-    from migration.transform.lookups import code, derive, flag, lookup
+    from migration.transform.lookups import code, derive, flag, lookup, stripped
 
-    live_flag = (~flag("DELETED_FLG") & (pl.col("CLEARED_DT").str.strip_chars().fill_null("") == "")
+    live_flag = (~flag("DELETED_FLG") & (stripped("CLEARED_DT").fill_null("") == "")
                  & (pl.col("FLAG_CD").fill_null("") != ""))
     kinds = flags.filter(live_flag).with_columns(lookup(pl.col("FLAG_CD"), rules.vulnerabilities).alias("_kind"))
     vulnerable = kinds.group_by("CASE_ID").agg(
@@ -61,7 +61,7 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
     frame = frame.with_columns(iso3.alias("_nationality")).join(
         _current_addresses(main_addresses, rules), on="CASE_ID", how="left", maintain_order="left")
     frame = derive(frame, ["_postcode"], lambda p: (normalise_postcode(p)[1] if p else None,), {"_area": pl.String()})
-    unit = pl.col("OWNING_UNIT_CD").str.strip_chars().fill_null("")
+    unit = stripped("OWNING_UNIT_CD").fill_null("")
     specialism = lookup(pl.col("_nationality").fill_null(""), rules.specialism_of)
     return frame.select(
         "CASE_ID",

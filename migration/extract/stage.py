@@ -13,8 +13,6 @@ from migration.extract.batch import LegacyBatch, extract_batch
 from migration.extract.snapshot import snapshot
 from migration.extract.unreadable import read_readable
 
-LIVE = pl.col("DELETED_FLG").str.strip_chars().str.to_uppercase().fill_null("") != "Y"
-
 
 def Extract(legacy: Engine, batch: Batch) -> Batch:
     """Every read of the batch, fingerprints included, in one snapshot of CID, so the fingerprint
@@ -35,7 +33,8 @@ def left_flight(batch: Batch, read: LegacyBatch, case_ids: list[int]) -> Left:
     # Imported on use: migration.plan imports the load, which imports the transform, which imports this package.
     from migration.plan.build import is_in_flight
 
-    latest = {d["CASE_ID"]: d for d in read["DECISION"].filter(LIVE).unique("CASE_ID", keep="last").to_dicts()}
+    live = read["DECISION"].filter(pl.col("DELETED_FLG").fill_null("N") != "Y")
+    latest = {d["CASE_ID"]: d for d in live.unique("CASE_ID", keep="last", maintain_order=True).to_dicts()}
     left: Left = {}
     for header in read["CASE_HDR"].to_dicts():
         in_flight, reason = is_in_flight(header, latest.get(header["CASE_ID"]), batch.reference,

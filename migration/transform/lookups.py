@@ -11,12 +11,20 @@ import polars as pl
 from migration.parsers import parse_cid_date
 
 DATE_FIELDS = {"value": pl.Date(), "precision": pl.String(), "problem": pl.String()}
+# What Python's str.strip() removes (the scalar rules' definition of blank), which is more than
+# Unicode's White_Space that Polars strips by default (the ASCII separators \x1c-\x1f).
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def stripped(column: str | pl.Expr) -> pl.Expr:
+    """Text without leading and trailing whitespace, as str.strip() gives it."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.str.strip_chars(WHITESPACE)
 
 
 def code(column: str | pl.Expr) -> pl.Expr:
     """A CID code as the rules look it up: trimmed, upper case, empty when NULL."""
-    expr = pl.col(column) if isinstance(column, str) else column
-    return expr.str.strip_chars().str.to_uppercase().fill_null("")
+    return stripped(column).str.to_uppercase().fill_null("")
 
 
 def flag(column: str) -> pl.Expr:
