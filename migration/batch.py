@@ -8,10 +8,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from migration.extract.batch import LegacyCase
+    from migration.extract.batch import LegacyBatch
     from migration.extract.reference import LegacyReference
     from migration.extract.unreadable import Unreadable
     from migration.transform.batch import TransformResult
+
+
+def _no_cases() -> LegacyBatch:
+    # Imported on use: the extract package imports this module.
+    from migration.extract.batch import LegacyBatch
+
+    return LegacyBatch()
+
 
 # CASE_ID -> (CASE_REF, reason) of a planned case no longer in flight.
 Left = dict[int, tuple[str | None, str]]
@@ -35,7 +43,7 @@ class Batch:
 
     job: BatchJob
     reference: LegacyReference
-    cases: list[LegacyCase] = field(default_factory=list)  # read from CID and still in flight
+    legacy: LegacyBatch = field(default_factory=_no_cases)  # read from CID and still in flight
     left: Left = field(default_factory=dict)  # no longer in flight: they leave the target
     unreadable: list[Unreadable] = field(default_factory=list)  # hold a value the driver refuses
     unchanged: int = 0  # cases whose CID rows are those already migrated

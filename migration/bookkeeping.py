@@ -26,9 +26,11 @@ def skip_unchanged(target: Engine, batch: Batch) -> Batch:
                                .where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, case_ids))).all()
     known = {cid: fp for cid, state, fp in records if state == "migrated"}
     already_out = {cid for cid, state, _ in records if state == "excluded"}
-    todo = [c for c in batch.cases if known.get(c.case_id) != c.fingerprint]
-    return replace(batch, cases=todo, left={cid: why for cid, why in batch.left.items() if cid not in already_out},
-                   unchanged=len(batch.cases) - len(todo))
+    read = batch.legacy.case_ids
+    todo = [cid for cid in read if known.get(cid) != batch.legacy.fingerprints.get(cid)]
+    return replace(batch, legacy=batch.legacy.only(todo),
+                   left={cid: why for cid, why in batch.left.items() if cid not in already_out},
+                   unchanged=len(read) - len(todo))
 
 
 def committed_counts(target: Engine, job: BatchJob) -> dict[str, int] | None:

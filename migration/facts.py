@@ -1,21 +1,23 @@
 """The facts about a legacy case that the wave plan, the routing table and the tasking priority
-match on: one function, from the same legacy rows whether the plan or the transform asks.
+match on: one function, for many cases at once, from the same legacy rows whether the plan or the
+transform asks; and the first-match tables applied to them.
 
-A new fact is a name in FACT_NAMES and a line in `case_facts`; the rules files may then name it."""
+A new fact is a name in FACT_NAMES and a column of `fact_frame`; the rules files may then name it."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import polars as pl
 from dateutil.relativedelta import relativedelta
 
-from migration.parsers import clean_text, flag, normalise_postcode, parse_cid_date
+from migration.parsers import clean_text, normalise_postcode, parse_cid_date
 
 if TYPE_CHECKING:
+    from migration.rules.matching import Rule
     from migration.rules.rulebook import Rules
     from migration.transform.nationality import NationalityMapper
 
@@ -28,17 +30,6 @@ FACT_NAMES = frozenset({
 ADDRESS_FACTS = frozenset({"accommodation", "postcode_region"})
 
 
-@dataclass(frozen=True, slots=True)
-class CaseInputs:
-    """The legacy rows a case's facts come from."""
-
-    header: Mapping[str, Any]  # CASE_HDR
-    flags: Iterable[Mapping[str, Any]]  # its CASE_FLAG rows
-    main_person: Mapping[str, Any] | None  # PERSON of its one main applicant, if it has one
-    main_addresses: Sequence[Mapping[str, Any]]  # that person's ADDRESS rows, in ADDRESS_ID order
-    unit_region: str | None  # REF_UNIT.REGION of its legacy owning unit
-
-
 @cache  # one as-of date and period for a whole plan or batch
 def older_cutoff(as_of: dt.date, months: int) -> dt.date:
     """The date before which a case received counts as older (as_of minus `months` calendar months)."""
@@ -46,53 +37,84 @@ def older_cutoff(as_of: dt.date, months: int) -> dt.date:
     return cutoff
 
 
-def active_flags(flags: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-    """Flag codes raised and not cleared, ignoring soft-deleted rows."""
-    return frozenset(
-        f["FLAG_CD"] for f in flags
-        if not flag(f.get("DELETED_FLG")) and not (f.get("CLEARED_DT") or "").strip() and f.get("FLAG_CD")
+def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.DataFrame, as_of: dt.date,
+               rules: Rules, nationality: NationalityMapper, unit_regions: Mapping[str, str]) -> pl.DataFrame:
+    """The facts of many cases at once: CASE_ID and one column per fact.
+
+    `cases`: CASE_HDR's columns with MAIN_PERSON_ID and that person's NATIONALITY and GENDER (null
+    without one main applicant); `flags`: CASE_FLAG rows; `main_addresses`: the main applicant's
+    ADDRESS rows with the CASE_ID they stand for, in ADDRESS_ID order."""
+    # Imported on use: the rules files' models import this module, and the transform imports them.
+    from migration.transform.lookups import code, derive, flag, lookup, stripped
+
+    live_flag = (~flag("DELETED_FLG") & (stripped("CLEARED_DT").fill_null("") == "")
+                 & (pl.col("FLAG_CD").fill_null("") != ""))
+    kinds = flags.filter(live_flag).with_columns(lookup(pl.col("FLAG_CD"), rules.vulnerabilities).alias("_kind"))
+    vulnerable = kinds.group_by("CASE_ID").agg(
+        *((pl.col("_kind") == kind).any().alias(f"_{kind}")
+          for kind in ("detained", "non_suspensive_appeal", "uasc", "high_profile")))
+    frame = cases.join(vulnerable, on="CASE_ID", how="left", maintain_order="left")
+    frame = derive(frame, ["DATE_RCVD"], lambda t: (parse_cid_date(t).value,), {"_received": pl.Date()})
+    frame = derive(frame, ["NATIONALITY"], lambda t: (nationality.map(t)[0],), {"_iso3": pl.String()})
+    has_main = pl.col("MAIN_PERSON_ID").is_not_null()
+    iso3 = pl.when(has_main).then(pl.col("_iso3"))
+    frame = frame.with_columns(iso3.alias("_nationality")).join(
+        _current_addresses(main_addresses, rules), on="CASE_ID", how="left", maintain_order="left")
+    frame = derive(frame, ["_postcode"], lambda p: (normalise_postcode(p)[1] if p else None,), {"_area": pl.String()})
+    unit = stripped("OWNING_UNIT_CD").fill_null("")
+    specialism = lookup(pl.col("_nationality").fill_null(""), rules.specialism_of)
+    return frame.select(
+        "CASE_ID",
+        lookup(code("CASE_TYPE"), rules.case_types).alias("case_type"),
+        (flag("DETAINED_FLG") | pl.col("_detained").fill_null(False)).alias("detained"),
+        pl.col("_non_suspensive_appeal").fill_null(False).alias("nsa"),
+        pl.col("_uasc").fill_null(False).alias("uasc"),
+        pl.col("_high_profile").fill_null(False).alias("high_profile"),
+        flag("HIGH_HARM_FLG").alias("high_harm"), flag("SUPPORTED_FLG").alias("supported"),
+        (pl.col("_received") < older_cutoff(as_of, rules.older_case_months)).fill_null(False).alias("older"),
+        pl.col("_nationality").alias("nationality"),
+        lookup(pl.when(has_main).then(code("GENDER")).otherwise(pl.lit("")), rules.genders)
+        .fill_null("unspecified").alias("gender"),
+        specialism.alias("nationality_specialism"), specialism.is_not_null().alias("specialist_nationality"),
+        pl.col("_accommodation").alias("accommodation"),
+        lookup(pl.col("_area").fill_null(""), rules.postcode_area_regions).alias("postcode_region"),
+        lookup(lookup(unit, unit_regions).fill_null(""), rules.legacy_region_units).alias("legacy_region"),
     )
 
 
-def _code(value: str | None) -> str:
-    return (value or "").strip().upper()
+def _current_addresses(addresses: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """CASE_ID -> (_accommodation, _postcode) of the address each case is at: of its main
+    applicant's addresses that the target keeps, the last with no end date, else the last one."""
+    from migration.transform.lookups import code, derive, flag, lookup
+
+    frame = derive(addresses, ["LINE1"], lambda t: (bool(clean_text(t or "")[0]),), {"_lined": pl.Boolean()})
+    frame = derive(frame, ["TO_DT"], lambda t: (parse_cid_date(t).value is None,), {"_open": pl.Boolean()})
+    kind = lookup(code("ADDR_TYPE"), rules.address_kinds)
+    kept = frame.with_columns(kind.alias("_kind")).filter(
+        ~flag("DELETED_FLG") & pl.col("_kind").is_not_null() & pl.col("_lined"))
+    current = kept.group_by("CASE_ID", maintain_order=True).agg(
+        pl.col("_open").any().alias("_any_open"),
+        pl.col("_kind").filter(pl.col("_open")).last().alias("_open_kind"),
+        pl.col("POSTCODE").filter(pl.col("_open")).last().alias("_open_postcode"),
+        pl.col("_kind").last().alias("_last_kind"), pl.col("POSTCODE").last().alias("_last_postcode"))
+    return current.select(
+        "CASE_ID",
+        pl.when(pl.col("_any_open")).then(pl.col("_open_kind")).otherwise(pl.col("_last_kind")).alias("_accommodation"),
+        pl.when(pl.col("_any_open")).then(pl.col("_open_postcode")).otherwise(pl.col("_last_postcode"))
+        .alias("_postcode"))
 
 
-def _current_address(rows: Sequence[Mapping[str, Any]], rules: Rules) -> tuple[str | None, str | None]:
-    """(kind, raw postcode) of the address the case is at: of the addresses the target keeps, the
-    last with no end date, else the last one."""
-    kept = [a for a in rows if not flag(a.get("DELETED_FLG")) and _code(a.get("ADDR_TYPE")) in rules.address_kinds
-            and clean_text(a.get("LINE1") or "")[0]]
-    current = [a for a in kept if parse_cid_date(a.get("TO_DT")).value is None] or kept[-1:]
-    if not current:
-        return None, None
-    return rules.address_kinds[_code(current[-1].get("ADDR_TYPE"))], current[-1].get("POSTCODE")
+def first_matches(facts: pl.DataFrame, table: Sequence[Rule]) -> pl.DataFrame:
+    """CASE_ID -> `outcome` and `rule` (its name): the first rule of the table each case's facts
+    match, decided once per distinct combination of facts."""
+    from migration.rules.matching import first_match
+    from migration.transform.lookups import derive
 
+    names = sorted(FACT_NAMES & set(facts.columns))
 
-def case_facts(inputs: CaseInputs, as_of: dt.date, rules: Rules, nationality: NationalityMapper) -> dict[str, Any]:
-    """The facts the wave, routing and priority tables match on."""
-    header = inputs.header
-    received = parse_cid_date(header.get("DATE_RCVD")).value
-    vulnerable = {rules.vulnerabilities.get(code) for code in active_flags(inputs.flags)}
-    main = inputs.main_person or {}
-    iso3 = nationality.map(main.get("NATIONALITY"))[0] if inputs.main_person is not None else None
-    accommodation, postcode = _current_address(inputs.main_addresses, rules)
-    area = normalise_postcode(postcode)[1] if postcode else None
-    specialism = rules.specialism_of.get(iso3 or "")
-    return {
-        "case_type": rules.case_types.get(_code(header.get("CASE_TYPE"))),
-        "detained": flag(header.get("DETAINED_FLG")) or "detained" in vulnerable,
-        "nsa": "non_suspensive_appeal" in vulnerable,
-        "uasc": "uasc" in vulnerable,
-        "high_profile": "high_profile" in vulnerable,
-        "high_harm": flag(header.get("HIGH_HARM_FLG")),
-        "supported": flag(header.get("SUPPORTED_FLG")),
-        "older": received is not None and received < older_cutoff(as_of, rules.older_case_months),
-        "nationality": iso3,
-        "gender": rules.genders.get(_code(main.get("GENDER")), "unspecified"),
-        "nationality_specialism": specialism,
-        "specialist_nationality": specialism is not None,
-        "accommodation": accommodation,
-        "postcode_region": rules.postcode_area_regions.get(area or ""),
-        "legacy_region": rules.legacy_region_units.get(inputs.unit_region or ""),
-    }
+    def match(*values: object) -> tuple[str, str]:
+        rule = first_match(table, dict(zip(names, values, strict=True)))
+        return rule.outcome, rule.name
+
+    return derive(facts, names, match, {"outcome": pl.String(), "rule": pl.String()}).select(
+        "CASE_ID", "outcome", "rule")

@@ -1,12 +1,14 @@
-"""Extract a batch of cases with all their child rows: one query per table, not per case."""
+"""Extract a batch of cases with all their child rows: one query per table, each read straight
+into a Polars frame with CID's own column names."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -24,61 +26,112 @@ from legacy.schema import (
 )
 from migration.extract.fingerprint import case_fingerprints
 
-Row = dict[str, Any]
 # Child tables keyed by CASE_ID, with their primary key; PERSON and ADDRESS come through parties.
 CASE_CHILDREN: tuple[tuple[sa.Table, str], ...] = (
     (CASE_PERSON, "CASE_PERSON_ID"), (APPOINTMENT, "APPT_ID"), (CASE_NOTE, "NOTE_ID"),
     (DECISION, "DECISION_ID"), (CASE_FLAG, "FLAG_ID"), (UNHCR_REFERRAL, "REFERRAL_ID"),
 )
+# Every table a batch reads, with the key its rows are sorted by.
+BATCH_TABLES: tuple[tuple[sa.Table, str], ...] = (
+    (CASE_HDR, "CASE_ID"), *CASE_CHILDREN, (PERSON, "PERSON_ID"), (ADDRESS, "ADDRESS_ID"),
+)
+TABLE_KEYS = {table.name: key for table, key in BATCH_TABLES}
 
 
-@dataclass
-class LegacyCase:
-    """One case as CID holds it: header and child rows, persons and their addresses."""
+def _polars_type(column: sa.Column[Any]) -> pl.DataType:
+    if isinstance(column.type, sa.Integer):
+        return pl.Int64()
+    if isinstance(column.type, sa.DateTime):
+        return pl.Datetime("us")
+    return pl.String()
 
-    header: Row
-    children: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
-    persons: dict[int, Row] = field(default_factory=dict)
-    addresses: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
-    fingerprint: str = ""  # computed by CID's database (migration/extract/fingerprint.py)
+
+@cache
+def legacy_schema(table_name: str) -> pl.Schema:
+    """The frame schema of a CID table: its columns in order, integers as Int64, timestamps naive."""
+    table = CASE_HDR.metadata.tables[table_name]
+    return pl.Schema([(c.name, _polars_type(c)) for c in table.columns])
+
+
+class UnframeableValue(ValueError):
+    """A value the driver reads that its column's frame type cannot hold (SQLite keeps text in an
+    INTEGER column if given it). Like a value the driver refuses, it quarantines its case."""
+
+
+def legacy_frame(table_name: str, rows: Iterable[Sequence[Any]] = ()) -> pl.DataFrame:
+    """Rows of a CID table (tuples in column order) as a frame of its schema."""
+    try:
+        return pl.DataFrame(list(rows), schema=legacy_schema(table_name), orient="row")
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        # The library's message can quote the value: only the table is named.
+        raise UnframeableValue(f"a value of {table_name} does not fit its column's type") from None
+
+
+def fits(table_name: str, column: str, values: Sequence[Any]) -> bool:
+    """Whether a column's values fit its frame type."""
+    try:
+        pl.Series(column, values, dtype=legacy_schema(table_name)[column], strict=True)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class LegacyBatch:
+    """A batch of cases as CID holds them: a frame per table (cases of the batch only; PERSON and
+    ADDRESS: the persons their parties name), and each case's fingerprint."""
+
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    fingerprints: dict[int, str] = field(default_factory=dict)
+
+    def __getitem__(self, table_name: str) -> pl.DataFrame:
+        return self.tables.get(table_name, legacy_frame(table_name))
 
     @property
-    def case_id(self) -> int:
-        """CASE_ID."""
-        return int(self.header["CASE_ID"])
+    def case_ids(self) -> list[int]:
+        """CASE_ID of every case of the batch, in key order."""
+        return self["CASE_HDR"]["CASE_ID"].to_list()
+
+    def only(self, case_ids: Collection[int]) -> LegacyBatch:
+        """The batch restricted to these cases (and the persons their parties name)."""
+        chosen = pl.Series("CASE_ID", sorted(case_ids), dtype=pl.Int64)
+        tables = {name: frame.filter(pl.col("CASE_ID").is_in(chosen.implode()))
+                  for name, frame in self.tables.items() if "CASE_ID" in frame.columns}
+        named = tables["CASE_PERSON"]["PERSON_ID"].drop_nulls().unique().implode() if "CASE_PERSON" in tables \
+            else pl.Series([], dtype=pl.Int64).implode()
+        for name in ("PERSON", "ADDRESS"):
+            if name in self.tables:
+                tables[name] = self.tables[name].filter(pl.col("PERSON_ID").is_in(named))
+        kept = set(chosen.to_list())
+        return LegacyBatch(tables, {cid: fp for cid, fp in self.fingerprints.items() if cid in kept})
+
+    @staticmethod
+    def joined(parts: Sequence[LegacyBatch]) -> LegacyBatch:
+        """Batches of disjoint cases as one, each table in key order."""
+        tables = {}
+        for table, key in BATCH_TABLES:
+            frames = [p.tables[table.name] for p in parts if table.name in p.tables]
+            if frames:
+                tables[table.name] = pl.concat(frames).unique(key, keep="first", maintain_order=True).sort(key)
+        return LegacyBatch(tables, {cid: fp for p in parts for cid, fp in p.fingerprints.items()})
 
 
-def _rows(conn: Connection, table: sa.Table, column: str, keys: Sequence[int], order: str) -> list[Row]:
+def _frame(conn: Connection, table: sa.Table, column: str, keys: Sequence[int], order: str) -> pl.DataFrame:
     if not keys:
-        return []
+        return legacy_frame(table.name)
     stmt = sa.select(table).where(key_list(conn, table.c[column], keys)).order_by(table.c[order])
-    result = conn.execute(stmt)
-    names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result]
+    return legacy_frame(table.name, conn.execute(stmt).fetchall())
 
 
-def extract_batch(conn: Connection, case_ids: Sequence[int]) -> list[LegacyCase]:
+def extract_batch(conn: Connection, case_ids: Sequence[int]) -> LegacyBatch:
     """Read the cases with these ids and all their rows, in key order (missing ids are skipped)."""
     ids = sorted(case_ids)
-    cases = {r["CASE_ID"]: LegacyCase(r) for r in _rows(conn, CASE_HDR, "CASE_ID", ids, "CASE_ID")}
-    person_ids: set[int] = set()
+    tables = {CASE_HDR.name: _frame(conn, CASE_HDR, "CASE_ID", ids, "CASE_ID")}
+    found = tables[CASE_HDR.name]["CASE_ID"].to_list()
     for table, key in CASE_CHILDREN:
-        for row in _rows(conn, table, "CASE_ID", ids, key):
-            case = cases.get(row["CASE_ID"])
-            if case is not None:
-                case.children[table.name].append(row)
-                if table is CASE_PERSON and row["PERSON_ID"] is not None:
-                    person_ids.add(row["PERSON_ID"])
-    persons = {r["PERSON_ID"]: r for r in _rows(conn, PERSON, "PERSON_ID", sorted(person_ids), "PERSON_ID")}
-    addresses: dict[int, list[Row]] = defaultdict(list)
-    for row in _rows(conn, ADDRESS, "PERSON_ID", sorted(persons), "ADDRESS_ID"):
-        addresses[row["PERSON_ID"]].append(row)
-    for case in cases.values():
-        for party in case.children.get(CASE_PERSON.name, []):
-            pid = party["PERSON_ID"]
-            if pid in persons:
-                case.persons[pid] = persons[pid]
-                case.addresses[pid] = addresses.get(pid, [])
-    for case_id, fingerprint in case_fingerprints(conn, sorted(cases), sorted(person_ids)).items():
-        cases[case_id].fingerprint = fingerprint
-    return [cases[i] for i in ids if i in cases]
+        tables[table.name] = _frame(conn, table, "CASE_ID", found, key)
+    person_ids = sorted(tables[CASE_PERSON.name]["PERSON_ID"].drop_nulls().unique().to_list())
+    tables[PERSON.name] = _frame(conn, PERSON, "PERSON_ID", person_ids, "PERSON_ID")
+    tables[ADDRESS.name] = _frame(conn, ADDRESS, "PERSON_ID", tables[PERSON.name]["PERSON_ID"].to_list(),
+                                  "ADDRESS_ID")
+    return LegacyBatch(tables, case_fingerprints(conn, found, person_ids))

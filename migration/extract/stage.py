@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import polars as pl
 from sqlalchemy.engine import Engine
 
 from migration.batch import Batch, Left
-from migration.extract.batch import LegacyCase, extract_batch
+from migration.extract.batch import LegacyBatch, extract_batch
 from migration.extract.snapshot import snapshot
 from migration.extract.unreadable import read_readable
 
@@ -18,26 +19,28 @@ def Extract(legacy: Engine, batch: Batch) -> Batch:
     recorded for a case is that of the very rows transformed and loaded."""
     job = batch.job
     with snapshot(legacy) as conn:
-        cases, unreadable = read_readable(conn, job.case_ids, extract_batch)
+        read, unreadable = read_readable(conn, job.case_ids, extract_batch)
     bad = {u.case_id for u in unreadable}
-    left = left_flight(batch, cases, [cid for cid in job.case_ids if cid not in bad])
-    return replace(batch, cases=[c for c in cases if c.case_id not in left], left=left, unreadable=unreadable)
+    left = left_flight(batch, read, [cid for cid in job.case_ids if cid not in bad])
+    return replace(batch, legacy=read.only([c for c in read.case_ids if c not in left]), left=left,
+                   unreadable=unreadable)
 
 
-def left_flight(batch: Batch, cases: list[LegacyCase], case_ids: list[int]) -> Left:
+def left_flight(batch: Batch, read: LegacyBatch, case_ids: list[int]) -> Left:
     """Planned cases that are no longer in flight (closed, withdrawn, deleted, or gone from CID):
     CASE_ID -> (CASE_REF, reason). The stated policy: such a case leaves the target and counts as
     excluded; if it comes back into flight, the next run of its wave migrates it again."""
     # Imported on use: migration.plan imports the load, which imports the transform, which imports this package.
     from migration.plan.build import is_in_flight
 
+    live = read["DECISION"].filter(pl.col("DELETED_FLG").fill_null("N") != "Y")
+    latest = {d["CASE_ID"]: d for d in live.unique("CASE_ID", keep="last", maintain_order=True).to_dicts()}
     left: Left = {}
-    for case in cases:
-        decisions = [d for d in case.children.get("DECISION", []) if (d.get("DELETED_FLG") or "N") != "Y"]
-        in_flight, reason = is_in_flight(case.header, decisions[-1] if decisions else None, batch.reference,
+    for header in read["CASE_HDR"].to_dicts():
+        in_flight, reason = is_in_flight(header, latest.get(header["CASE_ID"]), batch.reference,
                                          batch.job.as_of, batch.job.appeal_window_days)
         if not in_flight:
-            left[case.case_id] = (case.header.get("CASE_REF"), reason or "terminal_status")
-    found = {c.case_id for c in cases}
+            left[header["CASE_ID"]] = (header.get("CASE_REF"), reason or "terminal_status")
+    found = set(read.case_ids)
     left.update({cid: (None, "missing_in_legacy") for cid in case_ids if cid not in found})
     return left

@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, OperationalError
 
 from legacy.schema import ADDRESS, CASE_HDR, CASE_PERSON, PERSON
-from migration.extract.batch import CASE_CHILDREN, LegacyCase
+from migration.extract.batch import CASE_CHILDREN, LegacyBatch, UnframeableValue, fits
 from migration.retry import fault_name, is_transient
 
-Reader = Callable[[Connection, Sequence[int]], list[LegacyCase]]
+Reader = Callable[[Connection, Sequence[int]], LegacyBatch]
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,13 @@ class Unreadable:
 
 
 def is_read_fault(exc: BaseException) -> bool:
-    """A value the driver cannot turn into a Python value (not a lost connection)."""
-    return isinstance(exc, DataError | OperationalError) and not is_transient(exc)
+    """A value the driver cannot turn into a Python value, or its frame cannot hold (not a lost
+    connection)."""
+    return isinstance(exc, UnframeableValue) or (isinstance(exc, DataError | OperationalError)
+                                                 and not is_transient(exc))
 
 
-def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tuple[list[LegacyCase], list[Unreadable]]:
+def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tuple[LegacyBatch, list[Unreadable]]:
     """The cases `read` can read, in key order, and where each of the others holds an unreadable
     value (found by halving the batch; all reads on `conn`, so in its snapshot)."""
     ids = sorted(case_ids)
@@ -47,20 +49,21 @@ def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tu
         if not is_read_fault(exc) or not ids:
             raise
         if len(ids) == 1:
-            return [], [locate(conn, ids[0], fault_name(exc))]
+            return LegacyBatch(), [locate(conn, ids[0], fault_name(exc))]
     middle = len(ids) // 2
     low, low_bad = read_readable(conn, ids[:middle], read)
     high, high_bad = read_readable(conn, ids[middle:], read)
-    return low + high, low_bad + high_bad
+    return LegacyBatch.joined([low, high]), low_bad + high_bad
 
 
-def _readable(conn: Connection, stmt: sa.Select[Any]) -> list[sa.Row[Any]] | None:
+def _readable(conn: Connection, stmt: sa.Select[Any], column: sa.Column[Any]) -> list[sa.Row[Any]] | None:
     try:
-        return list(conn.execute(stmt))
+        rows = list(conn.execute(stmt))
     except Exception as exc:
         if not is_read_fault(exc):
             raise
         return None
+    return rows if fits(column.table.name, column.name, [r[0] for r in rows]) else None
 
 
 def _keys(conn: Connection, stmt: sa.Select[Any]) -> list[int]:
@@ -82,12 +85,12 @@ def _rows_of(conn: Connection, case_id: int) -> list[tuple[sa.Table, sa.Column[A
 
 def locate(conn: Connection, case_id: int, fault: str) -> Unreadable:
     """Name the table, column and row key of the case's first unreadable value."""
-    ref_rows = _readable(conn, sa.select(CASE_HDR.c.CASE_REF).filter_by(CASE_ID=case_id))
+    ref_rows = _readable(conn, sa.select(CASE_HDR.c.CASE_REF).filter_by(CASE_ID=case_id), CASE_HDR.c.CASE_REF)
     ref = ref_rows[0][0] if ref_rows else None
     for table, pk, keys in _rows_of(conn, case_id):
         for column in table.columns:
-            if column is pk or not keys or _readable(conn, sa.select(column).where(pk.in_(keys))) is not None:
+            if column is pk or not keys or _readable(conn, sa.select(column).where(pk.in_(keys)), column) is not None:
                 continue
-            bad = next((k for k in keys if _readable(conn, sa.select(column).where(pk == k)) is None), None)
+            bad = next((k for k in keys if _readable(conn, sa.select(column).where(pk == k), column) is None), None)
             return Unreadable(case_id, ref, table.name, column.name, bad, fault)
     return Unreadable(case_id, ref, CASE_HDR.name, None, case_id, fault)

@@ -11,6 +11,7 @@ from migration.load.staging import stage_rows
 from migration.load.writes import delete_cases, delete_stale_children, held_keys, merge
 from migration.target_schema import BUSINESS_TABLES, CASE
 from migration.transform import TransformResult
+from migration.transform.frames import dicts_of
 from migration.transform.keys import key
 
 
@@ -30,13 +31,14 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
     the persons they name made what CID's records say now."""
     if not any(o.state == "migrated" for o in result.outcomes):
         return
-    held = held_keys(conn, CASE, [r["case_id"] for r in result.rows.get(CASE.name, [])])
-    stages = {table.name: stage_rows(conn, table, result.rows.get(table.name, [])) for table in BUSINESS_TABLES}
+    rows = {table: dicts_of(table, frame) for table, frame in result.rows.items()}
+    held = held_keys(conn, CASE, [r["case_id"] for r in rows.get(CASE.name, [])])
+    stages = {table.name: stage_rows(conn, table, rows.get(table.name, [])) for table in BUSINESS_TABLES}
     for table in BUSINESS_TABLES:
         merge(conn, table, stages[table.name])
         pk = next(iter(table.primary_key)).name
-        record_digests(conn, table, [r[pk] for r in result.rows.get(table.name, [])], stages)
-    delete_stale_children(conn, stages, result.rows, held)
+        record_digests(conn, table, [r[pk] for r in rows.get(table.name, [])], stages)
+    delete_stale_children(conn, stages, rows, held)
     refresh_persons(conn, replace_sources(conn, result))
 
 

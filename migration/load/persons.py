@@ -17,7 +17,7 @@ from migration.load.digests import forget_digests, record_digests
 from migration.load.staging import copy_rows
 from migration.target_schema import ADDRESS, APPOINTMENT, CASE_PARTY, CUTOVER_PERSON_SOURCE, PERSON
 from migration.transform import TransformResult
-from migration.transform.validate import CASE_COLUMN
+from migration.transform.frames import CASE_COLUMN, dicts_of
 
 SOURCE = CUTOVER_PERSON_SOURCE
 PERSON_COLUMNS = tuple(c.name for c in PERSON.columns)
@@ -39,7 +39,8 @@ def replace_sources(conn: Connection, result: TransformResult) -> set[uuid.UUID]
     the persons named before or now."""
     migrated = {o.legacy_case_id for o in result.outcomes if o.state == "migrated"}
     named = forget_sources(conn, [o.legacy_case_id for o in result.outcomes])
-    readings = {(r[CASE_COLUMN], r["legacy_person_id"]): r for r in result.person_records if r[CASE_COLUMN] in migrated}
+    readings = {(r[CASE_COLUMN], r["legacy_person_id"]): r for r in dicts_of(PERSON.name, result.person_records)
+                if r[CASE_COLUMN] in migrated}
     copy_rows(conn, SOURCE, [{"legacy_case_id": case_id, "legacy_person_id": person_id,
                               **{c: r[c] for c in READING_COLUMNS}} for (case_id, person_id), r in readings.items()])
     return named | {r["person_id"] for r in readings.values()}

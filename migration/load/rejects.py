@@ -17,7 +17,7 @@ from core.log import get_logger
 from migration.retry import is_transient
 from migration.target_schema import target_metadata
 from migration.transform import TransformResult
-from migration.transform.validate import CASE_COLUMN
+from migration.transform.frames import CASE_COLUMN, dicts_of
 
 # COPY on PostgreSQL goes through psycopg itself, whose errors SQLAlchemy does not wrap.
 REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError)
@@ -46,9 +46,9 @@ def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] |
     """(table, column) of a value of the case no PostgreSQL column of its type stores (a NUL
     character in text, an integer beyond 32 bits in an INTEGER column), when the database named
     no place (COPY errors do not)."""
-    for table, rows in result.rows.items():
+    for table, frame in result.rows.items():
         columns = target_metadata.tables[table].columns
-        for row in rows:
+        for row in dicts_of(table, frame):
             if row.get(CASE_COLUMN) != case_id:
                 continue
             for name, value in row.items():

@@ -1,28 +1,35 @@
-"""Transform one batch: every case through the entity mappers, routing and tasking, then pandera
-validation; quarantined cases leave no business row behind."""
+"""Transform one batch as frames: case headers, parties, persons and addresses, routing and
+tasking, the child tables; then pandera validation. Quarantined cases leave no business row."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-import petl as etl
+import polars as pl
 
-from migration.extract import LegacyCase, LegacyReference
+from migration.extract.batch import LegacyBatch
+from migration.extract.reference import LegacyReference
+from migration.facts import fact_frame
 from migration.rules import Rules, current_rules
-from migration.rules.matching import first_match
-from migration.transform.case_rows import case_facts_of, case_row, party_and_person_rows
-from migration.transform.child_rows import CHILD_MAPPERS
-from migration.transform.context import BatchContext, CaseState
-from migration.transform.findings import Finding
-from migration.transform.keys import key
-from migration.transform.validate import CASE_COLUMN, VALIDATED_TABLES, schema_failures, uuid_columns
+from migration.transform.case_rows import case_frame
+from migration.transform.child_adapter import child_frames
+from migration.transform.findings import (
+    FINDINGS_SCHEMA,
+    Finding,
+    all_found,
+    finding_records,
+    quarantined_by,
+)
+from migration.transform.frames import CASE_COLUMN, TABLE_NAMES, empty_frame, frame_schema
+from migration.transform.nationality import NationalityMapper
+from migration.transform.party_rows import PartyFrames, party_frames
+from migration.transform.routing import routed, task_rows
+from migration.transform.validate import schema_failures
 
-Row = dict[str, Any]
+CHILD_TABLES = ("APPOINTMENT", "CASE_NOTE", "DECISION", "CASE_FLAG", "UNHCR_REFERRAL")
 
 
 @dataclass
@@ -36,15 +43,19 @@ class CaseOutcome:
     target_fingerprint: str | None
 
 
+def _without(frame: pl.DataFrame, case_ids: Iterable[int]) -> pl.DataFrame:
+    return frame.filter(~pl.col(CASE_COLUMN).is_in(pl.Series(sorted(case_ids), dtype=pl.Int64).implode()))
+
+
 @dataclass
 class TransformResult:
-    """Target rows per table (each carrying `_case`), findings and per-case outcomes."""
+    """Target rows per table (frames of frames.frame_schema), findings and per-case outcomes."""
 
-    rows: dict[str, list[Row]] = field(default_factory=dict)
+    rows: dict[str, pl.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     outcomes: list[CaseOutcome] = field(default_factory=list)
     # Every case's reading of each person on it, before one row per person is kept.
-    person_records: list[Row] = field(default_factory=list)
+    person_records: pl.DataFrame = field(default_factory=lambda: empty_frame("person"))
     rules: Rules = field(default_factory=current_rules)
 
     @property
@@ -59,7 +70,8 @@ class TransformResult:
 
     def only(self, case_ids: set[int]) -> TransformResult:
         """The rows and outcomes of these cases alone (findings are not carried)."""
-        rows = {t: [r for r in rows if r[CASE_COLUMN] in case_ids] for t, rows in self.rows.items()}
+        chosen = pl.Series(sorted(case_ids), dtype=pl.Int64)
+        rows = {t: frame.filter(pl.col(CASE_COLUMN).is_in(chosen.implode())) for t, frame in self.rows.items()}
         return TransformResult(rows=rows, outcomes=[o for o in self.outcomes if o.legacy_case_id in case_ids],
                                rules=self.rules)
 
@@ -67,7 +79,7 @@ class TransformResult:
         """Quarantine cases whose rows the target refused, under the policy of `load.rejected`."""
         if not refused:
             return
-        self.rows = {t: [r for r in rows if r[CASE_COLUMN] not in refused] for t, rows in self.rows.items()}
+        self.rows = {t: _without(frame, refused) for t, frame in self.rows.items()}
         for outcome in self.outcomes:
             if outcome.legacy_case_id in refused:
                 table, place = refused[outcome.legacy_case_id]
@@ -77,91 +89,89 @@ class TransformResult:
                                              place, outcome.legacy_case_id, p.defect, p.action))
 
 
-def _transform_case(ctx: BatchContext, legacy: LegacyCase, tables: dict[str, list[Row]]) -> None:
-    cid = legacy.case_id
-    state = CaseState(legacy, key("case", cid), legacy.header.get("CASE_REF"))
-    ctx.cases[cid] = state
-    case = case_row(ctx, state)
-    own: dict[str, list[Row]] = defaultdict(list)
-    for table, row in party_and_person_rows(ctx, state):
-        own[table].append(row)
-    for legacy_table, target, mapper in CHILD_MAPPERS:
-        own[target].extend(mapper(ctx, state, legacy.children.get(legacy_table, [])))
-    facts = case_facts_of(ctx, state)
-    route = first_match(ctx.rules.routes, facts)
-    band = first_match(ctx.rules.priority_bands, facts)
-    assert case is not None
-    case.update(owning_unit=route.outcome, routing_rule=route.name)
-    own["case"].append(case)
-    own["task"].append({
-        "task_id": key("task", cid), "case_id": state.case_key, "unit_code": route.outcome,
-        "kind": ctx.rules.next_task.get(case["lifecycle_state"] or "", ctx.rules.default_task),
-        "priority_band": band.outcome, "priority_rank": ctx.rules.priority_rank(band),
-    })
-    for table, rows in own.items():
-        for row in rows:
-            row[CASE_COLUMN] = cid
-        tables[table].extend(rows)
+def conformed(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame with exactly the table's frame schema (columns in order, each of its type)."""
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in frame_schema(table).items())
 
 
-def _dedupe_persons(rows: list[Row]) -> list[Row]:
-    """One row per person key: the record with the lowest legacy PERSON_ID stands for the human."""
-    if not rows:
-        return []
-    best: dict[Any, Row] = {}
-    for row in etl.dicts(etl.sort(etl.fromdicts(rows, header=list(rows[0].keys())), "legacy_person_id")):
-        best.setdefault(row["person_id"], row)
-    return list(best.values())
+def _facts(legacy: LegacyBatch, parties: PartyFrames, reference: LegacyReference, as_of: dt.date, rules: Rules,
+           nationality: NationalityMapper) -> pl.DataFrame:
+    """The routing facts of every case, read from its one main applicant where it has one."""
+    mains = parties.mains.join(legacy["PERSON"].select("PERSON_ID", "NATIONALITY", "GENDER"),
+                               left_on="MAIN_PERSON_ID", right_on="PERSON_ID", how="left")
+    cases = legacy["CASE_HDR"].join(mains, on="CASE_ID", how="left", maintain_order="left")
+    addresses = parties.mains.join(legacy["ADDRESS"], left_on="MAIN_PERSON_ID", right_on="PERSON_ID",
+                                   how="inner").sort("CASE_ID", "ADDRESS_ID")
+    return fact_frame(cases, legacy["CASE_FLAG"], addresses, as_of, rules, nationality, reference.unit_regions)
 
 
-def row_texts(table: str, rows: Sequence[Row]) -> Iterator[str]:
-    """Each row as the text its case's target fingerprint hashes: the table's name and the repr of
-    the row's values (mappers build every row with its columns in one fixed order), keys as
-    integers: deterministic for the value types the mappers produce and far cheaper than JSON."""
-    if not rows:
-        return
-    keys = [n for n, column in enumerate(rows[0]) if column in uuid_columns(table)]
-    for row in rows:
-        values = list(row.values())
-        for n in keys:
-            if values[n] is not None:
-                values[n] = values[n].int
-        yield f"{table}{tuple(values)!r}"
+def routing_facts(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.date,
+                  rules: Rules | None = None) -> pl.DataFrame:
+    """CASE_ID, MAIN_PERSON_ID (null without exactly one main applicant) and the facts routing
+    and tasking match on, of every case of the batch, as the transform reads them."""
+    rules = rules or current_rules()
+    nationality = NationalityMapper(reference.nationalities, rules.nationality_aliases)
+    cases, _ = case_frame(legacy["CASE_HDR"], legacy["DECISION"], reference, as_of, rules)
+    parties = party_frames(legacy, cases, reference, as_of, rules, nationality)
+    facts = _facts(legacy, parties, reference, as_of, rules, nationality)
+    return facts.join(parties.mains, on="CASE_ID", how="left", maintain_order="left")
 
 
-def _fingerprint(texts: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(texts)).encode()).hexdigest()
+def row_texts(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Each row as the text its case's target fingerprint hashes (`_case`, `text`): the table's
+    name, then every value as `length:text` (null as `-`), dates and instants in ISO form."""
+    parts = []
+    for name, dtype in frame.schema.items():
+        if name == CASE_COLUMN:
+            continue
+        column = pl.col(name)
+        if dtype == pl.Date:
+            text = column.dt.to_string("%Y-%m-%d")
+        elif isinstance(dtype, pl.Datetime):
+            text = column.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f")
+        else:
+            text = column.cast(pl.String)
+        parts.append(pl.when(column.is_null()).then(pl.lit("-"))
+                     .otherwise(pl.concat_str(text.str.len_chars().cast(pl.String), pl.lit(":"), text)))
+    return frame.select(pl.col(CASE_COLUMN), pl.concat_str([pl.lit(table), *parts], separator="|").alias("text"))
 
 
-def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_of: dt.date,
+def target_fingerprints(rows: dict[str, pl.DataFrame]) -> dict[int, str]:
+    """CASE_ID -> SHA-256 (hex) of the case's row texts, sorted: the same rows give the same print."""
+    texts = pl.concat([row_texts(table, frame) for table, frame in rows.items()])
+    grouped = texts.group_by(CASE_COLUMN).agg(pl.col("text"))
+    return {case_id: hashlib.sha256("\n".join(sorted(case_texts)).encode()).hexdigest()
+            for case_id, case_texts in grouped.iter_rows()}
+
+
+def transform_batch(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.date,
                     rules: Rules | None = None) -> TransformResult:
     """Transform and validate a batch of legacy cases into target rows and findings, by the rules
     given or else the rules in force."""
-    ctx = BatchContext(reference=reference, as_of=as_of, rules=rules or current_rules())
-    tables: dict[str, list[Row]] = defaultdict(list)
-    for legacy in cases:
-        _transform_case(ctx, legacy, tables)
-    quarantined = ctx.findings.quarantined
-
-    def kept(table: str) -> list[Row]:
-        rows = [r for r in tables.get(table, []) if r[CASE_COLUMN] not in quarantined]
-        return _dedupe_persons(rows) if table == "person" else rows
-
+    rules = rules or current_rules()
+    nationality = NationalityMapper(reference.nationalities, rules.nationality_aliases)
+    cases, findings = case_frame(legacy["CASE_HDR"], legacy["DECISION"], reference, as_of, rules)
+    parties = party_frames(legacy, cases, reference, as_of, rules, nationality)
+    cases = cases.join(routed(_facts(legacy, parties, reference, as_of, rules, nationality), rules), on="CASE_ID",
+                       how="left", maintain_order="left")
+    children, child_findings = child_frames({t: legacy[t] for t in CHILD_TABLES}, parties.named, as_of, rules)
+    tables = {"case": cases.with_columns(pl.col("CASE_ID").alias(CASE_COLUMN)), "case_party": parties.case_party,
+              "person": parties.person, "address": parties.address, "task": task_rows(cases, rules), **children}
+    tables = {name: conformed(name, tables[name]) if name in tables else empty_frame(name) for name in TABLE_NAMES}
+    found = all_found([*findings, *parties.findings, child_findings])
+    quarantined = quarantined_by(found, rules)
     # Quarantined cases leave before validation, so one bad case cannot hide another's failures.
-    candidates = {table: kept(table) for table in VALIDATED_TABLES}
-    for table, rows in candidates.items():
-        for case_id, column in schema_failures(table, rows):
-            if case_id not in quarantined:
-                ctx.find(case_id, "schema.violation", table, column, case_id)
-    result = TransformResult(findings=ctx.findings.rows, person_records=tables.get("person", []), rules=ctx.rules)
-    per_case: dict[int, list[str]] = defaultdict(list)
-    for table, rows in candidates.items():
-        result.rows[table] = [r for r in rows if r[CASE_COLUMN] not in quarantined] if quarantined else rows
-        for row, text in zip(result.rows[table], row_texts(table, result.rows[table]), strict=True):
-            per_case[row[CASE_COLUMN]].append(text)
-    for legacy in cases:
-        cid = legacy.case_id
-        state = "quarantined" if cid in quarantined else "migrated"
-        result.outcomes.append(CaseOutcome(cid, legacy.header.get("CASE_REF"), state, legacy.fingerprint,
-                                           None if state == "quarantined" else _fingerprint(per_case[cid])))
-    return result
+    candidates = {name: _without(frame, quarantined) for name, frame in tables.items()}
+    candidates["person"] = candidates["person"].sort("legacy_person_id", CASE_COLUMN, maintain_order=True).unique(
+        "person_id", keep="first", maintain_order=True)
+    violations = [(case_id, "schema.violation", table, column, case_id)
+                  for table, frame in candidates.items() for case_id, column in schema_failures(table, frame)]
+    found = pl.concat([found, pl.DataFrame(violations, schema=FINDINGS_SCHEMA, orient="row")])
+    quarantined |= {v[0] for v in violations}
+    rows = {name: _without(frame, quarantined) for name, frame in candidates.items()}
+    refs = dict(legacy["CASE_HDR"].select("CASE_ID", "CASE_REF").iter_rows())
+    prints = target_fingerprints(rows)
+    outcomes = [CaseOutcome(cid, refs[cid], "quarantined" if cid in quarantined else "migrated",
+                            legacy.fingerprints.get(cid, ""), None if cid in quarantined else prints.get(cid))
+                for cid in legacy.case_ids]
+    return TransformResult(rows, finding_records(found, refs, rules), outcomes, tables["person"], rules)

@@ -1,14 +1,20 @@
-"""Defects are data: every repair, quarantine, drop and merge is a row of a findings table."""
+"""Defects are data: every repair, quarantine, drop and merge is a row of a findings table.
+
+The transform gathers them as frames of FINDINGS_SCHEMA and turns them into Finding records, with
+each rule's action and defect from the policy table, at the end of the batch."""
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-import petl as etl
+import polars as pl
 
-from migration.rules import Rules, current_rules
+from migration.rules import Rules
 
 FINDING_FIELDS = ("legacy_case_id", "legacy_ref", "rule", "entity", "field", "legacy_key", "defect", "action")
+FINDINGS_SCHEMA = pl.Schema({"legacy_case_id": pl.Int64(), "rule": pl.String(), "entity": pl.String(),
+                             "field": pl.String(), "legacy_key": pl.Int64()})
 
 
 @dataclass(frozen=True)
@@ -25,23 +31,31 @@ class Finding:
     action: str
 
 
-class Findings:
-    """Collects findings for a batch; the action and defect come from the policy table."""
+def found(frame: pl.DataFrame, when: pl.Expr, rule: str | pl.Expr, entity: str, field: str | None,
+          legacy_key: str, case: str = "CASE_ID") -> pl.DataFrame:
+    """A findings frame: one finding of `rule` for each row of the frame where `when` holds."""
+    return frame.filter(when).select(
+        pl.col(case).cast(pl.Int64).alias("legacy_case_id"),
+        (pl.lit(rule) if isinstance(rule, str) else rule).cast(pl.String).alias("rule"),
+        pl.lit(entity, dtype=pl.String).alias("entity"), pl.lit(field, dtype=pl.String).alias("field"),
+        pl.col(legacy_key).cast(pl.Int64).alias("legacy_key"))
 
-    def __init__(self, rules: Rules | None = None) -> None:
-        self.rules = rules or current_rules()
-        self.rows: list[Finding] = []
-        self.quarantined: set[int] = set()
 
-    def add(self, case_id: int, ref: str | None, rule: str, entity: str, field: str | None = None,
-            key: int | None = None) -> str:
-        """Record a finding under its rule's policy; return the action taken."""
-        p = self.rules.policy(rule)
-        self.rows.append(Finding(case_id, ref, rule, entity, field, key, p.defect, p.action))
-        if p.action == "quarantine":
-            self.quarantined.add(case_id)
-        return p.action
+def all_found(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Findings frames as one."""
+    return pl.concat([pl.DataFrame(schema=FINDINGS_SCHEMA), *frames], how="vertical_relaxed")
 
-    def table(self) -> etl.Table:
-        """The findings as a petl table (header: FINDING_FIELDS)."""
-        return etl.wrap([list(FINDING_FIELDS)] + [list(astuple(f)) for f in self.rows])
+
+def quarantined_by(findings: pl.DataFrame, rules: Rules) -> set[int]:
+    """The cases a finding under a quarantine policy holds back."""
+    holding = pl.Series([rule for rule, p in rules.policies.items() if p.action == "quarantine"], dtype=pl.String)
+    return set(findings.filter(pl.col("rule").is_in(holding.implode()))["legacy_case_id"].to_list())
+
+
+def finding_records(findings: pl.DataFrame, refs: Mapping[int, str | None], rules: Rules) -> list[Finding]:
+    """The findings as records, with each case's legacy reference and each rule's policy."""
+    records = []
+    for case_id, rule, entity, field, legacy_key in findings.iter_rows():
+        p = rules.policy(rule)
+        records.append(Finding(case_id, refs.get(case_id), rule, entity, field, legacy_key, p.defect, p.action))
+    return records

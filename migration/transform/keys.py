@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
+import polars as pl
+
+from migration.transform.lookups import per_unique
+
 NAMESPACE = uuid.UUID("5f1c3a52-8d0e-4c55-9a7e-2b8d6c4e9f10")
+_NAMESPACE_BYTES = NAMESPACE.bytes
 
 
 def key(entity: str, *legacy: object) -> uuid.UUID:
     """The target key of an entity from its legacy key parts (uuid5 in NAMESPACE of `entity/part/...`)."""
     return uuid.uuid5(NAMESPACE, "/".join([entity, *map(str, legacy)]))
+
+
+def key_text(name: str) -> str:
+    """The canonical text of uuid5(NAMESPACE, name), without building a UUID object (RFC 9562:
+    the first 16 bytes of SHA-1 over namespace and name, version 5 and the RFC variant set)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def keys_of(entity: str, values: pl.Series) -> pl.Series:
+    """The target keys (canonical text) of a column of legacy keys, each computed once; null stays null."""
+    return per_unique(values, lambda v: None if v is None else key_text(f"{entity}/{v}"), pl.String())
 
 
 def normalised_ho_ref(ho_ref: str | None) -> str | None:
@@ -24,3 +45,9 @@ def person_key(person_id: int, ho_ref: str | None) -> uuid.UUID:
     """One person per human: keyed by Home Office reference when CID has one, else by PERSON_ID."""
     ho = normalised_ho_ref(ho_ref)
     return key("person", "ho", ho) if ho else key("person", "id", person_id)
+
+
+def person_key_text(person_id: int, ho_ref: str | None) -> str:
+    """`person_key` as canonical text."""
+    ho = normalised_ho_ref(ho_ref)
+    return key_text(f"person/ho/{ho}" if ho else f"person/id/{person_id}")

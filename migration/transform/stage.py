@@ -19,7 +19,7 @@ log = get_logger("transform")
 
 def Transform(batch: Batch) -> Batch:
     """Transform and validate the batch's cases; those holding an unreadable value are quarantined."""
-    result = transform_batch(batch.cases, batch.reference, batch.job.as_of)
+    result = transform_batch(batch.legacy, batch.reference, batch.job.as_of)
     quarantine_unreadable(result, batch.unreadable)
     return replace(batch, result=result)
 

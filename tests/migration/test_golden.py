@@ -23,10 +23,11 @@ from core.db import create_engine
 from legacy.defects import INJECTORS
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import legacy_metadata
-from migration.extract import LegacyCase, LegacyReference, extract_batch
+from migration.extract import LegacyBatch, LegacyReference, extract_batch
+from migration.extract.batch import legacy_frame, legacy_schema
 from migration.target_schema import NOTE_TEXT_MAX
 from migration.transform import transform_batch
-from migration.transform.validate import CASE_COLUMN
+from migration.transform.frames import CASE_COLUMN, dicts_of
 from tests.conftest import Databases
 
 GOLDEN_FILES = sorted((Path(__file__).parent / "golden").glob("*.json"))
@@ -50,14 +51,21 @@ def _row(raw: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def load_case(spec: dict[str, Any]) -> LegacyCase:
-    """A LegacyCase from a golden file's `legacy` part."""
-    case = LegacyCase(_row(spec["header"]))
-    for table, rows in spec["children"].items():
-        case.children[table] = [_row(r) for r in rows]
-    case.persons = {p["PERSON_ID"]: _row(p) for p in spec["persons"]}
-    case.addresses.update({int(k): [_row(a) for a in v] for k, v in spec["addresses"].items()})
-    return case
+def _frame(table: str, rows: list[dict[str, Any]]) -> Any:
+    return legacy_frame(table, [tuple(_row(r).get(c) for c in legacy_schema(table).names()) for r in rows])
+
+
+def load_case(spec: dict[str, Any]) -> LegacyBatch:
+    """One case of a golden file's `legacy` part as CID's frames."""
+    tables = {"CASE_HDR": _frame("CASE_HDR", [spec["header"]]), "PERSON": _frame("PERSON", spec["persons"]),
+              "ADDRESS": _frame("ADDRESS", [a for rows in spec["addresses"].values() for a in rows])}
+    tables |= {table: _frame(table, rows) for table, rows in spec["children"].items()}
+    return LegacyBatch(tables)
+
+
+def load_batch(cases: list[dict[str, Any]]) -> LegacyBatch:
+    """The cases of a golden file's `legacy` part as one batch of CID's frames."""
+    return LegacyBatch.joined([load_case(c) for c in cases])
 
 
 def legacy_cases(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -88,12 +96,12 @@ def _plain(value: Any) -> Any:
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 def test_golden_case(path: Path) -> None:
     spec = SPECS[path.stem]
-    result = transform_batch([load_case(c) for c in legacy_cases(spec)], reference_for(spec), AS_OF)
+    result = transform_batch(load_batch(legacy_cases(spec)), reference_for(spec), AS_OF)
     expected = spec["expected"]
     states = expected["states"] if "states" in expected else [expected["state"]]
     assert [o.state for o in result.outcomes] == states
     for table, rows in expected["rows"].items():
-        actual = sorted(result.rows.get(table, []), key=row_order)
+        actual = sorted(dicts_of(table, result.rows[table], uuids=False), key=row_order)
         assert len(actual) == len(rows), table
         for got, want in zip(actual, rows, strict=True):
             assert {k: _plain(got[k]) for k in want} == want, table
@@ -129,8 +137,8 @@ def test_golden_fingerprint_case(path: Path, databases: Databases) -> None:
 
     def fingerprint() -> str:
         with engine.connect() as conn:
-            (extracted,) = extract_batch(conn, [case["header"]["CASE_ID"]])
-        return extracted.fingerprint
+            extracted = extract_batch(conn, [case["header"]["CASE_ID"]])
+        return extracted.fingerprints[case["header"]["CASE_ID"]]
 
     seen = [fingerprint()]
     assert fingerprint() == seen[0]  # unchanged rows, unchanged fingerprint

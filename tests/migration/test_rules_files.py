@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,8 @@ from core.db import create_engine
 from cutover.cli import main
 from legacy.refdata import REF_NATIONALITY_ROWS, REF_STATUS_ROWS, REF_UNIT_ROWS
 from legacy.schema import CASE_HDR
-from migration.extract import LegacyCase, LegacyReference, extract_batch, read_reference
+from migration.extract import LegacyBatch, LegacyReference, extract_batch, read_reference
+from migration.extract.batch import legacy_frame, legacy_schema
 from migration.plan import PlannedCase, classify_cases
 from migration.rules import RulesError, current_rules, load_rules, rules_digest, use_rules
 from migration.rules.loader import ENVIRONMENT_VARIABLE, SHIPPED
@@ -28,9 +30,8 @@ from migration.rules.matching import first_match
 from migration.run import RunConfig
 from migration.target_schema import CASE, CASE_PARTY, PERSON
 from migration.transform import transform_batch
-from migration.transform.case_rows import case_facts_of, party_and_person_rows
-from migration.transform.context import BatchContext, CaseState
-from migration.transform.keys import key
+from migration.transform.batch import routing_facts
+from migration.transform.frames import dicts_of
 from reconciliation import reconcile
 from tests.conftest import AS_OF, Databases
 from tests.helpers import generate, run_all
@@ -66,22 +67,27 @@ def rules_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
     return folder
 
 
-def eritrean_case() -> LegacyCase:
+def _frame(table: str, row: dict[str, object]) -> Any:
+    return legacy_frame(table, [tuple(row.get(c) for c in legacy_schema(table).names())])
+
+
+def eritrean_case() -> LegacyBatch:
     """An asylum case of an Eritrean main applicant in private accommodation, received this year."""
-    case = LegacyCase({"CASE_ID": 7, "CASE_REF": "CID/2026/0000007", "CASE_TYPE": "ASY", "STATUS_CD": "INTV",
-                       "DATE_RCVD": "2026-03-02", "OWNING_UNIT_CD": "CROY"})
-    case.persons = {70: {"PERSON_ID": 70, "SURNAME": "Tesfay", "FORENAMES": "Abel", "DOB": "1990-01-01",
-                         "NATIONALITY": "ERITREAN", "GENDER": "M", "HO_REF": "T0000007"}}
-    case.children["CASE_PERSON"] = [{"CASE_PERSON_ID": 71, "CASE_ID": 7, "PERSON_ID": 70, "ROLE_CD": "MAIN"}]
-    case.addresses[70] = [{"ADDRESS_ID": 72, "PERSON_ID": 70, "LINE1": "1 High Street", "POSTCODE": None,
-                           "ADDR_TYPE": "PRIV", "FROM_DT": "2026-03-02", "TO_DT": None}]
-    return case
+    return LegacyBatch({
+        "CASE_HDR": _frame("CASE_HDR", {"CASE_ID": 7, "CASE_REF": "CID/2026/0000007", "CASE_TYPE": "ASY",
+                                        "STATUS_CD": "INTV", "DATE_RCVD": "2026-03-02", "OWNING_UNIT_CD": "CROY"}),
+        "PERSON": _frame("PERSON", {"PERSON_ID": 70, "SURNAME": "Tesfay", "FORENAMES": "Abel", "DOB": "1990-01-01",
+                                    "NATIONALITY": "ERITREAN", "GENDER": "M", "HO_REF": "T0000007"}),
+        "CASE_PERSON": _frame("CASE_PERSON", {"CASE_PERSON_ID": 71, "CASE_ID": 7, "PERSON_ID": 70, "ROLE_CD": "MAIN"}),
+        "ADDRESS": _frame("ADDRESS", {"ADDRESS_ID": 72, "PERSON_ID": 70, "LINE1": "1 High Street", "POSTCODE": None,
+                                      "ADDR_TYPE": "PRIV", "FROM_DT": "2026-03-02", "TO_DT": None}),
+    })
 
 
-def routed(case: LegacyCase, rules_folder: Path | None = None) -> tuple[str, str]:
+def routed(case: LegacyBatch, rules_folder: Path | None = None) -> tuple[str, str]:
     """(owning unit, routing rule) of a case transformed under the shipped or a replaced rules folder."""
     rules = load_rules(rules_folder) if rules_folder else None
-    [row] = transform_batch([case], REFERENCE, AS_OF, rules=rules).rows["case"]
+    [row] = dicts_of("case", transform_batch(case, REFERENCE, AS_OF, rules=rules).rows["case"])
     return row["owning_unit"], row["routing_rule"]
 
 
@@ -131,18 +137,14 @@ def test_plan_and_transform_read_the_same_facts(databases: Databases, tmp_path: 
     with engine.connect() as conn:
         planned = {c.case_id: c.wave for c in classify_cases(conn, AS_OF, rules=rules) if isinstance(c, PlannedCase)}
         reference = read_reference(conn)
-        cases = extract_batch(conn, sorted(planned))
+        legacy = extract_batch(conn, sorted(planned))
     engine.dispose()
-    ctx = BatchContext(reference=reference, as_of=AS_OF, rules=rules)
     compared = Counter[str]()
-    for legacy in cases:
-        state = CaseState(legacy, key("case", legacy.case_id), legacy.header.get("CASE_REF"))
-        ctx.cases[legacy.case_id] = state
-        list(party_and_person_rows(ctx, state))
-        if state.main_person_id is None:
+    for facts in routing_facts(legacy, reference, AS_OF, rules).iter_rows(named=True):
+        if facts["MAIN_PERSON_ID"] is None:
             continue
-        wave = first_match(rules.waves, case_facts_of(ctx, state)).outcome
-        assert wave == planned[legacy.case_id], legacy.case_id
+        wave = first_match(rules.waves, facts).outcome
+        assert wave == planned[facts["CASE_ID"]], facts["CASE_ID"]
         compared[wave] += 1
     assert compared["uasc"] > 0 and sum(compared.values()) > len(planned) * 0.8
 

@@ -60,7 +60,8 @@ def test_the_stages_in_order_are_migrate_batch(databases) -> None:  # type: igno
 
     empty = Batch(BatchJob(WAVE, hand_run.run_id, 0, ids, AS_OF), reference)
     extracted = Extract(create_engine(legacy), empty)
-    assert empty.cases == [] and len(extracted.cases) + len(extracted.left) + len(extracted.unreadable) == len(ids)
+    assert empty.legacy.case_ids == []
+    assert len(extracted.legacy.case_ids) + len(extracted.left) + len(extracted.unreadable) == len(ids)
     assert extracted.left and counts["excluded"] == len(extracted.left)
     transformed = Transform(skip_unchanged(create_engine(by_hand), extracted))
     assert extracted.result is None and transformed.transformed.quarantined > 0
@@ -91,6 +92,6 @@ def test_a_migrated_batch_read_again_is_unchanged_but_its_quarantined_cases(data
         quarantined = set(conn.execute(sa.select(CUTOVER_CASE.c.legacy_case_id)
                                        .where(CUTOVER_CASE.c.state == "quarantined")).scalars())
     # Only quarantined cases are read again: they hold no business row to compare with.
-    assert {c.case_id for c in again.cases} == quarantined - {u.case_id for u in read.unreadable}
+    assert set(again.legacy.case_ids) == quarantined - {u.case_id for u in read.unreadable}
     assert again.unchanged == counts["migrated"] > 0
     assert again.left == {} and len(read.left) == counts["excluded"]

@@ -1,0 +1,148 @@
+"""The transform's frames: every table in the contract's shape, findings and rows of a case
+following its quarantine, a target fingerprint that sees values and not row order, a batch's
+frames cut and joined by case, and the child tables' contract (`child_frames`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from core.db import create_engine
+from legacy.schema import CASE_HDR
+from migration.extract import read_reference
+from migration.extract.batch import LegacyBatch, extract_batch
+from migration.rules import current_rules
+from migration.transform import transform_batch
+from migration.transform.batch import row_texts, target_fingerprints
+from migration.transform.child_adapter import child_frames
+from migration.transform.findings import FINDINGS_SCHEMA
+from migration.transform.frames import CASE_COLUMN, TABLE_NAMES, frame_of, frame_schema
+from migration.transform.keys import key
+from tests.conftest import Databases
+from tests.helpers import generate
+from tests.migration.test_golden import AS_OF, REFERENCE, legacy_cases, load_batch
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _batch(*names: str) -> LegacyBatch:
+    """The cases of these golden files as one batch."""
+    return load_batch([c for n in names for c in legacy_cases(json.loads((GOLDEN / f"{n}.json").read_text()))])
+
+
+def test_every_table_is_a_frame_of_the_contract_shape_even_when_empty() -> None:
+    result = transform_batch(_batch("asylum_dst_rebooked", "two_mains_quarantined"), REFERENCE, AS_OF)
+    assert set(result.rows) == set(TABLE_NAMES)
+    for table, frame in result.rows.items():
+        assert frame.schema == frame_schema(table), table
+    assert result.person_records.schema == frame_schema("person")
+    states = {o.legacy_case_id: o.state for o in result.outcomes}
+    assert sorted(states.values()) == ["migrated", "quarantined"]
+    quarantined = next(cid for cid, state in states.items() if state == "quarantined")
+    migrated = next(cid for cid, state in states.items() if state == "migrated")
+    assert all(quarantined not in frame[CASE_COLUMN].to_list() for frame in result.rows.values())
+    assert result.rows["case"][CASE_COLUMN].to_list() == [migrated]
+    assert quarantined in result.person_records[CASE_COLUMN].to_list()  # every case's reading is kept
+
+
+def test_only_and_refuse_work_on_frames() -> None:
+    result = transform_batch(_batch("asylum_dst_rebooked", "control_chars"), REFERENCE, AS_OF)
+    first, second = (o.legacy_case_id for o in result.outcomes)
+    alone = result.only({first})
+    assert all(set(frame[CASE_COLUMN].to_list()) <= {first} for frame in alone.rows.values())
+    assert [o.legacy_case_id for o in alone.outcomes] == [first]
+    result.refuse({second: ("case_note", "author")})
+    assert all(second not in frame[CASE_COLUMN].to_list() for frame in result.rows.values())
+    assert result.quarantined == 1 and result.findings[-1].rule == "load.rejected"
+
+
+def test_the_target_fingerprint_sees_every_value_and_no_row_order() -> None:
+    result = transform_batch(_batch("asylum_dst_rebooked"), REFERENCE, AS_OF)
+    (outcome,) = result.outcomes
+    prints = target_fingerprints(result.rows)
+    assert prints == {outcome.legacy_case_id: outcome.target_fingerprint}
+    reversed_rows = {t: frame.reverse() for t, frame in result.rows.items()}
+    assert target_fingerprints(reversed_rows) == prints
+    changed = dict(result.rows, appointment=result.rows["appointment"].with_columns(
+        pl.col("venue").str.to_lowercase()))
+    assert target_fingerprints(changed) != prints
+
+
+def test_a_null_and_a_text_that_looks_like_one_read_differently() -> None:
+    rows = [{"task_id": key("task", n), "case_id": key("case", n), "unit_code": unit, "kind": "review_case",
+             "priority_band": "standard", "priority_rank": 1, CASE_COLUMN: n} for n, unit in ((1, None), (2, "-"))]
+    first, second = row_texts("task", frame_of("task", rows))["text"].to_list()
+    assert first.split("|")[3] == "-" and second.split("|")[3] == "1:-"
+
+
+def test_a_batch_cut_and_joined_by_case_keeps_each_cases_rows_and_persons() -> None:
+    both = _batch("asylum_dst_rebooked", "control_chars")
+    first, second = both.case_ids
+    alone = both.only([first])
+    assert alone.case_ids == [first]
+    named = set(alone["CASE_PERSON"]["PERSON_ID"].to_list())
+    assert set(alone["PERSON"]["PERSON_ID"].to_list()) == named
+    assert set(alone["ADDRESS"]["PERSON_ID"].to_list()) <= named
+    joined = LegacyBatch.joined([both.only([second]), alone])
+    for table, frame in both.tables.items():
+        assert joined[table].equals(frame), table
+
+
+def test_child_frames_give_the_five_tables_for_every_case_of_the_parties() -> None:
+    batch = _batch("asylum_dst_rebooked", "notes_loop_and_deleted")
+    with_party, without = batch.case_ids
+    parties = pl.DataFrame({"CASE_ID": [with_party, without], "case_id": [str(key("case", c)) for c in batch.case_ids],
+                            "PERSON_ID": [808, None], "person_id": [str(key("person", "id", 808)), None]},
+                           schema={"CASE_ID": pl.Int64, "case_id": pl.String, "PERSON_ID": pl.Int64,
+                                   "person_id": pl.String})
+    frames, findings = child_frames(batch.tables, parties, AS_OF, current_rules())
+    assert set(frames) == {"appointment", "case_note", "decision", "vulnerability", "resettlement_referral"}
+    for table, frame in frames.items():
+        assert frame.schema == frame_schema(table)
+    appointments = frames["appointment"].filter(pl.col(CASE_COLUMN) == with_party)
+    assert appointments.height == 2 and appointments["person_id"].to_list() == [str(key("person", "id", 808))] * 2
+    assert frames["case_note"].filter(pl.col(CASE_COLUMN) == without).height > 0
+    assert findings.schema == FINDINGS_SCHEMA and findings.height > 0
+    assert set(findings["legacy_case_id"].to_list()) <= set(batch.case_ids)
+
+
+def test_as_of_decides_the_received_date_findings() -> None:
+    batch = _batch("asylum_dst_rebooked")
+    before = transform_batch(batch, REFERENCE, dt.date(2024, 3, 1))
+    assert [f.rule for f in before.findings if f.entity == "case"] == ["case.received_impossible"]
+    assert before.quarantined == 1
+
+
+def test_a_batch_with_no_case_gives_every_table_empty() -> None:
+    for empty in (LegacyBatch(), _batch("asylum_dst_rebooked").only([])):
+        result = transform_batch(empty, REFERENCE, AS_OF)
+        assert result.outcomes == [] and result.findings == [] and result.person_records.is_empty()
+        assert all(frame.is_empty() and frame.schema == frame_schema(t) for t, frame in result.rows.items())
+
+
+def test_a_cases_rows_and_findings_do_not_depend_on_its_batch(databases: Databases) -> None:
+    """Transformed in one batch or each alone, every case gives the same rows and findings (the
+    person table aside: it keeps one reading per human across the batch)."""
+    url = databases.new("cid")
+    generate(url, 50, seed=23, scale=3.0)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        reference = read_reference(conn)
+        batch = extract_batch(conn, sorted(conn.execute(sa.select(CASE_HDR.c.CASE_ID)).scalars()))
+    engine.dispose()
+    together = transform_batch(batch, reference, AS_OF)
+    alone = [transform_batch(batch.only([cid]), reference, AS_OF) for cid in batch.case_ids]
+    assert [o for r in alone for o in r.outcomes] == together.outcomes
+    assert Counter(f for r in alone for f in r.findings) == Counter(together.findings)
+    assert 0 < together.migrated < len(batch.case_ids)
+    for table in TABLE_NAMES:
+        if table != "person":
+            assert pl.concat([r.rows[table] for r in alone]).sort(pl.all()).equals(
+                together.rows[table].sort(pl.all())), table
+    assert pl.concat([r.person_records for r in alone]).sort(pl.all()).equals(
+        together.person_records.sort(pl.all()))
