@@ -1,0 +1,214 @@
+"""CID's value rules over whole columns: the Polars forms of migration/parsers.py's dates, UK local
+times, flags, codes, free text, postcodes and names, and of keys.py's UUIDv5 keys. Each gives, value
+for value, what its scalar version gives (tests/migration/test_columns.py holds them equal)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from migration import parsers
+from migration.parsers import MONTHS, YEAR_PIVOT, clean_text, split_name
+from migration.transform.keys import NAMESPACE
+
+UK_ZONE = "Europe/London"
+# Polars' bundled zone rules stop at 2099 (no summer time from 2100); zoneinfo's go on, so later
+# times take the scalar rule.
+ZONE_RULES_END_YEAR = 2100
+# The characters Python's str.strip() and str.split() treat as whitespace (all lie below U+3001):
+# Polars' own whitespace set differs (it leaves U+001C..U+001F alone).
+PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in PY_WHITESPACE) + "]"
+_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+_ASCII_ONLY = r"^[\x00-\x7F]*$"
+
+DATE_FIELDS = {"value": pl.Date(), "precision": pl.String(), "problem": pl.String()}
+TIME_FIELDS = {"value": pl.Datetime("us", "UTC"), "problem": pl.String()}
+TEXT_FIELDS = {"text": pl.String(), "control_chars": pl.Boolean(), "mojibake": pl.Boolean()}
+POSTCODE_FIELDS = {"postcode": pl.String(), "area": pl.String()}
+NAME_FIELDS = {"surname": pl.String(), "forenames": pl.String(), "split": pl.Boolean()}
+
+
+def stripped(text: pl.Expr) -> pl.Expr:
+    """Text with leading and trailing whitespace removed, as Python's str.strip() does."""
+    return text.str.strip_chars(PY_WHITESPACE)
+
+
+def code(text: pl.Expr) -> pl.Expr:
+    """A code as lookups read it: stripped and upper-cased (null stays null)."""
+    return stripped(text).str.to_uppercase()
+
+
+def flag(text: pl.Expr) -> pl.Expr:
+    """CID's Y/N/NULL flags as booleans: only 'Y' is true (parsers.flag)."""
+    return (code(text) == "Y").fill_null(False)
+
+
+def looked_up(text: pl.Expr, table: dict[Any, str]) -> pl.Expr:
+    """A code's value in a lookup table, null when absent; a `None` entry answers null and blank codes."""
+    codes = code(text)
+    known = {k: v for k, v in table.items() if k is not None}
+    found = codes.replace_strict(list(known), list(known.values()), default=None, return_dtype=pl.String)
+    if None in table:
+        return pl.when(codes.is_null() | (codes == "")).then(pl.lit(table[None])).otherwise(found)
+    return found
+
+
+def _groups(text: pl.Expr, pattern: str, names: tuple[str, ...]) -> list[pl.Expr]:
+    groups = text.str.extract_groups(pattern)
+    return [groups.struct.field(str(n)).alias(name) for n, name in enumerate(names, start=1)]
+
+
+def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    return (pl.when(month == 2).then(pl.when(leap).then(29).otherwise(28))
+            .when(month.is_in([4, 6, 9, 11])).then(30).otherwise(31))
+
+
+def cid_date(text: pl.Expr) -> pl.Expr:
+    """CID date strings read as parsers.parse_cid_date reads them: a struct of value (Date),
+    precision and problem (null when readable or blank)."""
+    s = stripped(text)
+    iso_y, iso_m, iso_d = _groups(s, r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", ("y", "m", "d"))
+    uk_d, uk_m, uk_y = _groups(s, r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$", ("d", "m", "y"))
+    ora_d, ora_mon, ora_yy = _groups(s, r"^([0-9]{2})-([A-Za-z]{3})-([0-9]{2})$", ("d", "mon", "yy"))
+    cmp_y, cmp_m, cmp_d = _groups(s, r"^([0-9]{4})([0-9]{2})([0-9]{2})$", ("y", "m", "d"))
+    yy = ora_yy.cast(pl.Int32)
+    ora_y = pl.when(yy < YEAR_PIVOT).then(2000 + yy).otherwise(1900 + yy)
+    ora_m = ora_mon.str.to_uppercase().replace_strict(list(MONTHS), list(MONTHS.values()), default=None,
+                                                      return_dtype=pl.Int32)
+    year = pl.coalesce(iso_y.cast(pl.Int32), uk_y.cast(pl.Int32), ora_y, cmp_y.cast(pl.Int32))
+    month = pl.coalesce(iso_m.cast(pl.Int32), uk_m.cast(pl.Int32), ora_m, cmp_m.cast(pl.Int32))
+    day = pl.coalesce(iso_d.cast(pl.Int32), uk_d.cast(pl.Int32), ora_d.cast(pl.Int32), cmp_d.cast(pl.Int32))
+    blank = s.is_null() | (s == "")
+    unreadable = year.is_null() | month.is_null() | day.is_null() | (month > 12) | (day > 31)
+    whole_month = month == 0
+    real_month = pl.when(whole_month).then(1).otherwise(month)
+    real_day = pl.when(whole_month | (day == 0)).then(1).otherwise(day)
+    impossible = ((whole_month & (day != 0)) | (year < 1900)
+                  | (real_day > _days_in_month(year, real_month)))
+    problem = (pl.when(blank).then(None).when(unreadable).then(pl.lit("unparseable"))
+               .when(impossible).then(pl.lit("impossible")).otherwise(None))
+    ok = ~blank & ~unreadable & ~impossible
+    value = pl.when(ok).then(pl.date(pl.when(ok).then(year).otherwise(2000),
+                                     pl.when(ok).then(real_month).otherwise(1),
+                                     pl.when(ok).then(real_day).otherwise(1)))
+    precision = (pl.when(~ok).then(pl.lit("unknown")).when(whole_month).then(pl.lit("year"))
+                 .when(day == 0).then(pl.lit("month")).otherwise(pl.lit("day")))
+    return pl.struct(value.alias("value"), precision.alias("precision"), problem.cast(pl.String).alias("problem"))
+
+
+def uk_local_to_utc(local: pl.Expr) -> pl.Expr:
+    """Naive UK local times as UTC instants by parsers.uk_local_to_utc's rule: a struct of value and
+    problem (`gap` for the skipped hour, read with the offset before the change; `fold` for the
+    repeated hour, read as its first occurrence; else null)."""
+    naive = local.cast(pl.Datetime("us"))
+    first = naive.dt.replace_time_zone(UK_ZONE, ambiguous="earliest", non_existent="null")
+    second = naive.dt.replace_time_zone(UK_ZONE, ambiguous="latest", non_existent="null")
+    # Every UK gap is one hour long, so an hour earlier lies before the change and carries its offset.
+    hour_before = naive - pl.duration(hours=1)
+    before_utc = (hour_before.dt.replace_time_zone(UK_ZONE, ambiguous="earliest", non_existent="null")
+                  .dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+    gap_utc = (naive - (hour_before - before_utc)).dt.replace_time_zone("UTC")
+    gap = naive.is_not_null() & first.is_null()
+    value = pl.when(gap).then(gap_utc).otherwise(first.dt.convert_time_zone("UTC"))
+    problem = pl.when(gap).then(pl.lit("gap")).when(first != second).then(pl.lit("fold")).otherwise(None)
+    vectorised = pl.struct(value.alias("value"), problem.cast(pl.String).alias("problem"))
+    scalar = naive.map_batches(_late_times, return_dtype=pl.Struct(TIME_FIELDS), is_elementwise=True)
+    return pl.when(naive.dt.year() >= ZONE_RULES_END_YEAR).then(scalar).otherwise(vectorised)
+
+
+def _late_times(values: pl.Series) -> pl.Series:
+    late = (values.dt.year() >= ZONE_RULES_END_YEAR).fill_null(False)
+    return _through_python(values, lambda t: dict(zip(TIME_FIELDS, parsers.uk_local_to_utc(t), strict=True)),
+                           late, pl.Struct(TIME_FIELDS))
+
+
+def _through_python(values: pl.Series, fn: Callable[[Any], Any], keep: pl.Series,
+                    dtype: pl.DataType) -> pl.Series:
+    """`fn` of each distinct value where `keep` holds (null elsewhere), computed once per value."""
+    distinct = values.filter(keep).unique()
+    if distinct.is_empty():
+        return pl.Series(values.name, [None] * len(values), dtype=dtype)
+    answers = pl.Series(values.name, [fn(v) for v in distinct.to_list()], dtype=dtype)
+    return values.replace_strict(distinct, answers, default=None, return_dtype=dtype)
+
+
+def _cleaned_series(values: pl.Series) -> pl.Series:
+    raw = values.cast(pl.String)
+    ascii_only = raw.str.contains(_ASCII_ONLY)
+    # ftfy and its detector run once per distinct value holding non-ASCII text: clean_text decides.
+    slow_dtype = pl.Struct({"text": pl.String(), "repairs": pl.List(pl.String())})
+    slow = _through_python(raw, lambda v: dict(zip(("text", "repairs"), clean_text(v), strict=True)),
+                           (~ascii_only).fill_null(False), slow_dtype)
+    frame = pl.DataFrame({"raw": raw, "ascii": ascii_only, "plain": raw.str.replace_all(_CONTROL, ""),
+                          "slow": slow})
+    repairs = pl.col("slow").struct.field("repairs")
+    cleaned = pl.struct(
+        text=pl.when("ascii").then("plain").otherwise(pl.col("slow").struct.field("text")),
+        control_chars=pl.when("ascii").then(pl.col("plain") != pl.col("raw"))
+        .otherwise(repairs.list.contains("control_chars")),
+        mojibake=pl.when("ascii").then(False).otherwise(repairs.list.contains("mojibake")),
+    )
+    return frame.select(pl.when(pl.col("raw").is_not_null()).then(cleaned)).to_series().alias(values.name)
+
+
+def cleaned_text(text: pl.Expr) -> pl.Expr:
+    """Free text cleaned as parsers.clean_text cleans it: a struct of the text and whether control
+    characters were removed and mojibake repaired (null for null)."""
+    return text.map_batches(_cleaned_series, return_dtype=pl.Struct(TEXT_FIELDS), is_elementwise=True)
+
+
+def _postcode_series(values: pl.Series) -> pl.Series:
+    compact = values.cast(pl.String).str.replace_all(_WHITESPACE_CLASS, "").str.to_uppercase()
+    parts = compact.str.extract_groups(r"^([A-Z]{1,2})([0-9][A-Z0-9]?)([0-9][A-Z]{2})$").struct.unnest()
+    return parts.select(pl.struct(postcode=pl.concat_str(pl.col("1"), pl.col("2"), pl.lit(" "), pl.col("3")),
+                                  area=pl.col("1"))).to_series().alias(values.name)
+
+
+def postcode(text: pl.Expr) -> pl.Expr:
+    """Postcodes as parsers.normalise_postcode reads them: a struct of the canonical postcode and its
+    area, both null when the text is no postcode."""
+    return text.map_batches(_postcode_series, return_dtype=pl.Struct(POSTCODE_FIELDS), is_elementwise=True)
+
+
+def _names_series(pair: pl.Series) -> pl.Series:
+    parts = pair.struct.unnest()
+    surname, forenames = parts.columns
+    answers = _through_python(pair, lambda v: dict(zip(NAME_FIELDS, split_name(v[surname], v[forenames]),
+                                                       strict=True)),
+                              pl.Series([True] * len(pair), dtype=pl.Boolean), pl.Struct(NAME_FIELDS))
+    return answers.alias(pair.name)
+
+
+def names(surname: pl.Expr, forenames: pl.Expr) -> pl.Expr:
+    """Names as parsers.split_name reads them: a struct of surname, forenames and whether a
+    `SURNAME, Forenames` held in forenames was split (computed once per distinct pair)."""
+    pair = pl.struct(surname.cast(pl.String).alias("surname"), forenames.cast(pl.String).alias("forenames"))
+    return pair.map_batches(_names_series, return_dtype=pl.Struct(NAME_FIELDS), is_elementwise=True)
+
+
+_NAMESPACE_HASH = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
+# The variant bits of an RFC 4122 UUID over the hex digit they share with the hash.
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+
+
+def uuid5_text(name: str) -> str:
+    """keys.key's UUIDv5 of a name in NAMESPACE as canonical text, without building a UUID object."""
+    digest = _NAMESPACE_HASH.copy()
+    digest.update(name.encode())
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+def _keys_series(names: pl.Series) -> pl.Series:
+    return pl.Series(names.name, [None if n is None else uuid5_text(n) for n in names.to_list()], dtype=pl.String)
+
+
+def key(entity: str, *parts: pl.Expr) -> pl.Expr:
+    """keys.key(entity, *parts) per row, as canonical UUID text; null where a part is null."""
+    name = pl.concat_str([pl.lit(entity), *(p.cast(pl.String) for p in parts)], separator="/")
+    return name.map_batches(_keys_series, return_dtype=pl.String, is_elementwise=True)
