@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import petl as etl
+import polars as pl
 
 from migration.extract import LegacyCase, LegacyReference
 from migration.rules import Rules, current_rules
 from migration.rules.matching import first_match
 from migration.transform.case_rows import case_facts_of, case_row, party_and_person_rows
-from migration.transform.child_rows import CHILD_MAPPERS
+from migration.transform.child_rows import CHILD_TABLES, child_frames, legacy_frame
 from migration.transform.context import BatchContext, CaseState
 from migration.transform.findings import Finding
+from migration.transform.frames import dicts_of
 from migration.transform.keys import key
 from migration.transform.validate import CASE_COLUMN, VALIDATED_TABLES, schema_failures, uuid_columns
 
@@ -85,8 +87,6 @@ def _transform_case(ctx: BatchContext, legacy: LegacyCase, tables: dict[str, lis
     own: dict[str, list[Row]] = defaultdict(list)
     for table, row in party_and_person_rows(ctx, state):
         own[table].append(row)
-    for legacy_table, target, mapper in CHILD_MAPPERS:
-        own[target].extend(mapper(ctx, state, legacy.children.get(legacy_table, [])))
     facts = case_facts_of(ctx, state)
     route = first_match(ctx.rules.routes, facts)
     band = first_match(ctx.rules.priority_bands, facts)
@@ -102,6 +102,20 @@ def _transform_case(ctx: BatchContext, legacy: LegacyCase, tables: dict[str, lis
         for row in rows:
             row[CASE_COLUMN] = cid
         tables[table].extend(rows)
+
+
+def _child_rows(ctx: BatchContext, cases: Sequence[LegacyCase], tables: dict[str, list[Row]]) -> None:
+    legacy = {t: legacy_frame(t, [r for case in cases for r in case.children.get(t, [])]) for t in CHILD_TABLES}
+    parties = pl.DataFrame(
+        [(cid, str(state.case_key), pid, str(pkey))
+         for cid, state in ctx.cases.items() for pid, pkey in (state.person_keys.items() or [(None, None)])],
+        schema={"CASE_ID": pl.Int64, "case_id": pl.String, "PERSON_ID": pl.Int64, "person_id": pl.String},
+        orient="row")
+    frames, found = child_frames(legacy, parties, ctx.as_of, ctx.rules)
+    for table, frame in frames.items():
+        tables[table].extend(dicts_of(table, frame))
+    for case_id, rule, entity, field_name, legacy_key in found.iter_rows():
+        ctx.find(case_id, rule, entity, field_name, legacy_key)
 
 
 def _dedupe_persons(rows: list[Row]) -> list[Row]:
@@ -141,6 +155,7 @@ def transform_batch(cases: Sequence[LegacyCase], reference: LegacyReference, as_
     tables: dict[str, list[Row]] = defaultdict(list)
     for legacy in cases:
         _transform_case(ctx, legacy, tables)
+    _child_rows(ctx, cases, tables)
     quarantined = ctx.findings.quarantined
 
     def kept(table: str) -> list[Row]:

@@ -5,7 +5,7 @@ for value, what its scalar version gives (tests/migration/test_columns.py holds 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -47,14 +47,12 @@ def flag(text: pl.Expr) -> pl.Expr:
     return (code(text) == "Y").fill_null(False)
 
 
-def looked_up(text: pl.Expr, table: dict[Any, str]) -> pl.Expr:
-    """A code's value in a lookup table, null when absent; a `None` entry answers null and blank codes."""
-    codes = code(text)
-    known = {k: v for k, v in table.items() if k is not None}
-    found = codes.replace_strict(list(known), list(known.values()), default=None, return_dtype=pl.String)
-    if None in table:
-        return pl.when(codes.is_null() | (codes == "")).then(pl.lit(table[None])).otherwise(found)
-    return found
+def looked_up(text: pl.Expr, table: Mapping[Any, str]) -> pl.Expr:
+    """A code's entry in a lookup table, null when absent (a null code reads as blank); a `None`
+    entry answers the blank code, as the tables whose empty code means "none yet" hold it."""
+    entries = {("" if k is None else k): v for k, v in table.items()}
+    return code(text).fill_null("").replace_strict(list(entries), list(entries.values()), default=None,
+                                                   return_dtype=pl.String)
 
 
 def _groups(text: pl.Expr, pattern: str, names: tuple[str, ...]) -> list[pl.Expr]:

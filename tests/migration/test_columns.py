@@ -101,6 +101,9 @@ def test_flags_and_codes_read_as_the_scalar_rules_read_them(texts: list[str | No
     table = {"Y": "yes", "SS": "sharp", "S": "long", None: "blank"}
     want = [table.get((t or "").strip().upper() or None) for t in texts]
     assert _column(columns.looked_up(pl.col("v"), table), texts) == want
+    table = {"Y": "yes", "N": "no"}
+    want = [table.get((t or "").strip().upper()) for t in texts]
+    assert _column(columns.looked_up(pl.col("v"), table), texts) == want
 
 
 MOJIBAKE = st.sampled_from(["café", "Zoë", "Müller", "São", "déjà", "naïve", "–", "€5", "’s"]).map(
