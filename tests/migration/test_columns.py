@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from legacy.dates import last_sunday
 from migration.parsers import (
     MONTHS,
+    UK,
     clean_text,
     flag,
     normalise_postcode,
@@ -87,6 +88,25 @@ def test_the_dst_hours_are_named_as_the_scalar_rule_names_them() -> None:
     times += [t + dt.timedelta(minutes=59, seconds=59, microseconds=999_999) for t in times]
     got = _column(columns.uk_local_to_utc(pl.col("v")), times, pl.Datetime("us"))
     assert {g["problem"] for g in got} == {None, "gap", "fold"}
+    assert got == [dict(zip(("value", "problem"), uk_local_to_utc(t), strict=True)) for t in times]
+
+
+def _uk_change_days(first: int, last: int) -> list[dt.date]:
+    """Every day from `first` to `last` (years) on which UK clocks change, as zoneinfo knows them."""
+    days, day = [], dt.date(first, 1, 1)
+    while day.year <= last:
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=UK)
+        if start.utcoffset() != (start + dt.timedelta(days=1)).utcoffset():
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def test_every_uk_clock_change_from_1900_converts_as_the_scalar_rule_converts_it() -> None:
+    days = _uk_change_days(1900, columns.ZONE_RULES_END_YEAR + 2)
+    times = [dt.datetime.combine(day, dt.time(0)) + dt.timedelta(minutes=m) for day in days for m in range(0, 300, 10)]
+    got = _column(columns.uk_local_to_utc(pl.col("v")), times, pl.Datetime("us"))
+    assert len(days) > 300 and {g["problem"] for g in got} == {None, "gap", "fold"}
     assert got == [dict(zip(("value", "problem"), uk_local_to_utc(t), strict=True)) for t in times]
 
 
