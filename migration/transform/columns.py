@@ -55,9 +55,9 @@ def looked_up(text: pl.Expr, table: Mapping[Any, str]) -> pl.Expr:
                                                    return_dtype=pl.String)
 
 
-def _groups(text: pl.Expr, pattern: str, names: tuple[str, ...]) -> list[pl.Expr]:
+def _parts(text: pl.Expr, pattern: str) -> list[pl.Expr]:
     groups = text.str.extract_groups(pattern)
-    return [groups.struct.field(str(n)).alias(name) for n, name in enumerate(names, start=1)]
+    return [groups.struct.field(str(n)) for n in (1, 2, 3)]
 
 
 def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
@@ -66,37 +66,52 @@ def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
             .when(month.is_in([4, 6, 9, 11])).then(30).otherwise(31))
 
 
-def cid_date(text: pl.Expr) -> pl.Expr:
-    """CID date strings read as parsers.parse_cid_date reads them: a struct of value (Date),
-    precision and problem (null when readable or blank)."""
-    s = stripped(text)
-    iso_y, iso_m, iso_d = _groups(s, r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", ("y", "m", "d"))
-    uk_d, uk_m, uk_y = _groups(s, r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$", ("d", "m", "y"))
-    ora_d, ora_mon, ora_yy = _groups(s, r"^([0-9]{2})-([A-Za-z]{3})-([0-9]{2})$", ("d", "mon", "yy"))
-    cmp_y, cmp_m, cmp_d = _groups(s, r"^([0-9]{4})([0-9]{2})([0-9]{2})$", ("y", "m", "d"))
+def _cid_dates(texts: pl.Series) -> pl.Series:
+    # In stages over named columns: one expression reusing its parts would repeat them as a tree.
+    frame = pl.DataFrame({"s": texts.cast(pl.String)}).with_columns(stripped(pl.col("s")))
+    s = pl.col("s")
+    iso_y, iso_m, iso_d = _parts(s, r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+    uk_d, uk_m, uk_y = _parts(s, r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
+    ora_d, ora_mon, ora_yy = _parts(s, r"^([0-9]{2})-([A-Za-z]{3})-([0-9]{2})$")
+    cmp_y, cmp_m, cmp_d = _parts(s, r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
     yy = ora_yy.cast(pl.Int32)
     ora_y = pl.when(yy < YEAR_PIVOT).then(2000 + yy).otherwise(1900 + yy)
     ora_m = ora_mon.str.to_uppercase().replace_strict(list(MONTHS), list(MONTHS.values()), default=None,
                                                       return_dtype=pl.Int32)
-    year = pl.coalesce(iso_y.cast(pl.Int32), uk_y.cast(pl.Int32), ora_y, cmp_y.cast(pl.Int32))
-    month = pl.coalesce(iso_m.cast(pl.Int32), uk_m.cast(pl.Int32), ora_m, cmp_m.cast(pl.Int32))
-    day = pl.coalesce(iso_d.cast(pl.Int32), uk_d.cast(pl.Int32), ora_d.cast(pl.Int32), cmp_d.cast(pl.Int32))
-    blank = s.is_null() | (s == "")
-    unreadable = year.is_null() | month.is_null() | day.is_null() | (month > 12) | (day > 31)
-    whole_month = month == 0
-    real_month = pl.when(whole_month).then(1).otherwise(month)
-    real_day = pl.when(whole_month | (day == 0)).then(1).otherwise(day)
-    impossible = ((whole_month & (day != 0)) | (year < 1900)
-                  | (real_day > _days_in_month(year, real_month)))
-    problem = (pl.when(blank).then(None).when(unreadable).then(pl.lit("unparseable"))
-               .when(impossible).then(pl.lit("impossible")).otherwise(None))
-    ok = ~blank & ~unreadable & ~impossible
-    value = pl.when(ok).then(pl.date(pl.when(ok).then(year).otherwise(2000),
-                                     pl.when(ok).then(real_month).otherwise(1),
-                                     pl.when(ok).then(real_day).otherwise(1)))
-    precision = (pl.when(~ok).then(pl.lit("unknown")).when(whole_month).then(pl.lit("year"))
-                 .when(day == 0).then(pl.lit("month")).otherwise(pl.lit("day")))
-    return pl.struct(value.alias("value"), precision.alias("precision"), problem.cast(pl.String).alias("problem"))
+    frame = frame.with_columns(
+        blank=s.is_null() | (s == ""),
+        y=pl.coalesce(iso_y.cast(pl.Int32), uk_y.cast(pl.Int32), ora_y, cmp_y.cast(pl.Int32)),
+        m=pl.coalesce(iso_m.cast(pl.Int32), uk_m.cast(pl.Int32), ora_m, cmp_m.cast(pl.Int32)),
+        d=pl.coalesce(iso_d.cast(pl.Int32), uk_d.cast(pl.Int32), ora_d.cast(pl.Int32), cmp_d.cast(pl.Int32)),
+    )
+    y, m, d = pl.col("y"), pl.col("m"), pl.col("d")
+    frame = frame.with_columns(
+        unreadable=(y.is_null() | m.is_null() | d.is_null() | (m > 12) | (d > 31)).fill_null(True),
+        whole_year=m == 0,
+        real_m=pl.when(m == 0).then(1).otherwise(m),
+        real_d=pl.when((m == 0) | (d == 0)).then(1).otherwise(d),
+    )
+    real_m, real_d = pl.col("real_m"), pl.col("real_d")
+    frame = frame.with_columns(
+        impossible=((pl.col("whole_year") & (d != 0)) | (y < 1900) | (real_d > _days_in_month(y, real_m)))
+        .fill_null(False))
+    frame = frame.with_columns(ok=~pl.col("blank") & ~pl.col("unreadable") & ~pl.col("impossible"))
+    ok = pl.col("ok")
+    return frame.select(pl.struct(
+        value=pl.when(ok).then(pl.date(pl.when(ok).then(y).otherwise(2000), pl.when(ok).then(real_m).otherwise(1),
+                                       pl.when(ok).then(real_d).otherwise(1))),
+        precision=pl.when(~ok).then(pl.lit("unknown")).when(pl.col("whole_year")).then(pl.lit("year"))
+        .when(d == 0).then(pl.lit("month")).otherwise(pl.lit("day")),
+        problem=pl.when(pl.col("blank")).then(pl.lit(None, pl.String)).when(pl.col("unreadable"))
+        .then(pl.lit("unparseable")).when(pl.col("impossible")).then(pl.lit("impossible"))
+        .otherwise(pl.lit(None, pl.String)),
+    )).to_series().alias(texts.name)
+
+
+def cid_date(text: pl.Expr) -> pl.Expr:
+    """CID date strings read as parsers.parse_cid_date reads them: a struct of value (Date),
+    precision and problem (null when readable or blank)."""
+    return text.map_batches(_cid_dates, return_dtype=pl.Struct(DATE_FIELDS), is_elementwise=True)
 
 
 def uk_local_to_utc(local: pl.Expr) -> pl.Expr:

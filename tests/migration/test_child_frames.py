@@ -20,7 +20,7 @@ from legacy.schema import legacy_metadata
 from migration.parsers import flag
 from migration.rules import Rules, current_rules
 from migration.target_schema import NOTE_TEXT_MAX
-from migration.transform.child_rows import CHILD_TABLES, FINDING_SCHEMA, child_frames
+from migration.transform.child_rows import CHILD_TABLES, FINDING_SCHEMA, child_frames, legacy_frame
 from migration.transform.frames import CASE_COLUMN, dicts_of, frame_schema
 from migration.transform.keys import key, person_key
 from tests.conftest import AS_OF, Databases
@@ -55,7 +55,7 @@ def _golden_tables(path: Path) -> dict[str, list[Row]]:
     return tables
 
 
-def _party_keys(tables: Mapping[str, list[Row]], rules: Rules) -> dict[int, dict[int, uuid.UUID]]:
+def party_keys(tables: Mapping[str, list[Row]], rules: Rules) -> dict[int, dict[int, uuid.UUID]]:
     """CASE_ID -> the person keys of its kept parties (not deleted, person present, role known)."""
     persons = {p["PERSON_ID"]: p for p in tables["PERSON"]}
     keys: dict[int, dict[int, uuid.UUID]] = {h["CASE_ID"]: {} for h in tables["CASE_HDR"]}
@@ -69,28 +69,27 @@ def _party_keys(tables: Mapping[str, list[Row]], rules: Rules) -> dict[int, dict
     return keys
 
 
-def _row_wise(tables: Mapping[str, list[Row]], people: Mapping[int, dict[int, uuid.UUID]],
-              rules: Rules) -> tuple[dict[str, list[Row]], list[tuple[Any, ...]]]:
+def row_wise(tables: Mapping[str, list[Row]], people: Mapping[int, dict[int, uuid.UUID]],
+             rules: Rules) -> tuple[dict[str, list[Row]], list[tuple[Any, ...]]]:
+    """The row-wise mappers' rows (each with `_case`) and findings, case by case."""
     ctx = reference.BatchContext(rules)
     out: dict[str, list[Row]] = {target: [] for target in CHILD_TABLES.values()}
+    children: dict[tuple[str, int], list[Row]] = {}
+    for legacy_table in CHILD_TABLES:
+        for r in tables.get(legacy_table, []):
+            children.setdefault((legacy_table, r["CASE_ID"]), []).append(r)
     for case_id, person_keys in people.items():
         state = reference.case_state(case_id, key("case", case_id), person_keys)
         for legacy_table, target in CHILD_TABLES.items():
-            own = [r for r in tables.get(legacy_table, []) if r["CASE_ID"] == case_id]
+            own = children.get((legacy_table, case_id), [])
             out[target].extend({**row, CASE_COLUMN: case_id} for row in MAPPERS[legacy_table](ctx, state, own))
     return out, ctx.findings
 
 
-def _frame(table: str, rows: Sequence[Row]) -> pl.DataFrame:
-    types = {sa.Integer: pl.Int64(), sa.DateTime: pl.Datetime("us")}
-    schema = {c.name: next((t for kind, t in types.items() if isinstance(c.type, kind)), pl.String())
-              for c in legacy_metadata.tables[table].columns}
-    return pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema, orient="row")
-
-
-def _columnar(tables: Mapping[str, list[Row]], people: Mapping[int, dict[int, uuid.UUID]],
-              rules: Rules) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    legacy = {table: _frame(table, rows) for table, rows in tables.items()}
+def columnar(tables: Mapping[str, list[Row]], people: Mapping[int, dict[int, uuid.UUID]],
+             rules: Rules) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """child_frames of the same rows, given as frames."""
+    legacy = {table: legacy_frame(table, rows) for table, rows in tables.items()}
     parties = [{"CASE_ID": cid, "case_id": str(key("case", cid)), "PERSON_ID": pid, "person_id": str(pkey)}
                for cid, keys in people.items() for pid, pkey in (keys.items() or [(None, None)])]
     frame = pl.DataFrame(parties, schema={"CASE_ID": pl.Int64, "case_id": pl.String, "PERSON_ID": pl.Int64,
@@ -107,9 +106,9 @@ def _comparable(rows: Iterable[Row]) -> Counter[tuple[tuple[str, Any], ...]]:
 def assert_same(tables: Mapping[str, list[Row]]) -> set[str]:
     """Both forms of the mappers agree on these legacy rows; return the rules of their findings."""
     rules = current_rules()
-    people = _party_keys(tables, rules)
-    want_rows, want_findings = _row_wise(tables, people, rules)
-    got_rows, got_findings = _columnar(tables, people, rules)
+    people = party_keys(tables, rules)
+    want_rows, want_findings = row_wise(tables, people, rules)
+    got_rows, got_findings = columnar(tables, people, rules)
     assert set(got_rows) == set(want_rows)
     for table, frame in got_rows.items():
         assert frame.schema == frame_schema(table), table
@@ -133,7 +132,8 @@ def test_a_batch_of_every_golden_case_maps_as_the_row_wise_mappers_map_it() -> N
     assert {"appointment.dst_gap", "appointment.rebooking_loop", "note.split_long", "text.mojibake"} <= rules
 
 
-def _read(url: str, batch: Sequence[int]) -> dict[str, list[Row]]:
+def read_batch(url: str, batch: Sequence[int]) -> dict[str, list[Row]]:
+    """The rows a batch of cases' children are mapped from, as the driver reads them."""
     engine = create_engine(url)
     tables: dict[str, list[Row]] = {}
     with engine.connect() as conn:
@@ -158,6 +158,6 @@ def test_generated_batches_map_as_the_row_wise_mappers_map_them(databases: Datab
     engine.dispose()
     seen: set[str] = set()
     for start in range(0, len(case_ids), 150):
-        seen |= assert_same(_read(url, case_ids[start:start + 150]))
+        seen |= assert_same(read_batch(url, case_ids[start:start + 150]))
     assert {"row.soft_deleted", "appointment.dst_gap", "appointment.dst_fold", "appointment.rebooking_loop",
             "appointment.rebooking_dangling", "text.mojibake", "text.control_chars", "note.split_long"} <= seen, seen
