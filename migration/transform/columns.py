@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -66,9 +67,10 @@ def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
             .when(month.is_in([4, 6, 9, 11])).then(30).otherwise(31))
 
 
-def _cid_dates(texts: pl.Series) -> pl.Series:
-    # In stages over named columns: one expression reusing its parts would repeat them as a tree.
-    frame = pl.DataFrame({"s": texts.cast(pl.String)}).with_columns(stripped(pl.col("s")))
+@cache
+def _date_stages() -> tuple[tuple[pl.Expr, ...], ...]:
+    """The stages of reading CID dates, built once: each reads the columns the stages before named
+    (one expression reusing its parts would repeat them as a tree)."""
     s = pl.col("s")
     iso_y, iso_m, iso_d = _parts(s, r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
     uk_d, uk_m, uk_y = _parts(s, r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
@@ -78,34 +80,39 @@ def _cid_dates(texts: pl.Series) -> pl.Series:
     ora_y = pl.when(yy < YEAR_PIVOT).then(2000 + yy).otherwise(1900 + yy)
     ora_m = ora_mon.str.to_uppercase().replace_strict(list(MONTHS), list(MONTHS.values()), default=None,
                                                       return_dtype=pl.Int32)
-    frame = frame.with_columns(
-        blank=s.is_null() | (s == ""),
-        y=pl.coalesce(iso_y.cast(pl.Int32), uk_y.cast(pl.Int32), ora_y, cmp_y.cast(pl.Int32)),
-        m=pl.coalesce(iso_m.cast(pl.Int32), uk_m.cast(pl.Int32), ora_m, cmp_m.cast(pl.Int32)),
-        d=pl.coalesce(iso_d.cast(pl.Int32), uk_d.cast(pl.Int32), ora_d.cast(pl.Int32), cmp_d.cast(pl.Int32)),
-    )
     y, m, d = pl.col("y"), pl.col("m"), pl.col("d")
-    frame = frame.with_columns(
-        unreadable=(y.is_null() | m.is_null() | d.is_null() | (m > 12) | (d > 31)).fill_null(True),
-        whole_year=m == 0,
-        real_m=pl.when(m == 0).then(1).otherwise(m),
-        real_d=pl.when((m == 0) | (d == 0)).then(1).otherwise(d),
+    real_m, real_d, ok = pl.col("real_m"), pl.col("real_d"), pl.col("ok")
+    return (
+        (stripped(s),),
+        ((s.is_null() | (s == "")).alias("blank"),
+         pl.coalesce(iso_y.cast(pl.Int32), uk_y.cast(pl.Int32), ora_y, cmp_y.cast(pl.Int32)).alias("y"),
+         pl.coalesce(iso_m.cast(pl.Int32), uk_m.cast(pl.Int32), ora_m, cmp_m.cast(pl.Int32)).alias("m"),
+         pl.coalesce(iso_d.cast(pl.Int32), uk_d.cast(pl.Int32), ora_d.cast(pl.Int32), cmp_d.cast(pl.Int32)).alias("d")),
+        ((y.is_null() | m.is_null() | d.is_null() | (m > 12) | (d > 31)).fill_null(True).alias("unreadable"),
+         (m == 0).alias("whole_year"),
+         pl.when(m == 0).then(1).otherwise(m).alias("real_m"),
+         pl.when((m == 0) | (d == 0)).then(1).otherwise(d).alias("real_d")),
+        (((pl.col("whole_year") & (d != 0)) | (y < 1900) | (real_d > _days_in_month(y, real_m)))
+         .fill_null(False).alias("impossible"),),
+        ((~pl.col("blank") & ~pl.col("unreadable") & ~pl.col("impossible")).alias("ok"),),
+        (pl.struct(
+            value=pl.when(ok).then(pl.date(pl.when(ok).then(y).otherwise(2000),
+                                           pl.when(ok).then(real_m).otherwise(1),
+                                           pl.when(ok).then(real_d).otherwise(1))),
+            precision=pl.when(~ok).then(pl.lit("unknown")).when(pl.col("whole_year")).then(pl.lit("year"))
+            .when(d == 0).then(pl.lit("month")).otherwise(pl.lit("day")),
+            problem=pl.when(pl.col("blank")).then(pl.lit(None, pl.String)).when(pl.col("unreadable"))
+            .then(pl.lit("unparseable")).when(pl.col("impossible")).then(pl.lit("impossible"))
+            .otherwise(pl.lit(None, pl.String)),
+        ).alias("date"),),
     )
-    real_m, real_d = pl.col("real_m"), pl.col("real_d")
-    frame = frame.with_columns(
-        impossible=((pl.col("whole_year") & (d != 0)) | (y < 1900) | (real_d > _days_in_month(y, real_m)))
-        .fill_null(False))
-    frame = frame.with_columns(ok=~pl.col("blank") & ~pl.col("unreadable") & ~pl.col("impossible"))
-    ok = pl.col("ok")
-    return frame.select(pl.struct(
-        value=pl.when(ok).then(pl.date(pl.when(ok).then(y).otherwise(2000), pl.when(ok).then(real_m).otherwise(1),
-                                       pl.when(ok).then(real_d).otherwise(1))),
-        precision=pl.when(~ok).then(pl.lit("unknown")).when(pl.col("whole_year")).then(pl.lit("year"))
-        .when(d == 0).then(pl.lit("month")).otherwise(pl.lit("day")),
-        problem=pl.when(pl.col("blank")).then(pl.lit(None, pl.String)).when(pl.col("unreadable"))
-        .then(pl.lit("unparseable")).when(pl.col("impossible")).then(pl.lit("impossible"))
-        .otherwise(pl.lit(None, pl.String)),
-    )).to_series().alias(texts.name)
+
+
+def _cid_dates(texts: pl.Series) -> pl.Series:
+    frame = pl.LazyFrame({"s": texts.cast(pl.String)})
+    for stage in _date_stages():
+        frame = frame.with_columns(stage)
+    return frame.select("date").collect().to_series().alias(texts.name)
 
 
 def cid_date(text: pl.Expr) -> pl.Expr:
@@ -157,7 +164,7 @@ def _cleaned_series(values: pl.Series) -> pl.Series:
     slow_dtype = pl.Struct({"text": pl.String(), "repairs": pl.List(pl.String())})
     slow = _through_python(raw, lambda v: dict(zip(("text", "repairs"), clean_text(v), strict=True)),
                            (~ascii_only).fill_null(False), slow_dtype)
-    frame = pl.DataFrame({"raw": raw, "ascii": ascii_only, "plain": raw.str.replace_all(_CONTROL, ""),
+    frame = pl.LazyFrame({"raw": raw, "ascii": ascii_only, "plain": raw.str.replace_all(_CONTROL, ""),
                           "slow": slow})
     repairs = pl.col("slow").struct.field("repairs")
     cleaned = pl.struct(
@@ -166,7 +173,7 @@ def _cleaned_series(values: pl.Series) -> pl.Series:
         .otherwise(repairs.list.contains("control_chars")),
         mojibake=pl.when("ascii").then(False).otherwise(repairs.list.contains("mojibake")),
     )
-    return frame.select(pl.when(pl.col("raw").is_not_null()).then(cleaned)).to_series().alias(values.name)
+    return frame.select(pl.when(pl.col("raw").is_not_null()).then(cleaned)).collect().to_series().alias(values.name)
 
 
 def cleaned_text(text: pl.Expr) -> pl.Expr:
