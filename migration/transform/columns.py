@@ -24,7 +24,6 @@ ZONE_RULES_END_YEAR = 2100
 PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in PY_WHITESPACE) + "]"
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
-_ASCII_ONLY = r"^[\x00-\x7F]*$"
 
 DATE_FIELDS = {"value": pl.Date(), "precision": pl.String(), "problem": pl.String()}
 TIME_FIELDS = {"value": pl.Datetime("us", "UTC"), "problem": pl.String()}
@@ -149,31 +148,31 @@ def _late_times(values: pl.Series) -> pl.Series:
 
 def _through_python(values: pl.Series, fn: Callable[[Any], Any], keep: pl.Series,
                     dtype: pl.DataType) -> pl.Series:
-    """`fn` of each distinct value where `keep` holds (null elsewhere), computed once per value."""
-    distinct = values.filter(keep).unique()
-    if distinct.is_empty():
-        return pl.Series(values.name, [None] * len(values), dtype=dtype)
-    answers = pl.Series(values.name, [fn(v) for v in distinct.to_list()], dtype=dtype)
-    return values.replace_strict(distinct, answers, default=None, return_dtype=dtype)
+    """`fn` of each value where `keep` holds (null elsewhere), computed once per distinct value."""
+    places = keep.fill_null(False).arg_true().to_list()
+    answers: list[Any] = [None] * len(values)
+    memo: dict[Any, Any] = {}
+    for place, value in zip(places, values.gather(places).to_list(), strict=True):
+        answers[place] = memo[value] if value in memo else memo.setdefault(value, fn(value))
+    return pl.Series(values.name, answers, dtype=dtype)
 
 
 def _cleaned_series(values: pl.Series) -> pl.Series:
     raw = values.cast(pl.String)
-    ascii_only = raw.str.contains(_ASCII_ONLY)
+    text = raw.str.replace_all(_CONTROL, "")
+    control = (text != raw).fill_null(False)
+    mojibake = pl.Series([False] * len(raw), dtype=pl.Boolean)
     # ftfy and its detector run once per distinct value holding non-ASCII text: clean_text decides.
-    slow_dtype = pl.Struct({"text": pl.String(), "repairs": pl.List(pl.String())})
-    slow = _through_python(raw, lambda v: dict(zip(("text", "repairs"), clean_text(v), strict=True)),
-                           (~ascii_only).fill_null(False), slow_dtype)
-    frame = pl.LazyFrame({"raw": raw, "ascii": ascii_only, "plain": raw.str.replace_all(_CONTROL, ""),
-                          "slow": slow})
-    repairs = pl.col("slow").struct.field("repairs")
-    cleaned = pl.struct(
-        text=pl.when("ascii").then("plain").otherwise(pl.col("slow").struct.field("text")),
-        control_chars=pl.when("ascii").then(pl.col("plain") != pl.col("raw"))
-        .otherwise(repairs.list.contains("control_chars")),
-        mojibake=pl.when("ascii").then(False).otherwise(repairs.list.contains("mojibake")),
-    )
-    return frame.select(pl.when(pl.col("raw").is_not_null()).then(cleaned)).collect().to_series().alias(values.name)
+    # (UTF-8 spends one byte a character only on ASCII.)
+    places = (raw.str.len_bytes() != raw.str.len_chars()).fill_null(False).arg_true()
+    if not places.is_empty():
+        memo: dict[str, tuple[str, tuple[str, ...]]] = {}
+        slow = [memo[v] if v in memo else memo.setdefault(v, clean_text(v)) for v in raw.gather(places).to_list()]
+        text = text.scatter(places, pl.Series([t for t, _ in slow], dtype=pl.String))
+        control = control.scatter(places, pl.Series(["control_chars" in r for _, r in slow], dtype=pl.Boolean))
+        mojibake = mojibake.scatter(places, pl.Series(["mojibake" in r for _, r in slow], dtype=pl.Boolean))
+    cleaned = pl.DataFrame({"text": text, "control_chars": control, "mojibake": mojibake}).to_struct(values.name)
+    return pl.select(pl.when(pl.lit(raw).is_not_null()).then(pl.lit(cleaned))).to_series().alias(values.name)
 
 
 def cleaned_text(text: pl.Expr) -> pl.Expr:
