@@ -196,11 +196,10 @@ def postcode(text: pl.Expr) -> pl.Expr:
 
 def _names_series(pair: pl.Series) -> pl.Series:
     parts = pair.struct.unnest()
-    surname, forenames = parts.columns
-    answers = _through_python(pair, lambda v: dict(zip(NAME_FIELDS, split_name(v[surname], v[forenames]),
-                                                       strict=True)),
-                              pl.Series([True] * len(pair), dtype=pl.Boolean), pl.Struct(NAME_FIELDS))
-    return answers.alias(pair.name)
+    memo: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+    answers = [memo[p] if p in memo else memo.setdefault(p, dict(zip(NAME_FIELDS, split_name(*p), strict=True)))
+               for p in parts.iter_rows()]
+    return pl.Series(pair.name, answers, dtype=pl.Struct(NAME_FIELDS))
 
 
 def names(surname: pl.Expr, forenames: pl.Expr) -> pl.Expr:
