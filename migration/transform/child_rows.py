@@ -63,7 +63,7 @@ def _legacy_rows(legacy: Mapping[str, pl.DataFrame], table: str, cases: pl.DataF
 def _findings(rows: pl.DataFrame, entity: str, key: str, checks: Sequence[Check]) -> pl.DataFrame:
     """One finding per row and check that holds, in one query."""
     flags = [f"_check{n}" for n in range(len(checks))]
-    return (rows.lazy()
+    return columns.collected(rows.lazy()
             .select("CASE_ID", pl.col(key).cast(pl.Int64).alias("legacy_key"),
                     *(c.when.fill_null(False).alias(f) for f, c in zip(flags, checks, strict=True)))
             .unpivot(flags, index=["CASE_ID", "legacy_key"], variable_name="check", value_name="holds")
@@ -74,8 +74,7 @@ def _findings(rows: pl.DataFrame, entity: str, key: str, checks: Sequence[Check]
                     pl.lit(entity, pl.String).alias("entity"),
                     pl.col("check").replace_strict(flags, [c.field for c in checks], return_dtype=pl.String)
                     .alias("field"),
-                    "legacy_key")
-            .collect())
+                    "legacy_key"))
 
 
 def _text_checks(column: str, field: str, kept: pl.Expr) -> list[Check]:
@@ -86,8 +85,8 @@ def _text_checks(column: str, field: str, kept: pl.Expr) -> list[Check]:
 
 def _shaped(table: str, rows: pl.LazyFrame) -> pl.DataFrame:
     schema = frame_schema(table)
-    return rows.select([(pl.col("CASE_ID") if n == CASE_COLUMN else pl.col(n)).cast(t).alias(n)
-                        for n, t in schema.items()]).collect()
+    return columns.collected(rows.select([(pl.col("CASE_ID") if n == CASE_COLUMN else pl.col(n)).cast(t).alias(n)
+                                          for n, t in schema.items()]))
 
 
 def _cut_rebooking_loops(rows: pl.DataFrame) -> pl.DataFrame:
@@ -128,7 +127,7 @@ def _appointments(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame, peopl
             .with_columns(_time=columns.uk_local_to_utc(pl.col("APPT_TS")),
                           _venue=columns.cleaned_text(pl.col("VENUE"))))
     schema = rows.collect_schema()
-    frame = rows.map_batches(_cut_rebooking_loops, schema={**schema, "_loop_cut": pl.Boolean()}).collect()
+    frame = columns.collected(rows.map_batches(_cut_rebooking_loops, schema={**schema, "_loop_cut": pl.Boolean()}))
     problem = pl.col("_time").struct.field("problem")
     found = _findings(frame, "appointment", "APPT_ID", [
         Check(SOFT_DELETED, "row.soft_deleted", None),
@@ -162,9 +161,9 @@ def _notes(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame) -> tuple[pl.
     # A note longer than the target allows is split into parts, never cut.
     text = pl.col("_text").struct.field("text")
     parts = ((text.str.len_chars() + NOTE_TEXT_MAX - 1) // NOTE_TEXT_MAX).clip(lower_bound=1).cast(pl.Int64)
-    frame = (_legacy_rows(legacy, "CASE_NOTE", cases)
-             .with_columns(_text=columns.cleaned_text(pl.col("NOTE_TEXT").fill_null("")))
-             .with_columns(parts=parts).collect())
+    frame = columns.collected(_legacy_rows(legacy, "CASE_NOTE", cases)
+                              .with_columns(_text=columns.cleaned_text(pl.col("NOTE_TEXT").fill_null("")))
+                              .with_columns(parts=parts))
     found = _findings(frame, "case_note", "NOTE_ID", [
         Check(SOFT_DELETED, "row.soft_deleted", None),
         Check(no_time, "note.time_missing", "created_at"),
@@ -184,9 +183,9 @@ def _notes(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame) -> tuple[pl.
 
 def _decisions(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame,
                rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frame = _legacy_rows(legacy, "DECISION", cases).with_columns(
+    frame = columns.collected(_legacy_rows(legacy, "DECISION", cases).with_columns(
         outcome=columns.looked_up(pl.col("OUTCOME_CD"), rules.decision_outcomes),
-        _decided=columns.cid_date(pl.col("DECISION_DT")), _appeal=columns.cid_date(pl.col("APPEAL_DT"))).collect()
+        _decided=columns.cid_date(pl.col("DECISION_DT")), _appeal=columns.cid_date(pl.col("APPEAL_DT"))))
     kept = ~SOFT_DELETED
     found = _findings(frame, "decision", "DECISION_ID", [
         Check(SOFT_DELETED, "row.soft_deleted", None),
@@ -206,10 +205,10 @@ def _decisions(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame,
 
 def _vulnerabilities(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame,
                      rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frame = _legacy_rows(legacy, "CASE_FLAG", cases).with_columns(
+    frame = columns.collected(_legacy_rows(legacy, "CASE_FLAG", cases).with_columns(
         kind=columns.looked_up(pl.col("FLAG_CD"), rules.vulnerabilities),
         _raised_on=columns.cid_date(pl.col("RAISED_DT")), _cleared_on=columns.cid_date(pl.col("CLEARED_DT")),
-    ).collect()
+    ))
     no_kind = ~SOFT_DELETED & pl.col("kind").is_null()
     kept = ~SOFT_DELETED & ~no_kind
     found = _findings(frame, "vulnerability", "FLAG_ID", [
@@ -228,10 +227,10 @@ def _vulnerabilities(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame,
 def _referrals(legacy: Mapping[str, pl.DataFrame], cases: pl.DataFrame,
                rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
     entity = "resettlement_referral"
-    frame = _legacy_rows(legacy, "UNHCR_REFERRAL", cases).with_columns(
+    frame = columns.collected(_legacy_rows(legacy, "UNHCR_REFERRAL", cases).with_columns(
         submission_category=columns.looked_up(pl.col("SUBMISSION_CAT"), rules.submission_categories),
         _received=columns.cid_date(pl.col("RRF_RCVD_DT")), _offer=columns.cleaned_text(pl.col("LA_OFFER")),
-    ).collect()
+    ))
     kept = ~SOFT_DELETED
     found = _findings(frame, entity, "REFERRAL_ID", [
         Check(SOFT_DELETED, "row.soft_deleted", None),
