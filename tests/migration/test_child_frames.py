@@ -161,3 +161,24 @@ def test_generated_batches_map_as_the_row_wise_mappers_map_them(databases: Datab
         seen |= assert_same(read_batch(url, case_ids[start:start + 150]))
     assert {"row.soft_deleted", "appointment.dst_gap", "appointment.dst_fold", "appointment.rebooking_loop",
             "appointment.rebooking_dangling", "text.mojibake", "text.control_chars", "note.split_long"} <= seen, seen
+
+
+def test_a_batch_without_child_rows_gives_empty_frames_of_the_contract() -> None:
+    parties = pl.DataFrame({"CASE_ID": [7], "case_id": [str(key("case", 7))], "PERSON_ID": [None],
+                            "person_id": [None]},
+                           schema={"CASE_ID": pl.Int64, "case_id": pl.String, "PERSON_ID": pl.Int64,
+                                   "person_id": pl.String})
+    frames, findings = child_frames({}, parties, AS_OF, current_rules())
+    assert set(frames) == set(CHILD_TABLES.values())
+    assert all(f.is_empty() and f.schema == frame_schema(t) for t, f in frames.items())
+    assert findings.is_empty() and findings.schema == FINDING_SCHEMA
+
+
+def test_rows_of_cases_outside_the_batch_are_not_mapped() -> None:
+    tables = _golden_tables(GOLDEN[0])
+    people = party_keys(tables, current_rules())
+    outsider = {"APPT_ID": 999_999, "CASE_ID": -5, "APPT_TYPE": "SCREEN", "APPT_TS": dt.datetime(2024, 1, 1, 9)}
+    frames, _ = columnar({**tables, "APPOINTMENT": [*tables.get("APPOINTMENT", []), outsider]}, people,
+                         current_rules())
+    assert -5 not in frames["appointment"][CASE_COLUMN].to_list()
+    assert frames["appointment"].height == len(tables.get("APPOINTMENT", []))
