@@ -15,7 +15,7 @@ from migration.extract.reference import LegacyReference
 from migration.facts import fact_frame
 from migration.rules import Rules, current_rules
 from migration.transform.case_rows import case_frame
-from migration.transform.child_adapter import child_frames
+from migration.transform.child_rows import child_frames
 from migration.transform.findings import (
     FINDINGS_SCHEMA,
     Finding,

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from migration.extract.reference import LegacyReference
-from migration.parsers import clean_text, normalise_ref
+from migration.parsers import normalise_ref
 from migration.rules import Rules
 from migration.transform.findings import found
-from migration.transform.keys import keys_of
-from migration.transform.lookups import code, derive, flag, lookup, parsed_dates
-
-if TYPE_CHECKING:
-    from migration.transform.context import BatchContext
+from migration.transform.lookups import code, derive, flag, keys_of, lookup, parsed_dates
 
 LIVE = ~flag("DELETED_FLG")
-
-
-def clean(ctx: BatchContext, case_id: int, entity: str, field_name: str, value: str | None,
-          legacy_key: int | None) -> str | None:
-    """Clean one free text, recording a repair per kind of damage found."""
-    if value is None:
-        return None
-    text, repairs = clean_text(value)
-    for repair in repairs:
-        ctx.find(case_id, f"text.{repair}", entity, field_name, legacy_key)
-    return text
 
 
 def _appealed(decisions: pl.DataFrame) -> pl.DataFrame:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-import polars as pl
-
-from migration.transform.lookups import per_unique
-
 NAMESPACE = uuid.UUID("5f1c3a52-8d0e-4c55-9a7e-2b8d6c4e9f10")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 
@@ -26,11 +22,6 @@ def key_text(name: str) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def keys_of(entity: str, values: pl.Series) -> pl.Series:
-    """The target keys (canonical text) of a column of legacy keys, each computed once; null stays null."""
-    return per_unique(values, lambda v: None if v is None else key_text(f"{entity}/{v}"), pl.String())
 
 
 def normalised_ho_ref(ho_ref: str | None) -> str | None:

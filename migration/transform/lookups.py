@@ -8,28 +8,27 @@ from typing import Any
 
 import polars as pl
 
-from migration.parsers import parse_cid_date
+from migration.transform import columns
+from migration.transform.keys import key_text
 
-DATE_FIELDS = {"value": pl.Date(), "precision": pl.String(), "problem": pl.String()}
-# What Python's str.strip() removes (the scalar rules' definition of blank), which is more than
-# Unicode's White_Space that Polars strips by default (the ASCII separators \x1c-\x1f).
-WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+def _col(column: str | pl.Expr) -> pl.Expr:
+    return pl.col(column) if isinstance(column, str) else column
 
 
 def stripped(column: str | pl.Expr) -> pl.Expr:
     """Text without leading and trailing whitespace, as str.strip() gives it."""
-    expr = pl.col(column) if isinstance(column, str) else column
-    return expr.str.strip_chars(WHITESPACE)
+    return columns.stripped(_col(column))
 
 
 def code(column: str | pl.Expr) -> pl.Expr:
     """A CID code as the rules look it up: trimmed, upper case, empty when NULL."""
-    return stripped(column).str.to_uppercase().fill_null("")
+    return columns.code(_col(column)).fill_null("")
 
 
 def flag(column: str) -> pl.Expr:
     """CID's Y/N/NULL flags: only 'Y' is true."""
-    return code(column) == "Y"
+    return columns.flag(pl.col(column))
 
 
 def lookup(expr: pl.Expr, mapping: Mapping[Any, Any], dtype: pl.DataType | None = None) -> pl.Expr:
@@ -60,10 +59,12 @@ def derive(frame: pl.DataFrame, on: Sequence[str], fn: Callable[..., Sequence[An
 
 def parsed_dates(frame: pl.DataFrame, column: str, prefix: str) -> pl.DataFrame:
     """The frame with `{prefix}_value`, `{prefix}_precision` and `{prefix}_problem`: the CID date
-    string of `column` read by the date rules (migration/parsers.py)."""
+    string of `column` read by the date rules (columns.cid_date, parsers.parse_cid_date's twin)."""
+    parsed = columns.cid_date(pl.col(column))
+    return frame.with_columns(parsed.struct.field(part).alias(f"{prefix}_{part}")
+                              for part in ("value", "precision", "problem"))
 
-    def parse(text: str | None) -> tuple[Any, ...]:
-        parsed = parse_cid_date(text)
-        return parsed.value, parsed.precision, parsed.problem
 
-    return derive(frame, [column], parse, {f"{prefix}_{k}": t for k, t in DATE_FIELDS.items()})
+def keys_of(entity: str, values: pl.Series) -> pl.Series:
+    """The target keys (canonical text) of a column of legacy keys, each computed once; null stays null."""
+    return per_unique(values, lambda v: None if v is None else key_text(f"{entity}/{v}"), pl.String())

@@ -15,8 +15,8 @@ from migration.parsers import clean_text, normalise_postcode, split_name
 from migration.rules import Rules
 from migration.target_schema import NAME_MAX
 from migration.transform.findings import found
-from migration.transform.keys import keys_of, normalised_ho_ref, person_key_text
-from migration.transform.lookups import code, derive, flag, lookup, parsed_dates
+from migration.transform.keys import normalised_ho_ref, person_key_text
+from migration.transform.lookups import code, derive, flag, keys_of, lookup, parsed_dates
 from migration.transform.nationality import NationalityMapper
 
 REPAIRS = pl.List(pl.String())

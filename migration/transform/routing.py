@@ -7,8 +7,7 @@ import polars as pl
 
 from migration.facts import first_matches
 from migration.rules import Rules
-from migration.transform.keys import keys_of
-from migration.transform.lookups import lookup
+from migration.transform.lookups import keys_of, lookup
 
 
 def routed(facts: pl.DataFrame, rules: Rules) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from migration.extract.batch import LegacyBatch, extract_batch
 from migration.rules import current_rules
 from migration.transform import transform_batch
 from migration.transform.batch import row_texts, target_fingerprints
-from migration.transform.child_adapter import child_frames
+from migration.transform.child_rows import child_frames
 from migration.transform.findings import FINDINGS_SCHEMA
 from migration.transform.frames import CASE_COLUMN, TABLE_NAMES, frame_of, frame_schema
 from migration.transform.keys import key

@@ -9,7 +9,8 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migration.transform.keys import NAMESPACE, key, key_text, keys_of, person_key, person_key_text
+from migration.transform.keys import NAMESPACE, key, key_text, person_key, person_key_text
+from migration.transform.lookups import keys_of
 
 parts = st.one_of(st.integers(min_value=-(2**63), max_value=2**63), st.text(max_size=40))
 
