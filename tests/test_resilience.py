@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+import migration.run as run_module
 from core.db import create_engine
 from core.errors import CutoverError
 from legacy.churn import apply_churn
@@ -171,7 +172,8 @@ def test_kill_minus_9_at_random_points_then_rerun_matches_a_clean_run(pg_databas
 
 
 @pytest.mark.e2e
-def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     legacy, target = pg_databases.new("legacy"), pg_databases.new("target")
     generate(legacy, 1500, seed=34)
     cfg = RunConfig(legacy, target, AS_OF, batch_size=25, retry_attempts=10, retry_max_wait=2.0)
@@ -185,14 +187,29 @@ def test_a_database_restart_mid_run_is_retried(pg_databases, caplog: pytest.LogC
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             errors.append(exc)
 
+    port = str(make_url(os.environ["CUTOVER_TEST_PG_URL"]).port)
+    env = {**os.environ, "CUTOVER_PG_PORT": port}
+    transform, calls = run_module.Transform, []
+    starting: list[threading.Thread] = []
+
+    def transform_then_stop_the_server(batch):  # type: ignore[no-untyped-def]
+        # The server goes away between a batch's reading and its writing, five batches in, and
+        # comes back a second later: the run is mid-wave whatever the speed of the machine.
+        calls.append(batch)
+        if len(calls) == 5:
+            subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop"], check=True, env=env, capture_output=True)
+            starting.append(threading.Thread(target=lambda: (time.sleep(1.0), subprocess.run(
+                [str(ROOT / "scripts" / "pg.sh"), "start"], check=True, env=env, capture_output=True))))
+            starting[0].start()
+        return transform(batch)
+
+    monkeypatch.setattr(run_module, "Transform", transform_then_stop_the_server)
     worker = threading.Thread(target=work)
     worker.start()
-    while _committed(target) < 5 and worker.is_alive():
-        time.sleep(0.05)
-    port = str(make_url(os.environ["CUTOVER_TEST_PG_URL"]).port)
-    subprocess.run([str(ROOT / "scripts" / "pg.sh"), "restart"], check=True,
-                   env={**os.environ, "CUTOVER_PG_PORT": port})
     worker.join(timeout=600)
+    for thread in starting:
+        thread.join(timeout=120)
+    assert len(calls) > 5
     assert not errors, repr(errors[0]) if errors else ""
     retried = [r.getMessage() for r in caplog.records if "transient database fault" in r.getMessage()]
     assert retried, "the restart should have cost at least one retried batch"
