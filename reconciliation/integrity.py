@@ -121,10 +121,11 @@ def _narrow(conn: Connection, table: sa.Table, lo: int, hi: int, stats: Integrit
 def _bounds(conn: Connection, table: sa.Table) -> tuple[int, int] | None:
     """The range keys of the live rows and of the recorded digests, widened to whole buckets."""
     key = range_key(table)
-    live = conn.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
+    live = tuple(conn.execute(sa.select(sa.func.min(key), sa.func.max(key))).one())
+    recorded: tuple[Any, ...]
     if table.name in PER_ROW_ENTITIES:
-        recorded = conn.execute(sa.select(sa.func.min(ROWS.c.range_key), sa.func.max(ROWS.c.range_key))
-                                .where(ROWS.c.entity == table.name)).one()
+        recorded = tuple(conn.execute(sa.select(sa.func.min(ROWS.c.range_key), sa.func.max(ROWS.c.range_key))
+                                .where(ROWS.c.entity == table.name)).one())
     else:
         first, last = conn.execute(sa.select(sa.func.min(BUCKETS.c.bucket), sa.func.max(BUCKETS.c.bucket))
                                    .where(BUCKETS.c.entity == table.name)).one()

@@ -68,10 +68,10 @@ def recorded_digests(conn: sa.Connection, entity: str) -> set[tuple[str, int, st
     from the person rows or unpacked from the buckets."""
     from migration.target_schema import CUTOVER_DIGEST_BUCKET, CUTOVER_ROW_DIGEST
 
-    rows = CUTOVER_ROW_DIGEST
-    out = {(str(k), int(r), f) for k, r, f in conn.execute(sa.select(rows.c.row_key, rows.c.range_key,
-                                                                      rows.c.field_hashes).where(rows.c.entity == entity))}
-    for (pack,) in conn.execute(sa.select(CUTOVER_DIGEST_BUCKET.c.pack).where(CUTOVER_DIGEST_BUCKET.c.entity == entity)):
+    rows, buckets = CUTOVER_ROW_DIGEST, CUTOVER_DIGEST_BUCKET
+    query = sa.select(rows.c.row_key, rows.c.range_key, rows.c.field_hashes).where(rows.c.entity == entity)
+    out = {(str(k), int(r), f) for k, r, f in conn.execute(query)}
+    for (pack,) in conn.execute(sa.select(buckets.c.pack).where(buckets.c.entity == entity)):
         for entry in pack.split(";") if pack else []:
             range_key, row_key, fields = entry.split(",", 2)
             out.add((str(uuid.UUID(row_key)), int(range_key), fields))

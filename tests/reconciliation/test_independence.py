@@ -14,9 +14,10 @@ import migration.extract.fingerprint as migration_fingerprint
 from core.db import create_engine, int_table
 from legacy.schema import CASE_HDR
 from legacy.schema import CASE_NOTE as L_CASE_NOTE
-from migration.run import RunConfig
 from migration.load.digests import DIGEST_BUCKET_WIDTH
-from migration.target_schema import BUSINESS_TABLES, CUTOVER_DIGEST_BUCKET as BUCKETS
+from migration.run import RunConfig
+from migration.target_schema import BUSINESS_TABLES
+from migration.target_schema import CUTOVER_DIGEST_BUCKET as BUCKETS
 from reconciliation import reconcile
 from reconciliation.hashing import BUCKET_WIDTH, PER_ROW_ENTITIES, legacy_fingerprints, target_digests
 from tests.helpers import AS_OF, generate, recorded_digests, run_all
