@@ -74,7 +74,10 @@ def test_its_hashing_agrees_with_what_the_migration_records(databases) -> None: 
         for table in BUSINESS_TABLES:
             live = {(str(r.row_key), r.range_key, r.field_hashes) for r in conn.execute(target_digests(conn, table))}
             assert live == recorded_digests(conn, table.name), table.name
-        recorded_buckets = {(r.entity, r.bucket, r.row_count, r.total) for r in conn.execute(sa.select(BUCKETS))}
+        count, total = sa.func.sum(BUCKETS.c.row_count), sa.func.sum(BUCKETS.c.total)
+        recorded_buckets = {tuple(r) for r in conn.execute(
+            sa.select(BUCKETS.c.entity, BUCKETS.c.bucket, count, total)
+            .group_by(BUCKETS.c.entity, BUCKETS.c.bucket).having(count > 0))}
         for table in (t for t in BUSINESS_TABLES if t.name not in PER_ROW_ENTITIES):
             live_rows = target_digests(conn, table).subquery()
             bucket = live_rows.c.range_key // BUCKET_WIDTH

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +17,9 @@ from migration.load import ensure_units, upgrade_target
 from migration.load.digests import DIGEST_BUCKET_WIDTH, forget_digests, record_digests
 from migration.rules.routing import UNITS
 from migration.target_schema import CASE, CUTOVER_DIGEST_BUCKET
+from reconciliation.hashing import target_digests
 from reconciliation.integrity import IntegrityStats, check_integrity
+from tests.helpers import recorded_digests
 
 UNIT_CODE = next(iter(UNITS))
 
@@ -36,10 +39,12 @@ def _write(conn: sa.Connection, legacy_ids: range) -> None:
 
 
 def _buckets(url: str) -> dict[int, int]:
+    """Rows recorded per bucket, over all its parts."""
     with create_engine(url).connect() as conn:
-        rows = conn.execute(sa.select(CUTOVER_DIGEST_BUCKET.c.bucket, CUTOVER_DIGEST_BUCKET.c.row_count)
-                            .where(CUTOVER_DIGEST_BUCKET.c.entity == CASE.name))
-        return {int(bucket): int(count) for bucket, count in rows}
+        parts = CUTOVER_DIGEST_BUCKET
+        rows = conn.execute(sa.select(parts.c.bucket, sa.func.sum(parts.c.row_count))
+                            .where(parts.c.entity == CASE.name).group_by(parts.c.bucket))
+        return {int(bucket): int(count) for bucket, count in rows if count}
 
 
 def _target(databases) -> str:  # type: ignore[no-untyped-def]
@@ -57,33 +62,63 @@ def _waiting_for_a_lock(url: str) -> bool:
                                          "AND datname = current_database()").scalar())
 
 
-def test_two_lanes_writing_into_one_bucket_lose_nothing(databases) -> None:  # type: ignore[no-untyped-def]
-    url = _target(databases)
-    first, second = create_engine(url), create_engine(url)
+def _two_lanes(databases, url: str, first_lane: Callable[[sa.Connection], None],  # type: ignore[no-untyped-def]
+               second_lane: Callable[[sa.Connection], None], second_waits: bool) -> None:
+    """Run the second lane in a thread of its own while the first lane's transaction is open."""
     errors: list[BaseException] = []
 
-    def other_lane() -> None:
+    def other() -> None:
         try:
-            with second.begin() as conn:
-                _write(conn, range(11, 31))
+            with create_engine(url).begin() as conn:
+                second_lane(conn)
         except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
             errors.append(exc)
 
-    with first.begin() as conn:
-        _write(conn, range(1, 11))
-        lane = threading.Thread(target=other_lane)
+    with create_engine(url).begin() as conn:
+        first_lane(conn)
+        lane = threading.Thread(target=other)
         lane.start()
-        if databases.kind == "postgresql":  # it waits for this lane's bucket to commit
-            for _ in range(2000):
-                if _waiting_for_a_lock(url):
-                    break
-                lane.join(0.01)
-            assert _waiting_for_a_lock(url)
+        if databases.kind == "postgresql":
+            if second_waits:
+                for _ in range(2000):
+                    if _waiting_for_a_lock(url):
+                        break
+                    lane.join(0.01)
+                assert _waiting_for_a_lock(url)
+            else:
+                lane.join()
+                assert not lane.is_alive()
     lane.join()
     assert not errors
+
+
+def test_two_lanes_adding_rows_to_one_bucket_lose_nothing_and_do_not_wait(databases) -> None:  # type: ignore[no-untyped-def]
+    url = _target(databases)
+    _two_lanes(databases, url, lambda conn: _write(conn, range(1, 11)), lambda conn: _write(conn, range(11, 31)),
+               second_waits=False)
     assert _buckets(url) == {0: 30}
-    with first.connect() as conn:
+    with create_engine(url).connect() as conn:
         assert check_integrity(conn) == []
+
+
+def _rewrite(conn: sa.Connection, legacy_ids: range) -> None:
+    """Change rows recorded before and record them again (a re-sync)."""
+    keys = [r["case_id"] for r in _cases(legacy_ids)]
+    conn.execute(sa.update(CASE).where(CASE.c.case_id.in_(keys)).values(routing_rule="resynced"))
+    record_digests(conn, CASE, keys)
+
+
+def test_two_lanes_recording_rows_again_in_one_bucket_lose_nothing(databases) -> None:  # type: ignore[no-untyped-def]
+    url = _target(databases)
+    with create_engine(url).begin() as conn:
+        _write(conn, range(1, 31))
+    _two_lanes(databases, url, lambda conn: _rewrite(conn, range(1, 11)), lambda conn: _rewrite(conn, range(11, 21)),
+               second_waits=True)
+    assert _buckets(url) == {0: 30}
+    with create_engine(url).connect() as conn:
+        assert check_integrity(conn) == []
+        assert recorded_digests(conn, CASE.name) == {
+            (str(r.row_key), r.range_key, r.field_hashes) for r in conn.execute(target_digests(conn, CASE))}
 
 
 def test_forgotten_rows_leave_their_bucket_and_an_emptied_bucket_goes(databases) -> None:  # type: ignore[no-untyped-def]
