@@ -46,7 +46,7 @@ NULL_MARK = "\u2400"
 HEX_DIGITS = 8  # of one field hash
 LOW28 = (1 << 28) - 1
 FINGERPRINT_SEED = 0
-BUCKET_WIDTH = 64
+BUCKET_WIDTH = 256
 PER_ROW_ENTITIES = frozenset({PERSON.name})  # recorded one digest row each; the others in buckets
 CASE_TABLES = (cid.CASE_HDR, cid.CASE_PERSON, cid.APPOINTMENT, cid.CASE_NOTE, cid.DECISION, cid.CASE_FLAG,
                cid.UNHCR_REFERRAL)

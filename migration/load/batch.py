@@ -35,7 +35,7 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
     for table in BUSINESS_TABLES:
         merge(conn, table, stages[table.name])
         pk = next(iter(table.primary_key)).name
-        record_digests(conn, table, [r[pk] for r in result.rows.get(table.name, [])], stages)
+        record_digests(conn, table, [r[pk] for r in result.rows.get(table.name, [])], stages, held)
     delete_stale_children(conn, stages, result.rows, held)
     refresh_persons(conn, replace_sources(conn, result))
 

@@ -39,7 +39,7 @@ from migration.target_schema import (
     VULNERABILITY,
 )
 
-DIGEST_BUCKET_WIDTH = 64
+DIGEST_BUCKET_WIDTH = 256
 HEAD = uuid.UUID(int=0)  # the part that holds no rows: what lanes lock to change a bucket's parts
 BUCKETS = CUTOVER_DIGEST_BUCKET
 # Each business table's numeric range key (for narrowing), from its own columns or its case.
@@ -51,6 +51,8 @@ RANGE_KEYS: dict[str, tuple[sa.Table, str]] = {
     RESETTLEMENT_REFERRAL.name: (RESETTLEMENT_REFERRAL, "legacy_referral_id"), TASK.name: (CASE, "legacy_case_id"),
 }
 Stages = Mapping[str, sa.Table]
+# Tables whose range key the target indexes: earlier digests of their rows are looked for by counts.
+INDEXED_RANGE = frozenset({CASE.name, TASK.name, ADDRESS.name})
 
 
 def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool],
@@ -72,11 +74,14 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
     return sa.select(sub.c.range_key, sub.c.row_key, fields.label("field_hashes"), row_h28(hashes).label("row_h28"))
 
 
-def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stages: Stages | None = None) -> None:
+def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stages: Stages | None = None,
+                   held_cases: Sequence[Any] | None = None) -> None:
     """Record (or refresh) the digests of the rows with these primary keys, as the database
     computes them now. Given the batch's staging tables (whose rows the merge left as staged),
     rows are hashed there, with no lookups in the target; a person, whose row a record with a
-    lower PERSON_ID can stand for, is always hashed where it stands."""
+    lower PERSON_ID can stand for, is always hashed where it stands. `held_cases`, the batch's
+    cases the target held before it (None: not known), spares looking for earlier digests of
+    rows that hang off cases the target never held."""
     if not keys:
         return
     if table is PERSON:
@@ -85,9 +90,11 @@ def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stage
         return
     staged = stages if stages and table.name in stages else None
     where: list[sa.ColumnElement[bool]] = [] if staged else [key_list(conn, next(iter(table.primary_key)), keys)]
-    recorded_before = _buckets_recording_some_of(conn, table, where, staged)
-    if recorded_before:
-        _drop_entries(conn, table, recorded_before, keys)
+    if not (held_cases is not None and not held_cases and "case_id" in table.c):
+        recorded_before = (_buckets_recording_some_of(conn, table, where, staged) if table.name in INDEXED_RANGE
+                           else _buckets_of(conn, table, where, staged))
+        if recorded_before:
+            _drop_entries(conn, table, recorded_before, keys)
     conn.execute(_insert_parts(conn, table, hashed_rows(conn, table, *where, sources=staged).subquery()))
 
 
@@ -99,13 +106,18 @@ def forget_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> No
         conn.execute(sa.delete(CUTOVER_ROW_DIGEST).where(CUTOVER_ROW_DIGEST.c.entity == table.name,
                                                          key_list(conn, CUTOVER_ROW_DIGEST.c.row_key, keys)))
         return
-    src, key_src = _sources(table, None)
-    bucket = key_src.c[RANGE_KEYS[table.name][1]] // DIGEST_BUCKET_WIDTH
-    query = sa.select(bucket).distinct().select_from(_joined(src, key_src)).where(
-        key_list(conn, next(iter(table.primary_key)), keys))
-    buckets = sorted(int(b) for b in conn.execute(query).scalars())
+    buckets = _buckets_of(conn, table, [key_list(conn, next(iter(table.primary_key)), keys)], None)
     if buckets:
         _drop_entries(conn, table, buckets, keys)
+
+
+def _buckets_of(conn: Connection, table: sa.Table, where: Sequence[sa.ColumnElement[bool]],
+                staged: Stages | None) -> list[int]:
+    """The buckets these rows fall in."""
+    src, key_src = _sources(table, staged)
+    bucket = key_src.c[RANGE_KEYS[table.name][1]] // DIGEST_BUCKET_WIDTH
+    query = sa.select(bucket).distinct().select_from(_joined(src, key_src)).where(*where)
+    return sorted(int(b) for b in conn.execute(query).scalars())
 
 
 def _sources(table: sa.Table, stages: Stages | None) -> tuple[sa.Table, sa.Table]:
@@ -122,8 +134,9 @@ def _joined(src: sa.Table, key_src: sa.Table) -> sa.FromClause:
 def _buckets_recording_some_of(conn: Connection, table: sa.Table, where: Sequence[sa.ColumnElement[bool]],
                                staged: Stages | None) -> list[int]:
     """The buckets whose recorded rows may include some of these rows: those where the target's
-    rows (these included) outnumber the rows recorded plus these. One statement, one snapshot:
-    a lane's rows and parts not yet committed are in neither count."""
+    rows (these included) outnumber the rows recorded plus these (counted by the index on the
+    range key). One statement, one snapshot: a lane's rows and parts not yet committed are in
+    neither count."""
     width = DIGEST_BUCKET_WIDTH
     src, key_src = _sources(table, staged)
     bucket = (key_src.c[RANGE_KEYS[table.name][1]] // width).label("bucket")

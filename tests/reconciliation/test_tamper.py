@@ -103,6 +103,7 @@ def test_recorded_totals_follow_the_field_hashes_and_survive_the_round_trip_to_0
 
     from alembic import command
 
+    from migration.load.digests import DIGEST_BUCKET_WIDTH
     from migration.load.schema import alembic_config
     from migration.sqlhash import row_h28_of
     from migration.target_schema import BUSINESS_TABLES, CUTOVER_DIGEST_BUCKET
@@ -126,8 +127,8 @@ def test_recorded_totals_follow_the_field_hashes_and_survive_the_round_trip_to_0
     totals: Counter[tuple[str, int]] = Counter()
     for entity, _, range_key, fields in entries:
         if entity != PERSON.name:
-            counts[(entity, range_key // 64)] += 1
-            totals[(entity, range_key // 64)] += row_h28_of(fields)
+            counts[(entity, range_key // DIGEST_BUCKET_WIDTH)] += 1
+            totals[(entity, range_key // DIGEST_BUCKET_WIDTH)] += row_h28_of(fields)
     assert buckets == {(e, b, counts[(e, b)], totals[(e, b)]) for e, b in counts}
 
     def to(revision: str) -> None:

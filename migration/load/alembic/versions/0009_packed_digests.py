@@ -1,7 +1,7 @@
 """row digests packed per bucket of range keys; only persons keep a digest row each
 
 The digests of every business table but `person` move from one row per business row into
-`cutover_digest_bucket`: per table and bucket of 64 consecutive range keys, parts (one per load
+`cutover_digest_bucket`: per table and bucket of 256 consecutive range keys, parts (one per load
 that wrote rows into the bucket), each holding its row count, the sum of its row totals and each
 row's `range_key,row_key,field_hashes` joined by `;`. The digests already recorded become one part
 per bucket, so nothing is re-read; on the way down every part is unpacked into rows again.
@@ -20,7 +20,7 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-WIDTH = 64
+WIDTH = 256
 MASK28 = 0xFFFFFFF
 
 
