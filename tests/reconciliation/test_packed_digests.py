@@ -154,3 +154,17 @@ def test_a_change_in_a_packed_bucket_is_named_down_to_the_row_and_field(database
         ("field_mismatch", 700, "routing_rule"), ("missing_in_target", 701, None),
         ("unexpected_in_target", 5000, None)]
     assert stats.per_entity["case"] <= 4 * DIGEST_BUCKET_WIDTH  # two buckets read, each live and recorded
+
+
+def test_a_later_load_into_the_same_bucket_leaves_a_tampered_row_found(databases) -> None:  # type: ignore[no-untyped-def]
+    url = _target(databases)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _write(conn, range(1, 11))
+        conn.execute(sa.update(CASE).where(CASE.c.legacy_case_id == 5).values(routing_rule="tampered"))
+    with engine.begin() as conn:
+        _write(conn, range(11, 21))  # new rows in the bucket
+        _rewrite(conn, range(6, 7))  # and a row recorded before, recorded again
+    with engine.connect() as conn:
+        found = check_integrity(conn)
+    assert [(d.kind, d.legacy_key, d.field) for d in found] == [("field_mismatch", 5, "routing_rule")]
