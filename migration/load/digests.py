@@ -95,7 +95,7 @@ def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stage
                            else _buckets_of(conn, table, where, staged))
         if recorded_before:
             _drop_entries(conn, table, recorded_before, keys)
-    conn.execute(_insert_parts(conn, table, hashed_rows(conn, table, *where, sources=staged).subquery()))
+    conn.execute(_insert_parts(table, hashed_rows(conn, table, *where, sources=staged).subquery()))
 
 
 def forget_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:
@@ -178,7 +178,7 @@ def _drop_entries(conn: Connection, table: sa.Table, buckets: Sequence[int], key
             conn.execute(sa.delete(BUCKETS).where(where))
 
 
-def _insert_parts(conn: Connection, table: sa.Table, rows: sa.Subquery) -> sa.Executable:
+def _insert_parts(table: sa.Table, rows: sa.Subquery) -> sa.Executable:
     """One new part per bucket these rows fall in."""
     entry = (sa.cast(rows.c.range_key, sa.Text).concat(",").concat(sa.cast(rows.c.row_key, sa.Text))
              .concat(",").concat(rows.c.field_hashes))
