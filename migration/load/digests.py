@@ -90,11 +90,18 @@ def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stage
         return
     staged = stages if stages and table.name in stages else None
     where: list[sa.ColumnElement[bool]] = [] if staged else [key_list(conn, next(iter(table.primary_key)), keys)]
-    if not (held_cases is not None and not held_cases and "case_id" in table.c):
-        recorded_before = (_buckets_recording_some_of(conn, table, where, staged) if table.name in INDEXED_RANGE
-                           else _buckets_of(conn, table, where, staged))
-        if recorded_before:
-            _drop_entries(conn, table, recorded_before, keys)
+    case_bound = held_cases is not None and "case_id" in table.c
+    if case_bound and not held_cases:
+        recorded_before = []  # a row hangs off its case: no case held before, no row recorded before
+    elif table.name in INDEXED_RANGE:
+        recorded_before = _buckets_recording_some_of(conn, table, where, staged)
+    elif case_bound:
+        src = _sources(table, staged)[0]
+        recorded_before = _buckets_of(conn, table, [*where, key_list(conn, src.c.case_id, held_cases or [])], staged)
+    else:
+        recorded_before = _buckets_of(conn, table, where, staged)
+    if recorded_before:
+        _drop_entries(conn, table, recorded_before, keys)
     conn.execute(_insert_parts(table, hashed_rows(conn, table, *where, sources=staged).subquery()))
 
 
