@@ -349,6 +349,8 @@ CUTOVER_LOG = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# A person's digest, one row each: a person's range key (its standing PERSON_ID) moves when the
+# reading that stands for a merged human changes, so its digest is kept by its own key.
 CUTOVER_ROW_DIGEST = sa.Table(
     "cutover_row_digest", target_metadata,
     sa.Column("entity", sa.String(32), primary_key=True),
@@ -357,4 +359,18 @@ CUTOVER_ROW_DIGEST = sa.Table(
     sa.Column("field_hashes", sa.Text, nullable=False),
     sa.Column("row_h28", sa.BigInteger, nullable=False),
     sa.Index("ix_cutover_row_digest_entity_range", "entity", "range_key"),
+)
+
+# The digests of every other business table, packed per bucket of DIGEST_BUCKET_WIDTH consecutive
+# range keys, in parts (one per load that wrote rows into the bucket), each holding its row count,
+# the sum of its rows' totals and each row's `range_key,row_key,field_hashes`, joined by `;`. The
+# part with the nil key holds no rows: it is what a load locks to rewrite the bucket's parts.
+CUTOVER_DIGEST_BUCKET = sa.Table(
+    "cutover_digest_bucket", target_metadata,
+    sa.Column("entity", sa.String(32), primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),
+    sa.Column("part", sa.Uuid, primary_key=True),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("pack", sa.Text, nullable=False),
 )

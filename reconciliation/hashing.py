@@ -13,7 +13,10 @@ joined by `|`.
 Digest of a target row: each column's text (NULL as U+2400) hashed to 32 bits (PostgreSQL: the
 low 32 bits of hashtextextended under seed 0; SQLite: the first 8 hex digits of its md5), written
 as 8 hex digits in column order; its row total is the sum of the field hashes weighted by the odd
-numbers 1, 3, 5, ..., masked to 28 bits."""
+numbers 1, 3, 5, ..., masked to 28 bits. A person's digest is recorded as a row of its own; every
+other table's are packed per bucket of BUCKET_WIDTH consecutive range keys (bucket = range key
+divided by the width): the bucket's row count, the sum of its row totals, and each row as
+`range_key,row_key,field_hashes`, joined by `;`."""
 
 from __future__ import annotations
 
@@ -43,6 +46,8 @@ NULL_MARK = "\u2400"
 HEX_DIGITS = 8  # of one field hash
 LOW28 = (1 << 28) - 1
 FINGERPRINT_SEED = 0
+BUCKET_WIDTH = 256
+PER_ROW_ENTITIES = frozenset({PERSON.name})  # recorded one digest row each; the others in buckets
 CASE_TABLES = (cid.CASE_HDR, cid.CASE_PERSON, cid.APPOINTMENT, cid.CASE_NOTE, cid.DECISION, cid.CASE_FLAG,
                cid.UNHCR_REFERRAL)
 # Each business table's numeric range key (its own legacy key, or its case's).

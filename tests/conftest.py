@@ -86,6 +86,15 @@ class Databases:
         engine.dispose()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Defaults under a data folder of the session's own (inherited by the commands tests start):
+    what a demo left in the working copy's data/ never reaches a test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CUTOVER_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        yield
+
+
 @pytest.fixture(params=ENGINES)
 def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
     """Throwaway databases, once on SQLite and once on PostgreSQL."""

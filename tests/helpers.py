@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,18 @@ def committed_batches(target: str) -> int:
             return int(conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_BATCH)).scalar() or 0)
     finally:
         engine.dispose()
+
+
+def recorded_digests(conn: sa.Connection, entity: str) -> set[tuple[str, int, str]]:
+    """(row key, range key, field hashes) of every digest recorded for a business table, read
+    from the person rows or unpacked from the buckets."""
+    from migration.target_schema import CUTOVER_DIGEST_BUCKET, CUTOVER_ROW_DIGEST
+
+    rows, buckets = CUTOVER_ROW_DIGEST, CUTOVER_DIGEST_BUCKET
+    query = sa.select(rows.c.row_key, rows.c.range_key, rows.c.field_hashes).where(rows.c.entity == entity)
+    out = {(str(k), int(r), f) for k, r, f in conn.execute(query)}
+    for (pack,) in conn.execute(sa.select(buckets.c.pack).where(buckets.c.entity == entity)):
+        for entry in pack.split(";") if pack else []:
+            range_key, row_key, fields = entry.split(",", 2)
+            out.add((str(uuid.UUID(row_key)), int(range_key), fields))
+    return out

@@ -37,7 +37,7 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
     for table in BUSINESS_TABLES:
         merge(conn, table, stages[table.name])
         pk = next(iter(table.primary_key)).name
-        record_digests(conn, table, [r[pk] for r in rows.get(table.name, [])], stages)
+        record_digests(conn, table, [r[pk] for r in rows.get(table.name, [])], stages, held)
     delete_stale_children(conn, stages, rows, held)
     refresh_persons(conn, replace_sources(conn, result))
 

@@ -3,6 +3,8 @@ narrowing reads rows in proportion to the difference, not to the table."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -41,8 +43,6 @@ def test_a_changed_field_is_named(migrated) -> None:  # type: ignore[no-untyped-
 
 
 def test_an_inserted_row_is_unexpected(migrated) -> None:  # type: ignore[no-untyped-def]
-    import uuid
-
     legacy, target = migrated
     with create_engine(target).begin() as conn:
         case_id, legacy_case_id = conn.execute(sa.select(CASE.c.case_id, CASE.c.legacy_case_id).limit(1)).one()
@@ -93,28 +93,43 @@ def test_a_person_and_an_address_gone_from_the_target_are_named(migrated) -> Non
     assert addresses["legacy"] - addresses["target"] - addresses["dropped"] == 1
 
 
-def test_recorded_row_totals_follow_the_field_hashes_and_survive_the_0005_and_0006_round_trip(migrated) -> None:  # type: ignore[no-untyped-def]
-    """The database's integer row total is the one worked out from the field hashes (what
-    revision 0005 relies on to rewrite the totals recorded before it); down to 0004, where each
-    digest has its md5 again (0006 dropped it) and the md5-based total, and up again."""
+def test_recorded_totals_follow_the_field_hashes_and_survive_the_round_trip_to_0004(migrated) -> None:  # type: ignore[no-untyped-def]
+    """The database's integer totals (per person row, per bucket) are the ones worked out from the
+    field hashes (what revision 0005 relies on to rewrite the totals recorded before it); down to
+    0004, where every row has its digest row again with its md5 (0006 dropped it) and the
+    md5-based total, and up again to the same packed buckets."""
     import hashlib
+    from collections import Counter
 
     from alembic import command
 
+    from migration.load.digests import DIGEST_BUCKET_WIDTH
     from migration.load.schema import alembic_config
     from migration.sqlhash import row_h28_of
+    from migration.target_schema import BUSINESS_TABLES, CUTOVER_DIGEST_BUCKET
+    from tests.helpers import recorded_digests
 
     legacy, target = migrated
     engine = create_engine(target)
 
-    def recorded(*columns: str) -> dict[tuple[str, object], tuple]:
+    def at_head() -> tuple[set[tuple], set[tuple]]:
         with engine.connect() as conn:
-            rows = conn.exec_driver_sql(f"SELECT entity, row_key, {', '.join(columns)} FROM cutover_row_digest").all()
-        return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+            entries = {(t.name, *d) for t in BUSINESS_TABLES for d in recorded_digests(conn, t.name)}
+            parts = CUTOVER_DIGEST_BUCKET
+            buckets = {tuple(r) for r in conn.execute(
+                sa.select(parts.c.entity, parts.c.bucket, sa.func.sum(parts.c.row_count), sa.func.sum(parts.c.total))
+                .group_by(parts.c.entity, parts.c.bucket).having(sa.func.sum(parts.c.row_count) > 0))}
+        return entries, buckets
 
-    before = recorded("field_hashes", "row_h28")
-    assert len(before) > 1000
-    assert all(total == row_h28_of(fields) for fields, total in before.values())
+    entries, buckets = at_head()
+    assert len(entries) > 1000 and len(buckets) < len(entries) / 8
+    counts: Counter[tuple[str, int]] = Counter()
+    totals: Counter[tuple[str, int]] = Counter()
+    for entity, _, range_key, fields in entries:
+        if entity != PERSON.name:
+            counts[(entity, range_key // DIGEST_BUCKET_WIDTH)] += 1
+            totals[(entity, range_key // DIGEST_BUCKET_WIDTH)] += row_h28_of(fields)
+    assert buckets == {(e, b, counts[(e, b)], totals[(e, b)]) for e, b in counts}
 
     def to(revision: str) -> None:
         cfg = alembic_config()
@@ -122,10 +137,13 @@ def test_recorded_row_totals_follow_the_field_hashes_and_survive_the_0005_and_00
             cfg.attributes["connection"] = conn
             (command.downgrade if revision == "0004" else command.upgrade)(cfg, revision)
 
-    to("0004")  # the md5 per row and the md5-based totals recorded before 0005
-    old = recorded("field_hashes", "row_hash", "row_h28")
+    to("0004")  # a digest row each, with the md5 and the md5-based totals recorded before 0005
+    with engine.connect() as conn:
+        old = conn.exec_driver_sql("SELECT entity, row_key, range_key, field_hashes, row_hash, row_h28 "
+                                   "FROM cutover_row_digest").all()
+    assert {(e, str(k if isinstance(k, uuid.UUID) else uuid.UUID(k)), r, f) for e, k, r, f, _, _ in old} == entries
     assert all(row_hash == hashlib.md5(fields.encode()).hexdigest() and total == int(row_hash[:7], 16)
-               for fields, row_hash, total in old.values())
+               for *_, fields, row_hash, total in old)
     to("head")
-    assert recorded("field_hashes", "row_h28") == before
+    assert at_head() == (entries, buckets)  # the parts of a bucket become one
     assert reconcile(create_engine(legacy), engine, AS_OF).balanced
