@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -32,6 +33,10 @@ class Backend(Protocol):
 
     def copy_rows(self, conn: Connection, table: sa.Table, names: Sequence[str],
                   rows: Iterable[Mapping[str, Any]]) -> None: ...
+
+    def copy_frame(self, conn: Connection, table: sa.Table, names: Sequence[str], frame: pl.DataFrame) -> None: ...
+
+    def savepoint(self, conn: Connection) -> AbstractContextManager[Any]: ...
 
     def create_staging(self, conn: Connection, name: str, target: str) -> None: ...
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, Engine
@@ -68,6 +69,26 @@ def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Ite
             except KeyError:
                 values = tuple(row.get(n) for n in names)
             copy.write_row(values)
+
+
+def copy_frame(conn: Connection, table: sa.Table, names: Sequence[str], frame: pl.DataFrame) -> None:
+    """COPY a frame's columns `names` into those of a table as CSV written by Polars (no Python per
+    row): every text value quoted, so an empty string stays distinct from NULL (an unquoted empty
+    field) and a text such as `\\N` or `NULL` stays text."""
+    if frame.is_empty():
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
+    target = conn.dialect.identifier_preparer.format_table(table)
+    data = frame.select(names).write_csv(include_header=False, quote_style="non_numeric", null_value="")
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '')") as copy:
+        copy.write(data)
+
+
+def savepoint(conn: Connection) -> AbstractContextManager[Any]:
+    """A savepoint in the caller's transaction: an error inside rolls back to it alone."""
+    return conn.begin_nested()
 
 
 def create_staging(conn: Connection, name: str, target: str) -> None:

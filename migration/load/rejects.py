@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import polars as pl
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -48,9 +49,9 @@ def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] |
     no place (COPY errors do not)."""
     for table, rows in result.rows.items():
         columns = target_metadata.tables[table].columns
-        for row in rows:
-            if row.get(CASE_COLUMN) != case_id:
-                continue
+        own = rows.filter(pl.col(CASE_COLUMN) == case_id).to_dicts() if isinstance(rows, pl.DataFrame) else [
+            r for r in rows if r.get(CASE_COLUMN) == case_id]
+        for row in own:
             for name, value in row.items():
                 if isinstance(value, str) and "\x00" in value:
                     return table, name
