@@ -136,7 +136,8 @@ def transformed(databases: Databases) -> Callable[[], tuple[str, str, TransformR
     return make
 
 
-def test_a_legacy_row_moved_to_a_new_case_is_merged_not_duplicated(databases: Databases, transformed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_legacy_row_moved_to_a_new_case_is_merged_not_duplicated(  # type: ignore[no-untyped-def]
+        databases: Databases, transformed, monkeypatch) -> None:
     legacy, target, result = transformed()
     fell_back = _fell_back(monkeypatch)
     appts = [r for r in result.rows[APPOINTMENT.name] if r["rebooked_from_id"] is None]
