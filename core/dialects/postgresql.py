@@ -40,6 +40,11 @@ def key_list(column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnEle
     return column.in_([])
 
 
+def uuid_keys(texts: list[str]) -> list[Any]:
+    """UUID keys (canonical text) as a key list takes them: the text itself (the server parses it)."""
+    return texts
+
+
 def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
     """Arrays sent as one text parameter each and unnested side by side (nothing written, so a
     read-only standby serves)."""
@@ -89,6 +94,30 @@ def copy_frame(conn: Connection, table: sa.Table, names: Sequence[str], frame: p
 def savepoint(conn: Connection) -> AbstractContextManager[Any]:
     """A savepoint in the caller's transaction: an error inside rolls back to it alone."""
     return conn.begin_nested()
+
+
+# Per database (URL without password): whether the connected role may set session_replication_role.
+_REPLICA_ALLOWED: dict[str, bool] = {}
+
+
+def may_skip_row_triggers(conn: Connection) -> bool:
+    """Whether the role may set session_replication_role (a superuser, or, on PostgreSQL 15 and
+    later, a role granted SET on that parameter); asked once per database and process."""
+    where = conn.engine.url.render_as_string(hide_password=True)
+    if where not in _REPLICA_ALLOWED:
+        superuser, version = conn.exec_driver_sql(
+            "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles "
+            "WHERE rolname = current_user").one()
+        allowed = bool(superuser) or (version >= 150000 and bool(conn.exec_driver_sql(
+            "SELECT has_parameter_privilege('session_replication_role', 'SET')").scalar()))
+        _REPLICA_ALLOWED[where] = allowed
+    return _REPLICA_ALLOWED[where]
+
+
+def skip_row_triggers(conn: Connection, skip: bool) -> None:
+    """Skip (or fire again) the row triggers left at ENABLE, foreign-key checks included, for the
+    rest of the transaction or savepoint: session_replication_role replica (or origin)."""
+    conn.exec_driver_sql(f"SET LOCAL session_replication_role = {'replica' if skip else 'origin'}")
 
 
 def create_staging(conn: Connection, name: str, target: str) -> None:

@@ -96,6 +96,11 @@ def key_list(column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnEle
     return column.in_(list(keys))
 
 
+def uuid_keys(texts: list[str]) -> list[Any]:
+    """UUID keys (canonical text) as a key list takes them: UUIDs (SQLite stores their hex)."""
+    return [uuid.UUID(t) for t in texts]
+
+
 def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
     """A TEMP table of this connection, indexed on its first column, filled anew on each call
     (SQLite joins a table-valued function by scanning it once per outer row)."""
@@ -137,6 +142,15 @@ def savepoint(conn: Connection) -> AbstractContextManager[Any]:
     if raw is not None and not raw.in_transaction:
         conn.exec_driver_sql("BEGIN")
     return conn.begin_nested()
+
+
+def may_skip_row_triggers(conn: Connection) -> bool:
+    """SQLite checks foreign keys in-process, row by row: nothing to skip."""
+    return False
+
+
+def skip_row_triggers(conn: Connection, skip: bool) -> None:
+    """Nothing to skip on SQLite."""
 
 
 def create_staging(conn: Connection, name: str, target: str) -> None:

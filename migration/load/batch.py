@@ -46,8 +46,8 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
     if not any(o.state == "migrated" for o in result.outcomes):
         return
     frames = row_frames(result.rows)
-    held_cases = held_keys(conn, CASE, uuids(frames[CASE.name]["case_id"]))
-    held_persons = held_keys(conn, PERSON, uuids(frames[PERSON.name]["person_id"]))
+    held_cases = held_keys(conn, CASE, uuids(conn, frames[CASE.name]["case_id"]))
+    held_persons = held_keys(conn, PERSON, uuids(conn, frames[PERSON.name]["person_id"]))
     new, held = split_new(frames, held_cases, held_persons)
     if not write_new(conn, new):
         new, held = {name: f.clear() for name, f in frames.items()}, frames
@@ -57,9 +57,9 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
         pk = key_of(table)
         if not held[table.name].is_empty():
             merge(conn, table, stages[table.name])
-            record_digests(conn, table, uuids(held[table.name][pk]), stages)
+            record_digests(conn, table, uuids(conn, held[table.name][pk]), stages)
         if not new[table.name].is_empty():
-            record_digests(conn, table, uuids(new[table.name][pk]))
+            record_digests(conn, table, uuids(conn, new[table.name][pk]))
     delete_stale_children(conn, stages, held, held_cases)
     refresh_persons(conn, replace_sources(conn, result))
 

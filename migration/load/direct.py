@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from core.dialects import dialect_of
 from core.log import get_logger
+from migration.load.foreign_keys import check_references, skip_row_checks
 from migration.load.rejects import is_refusal
 from migration.load.staging import copy_frame
 from migration.target_schema import ADDRESS, BUSINESS_TABLES, PERSON
@@ -20,9 +22,9 @@ Frames = dict[str, pl.DataFrame]
 log = get_logger("load")
 
 
-def uuids(series: pl.Series) -> list[uuid.UUID]:
-    """A frame's key column (canonical UUID text) as UUIDs, for a key lookup."""
-    return [uuid.UUID(v) for v in series.drop_nulls().unique().to_list()]
+def uuids(conn: Connection, series: pl.Series) -> list[Any]:
+    """A frame's key column (canonical UUID text), each key once, as the dialect's key lists take it."""
+    return dialect_of(conn).uuid_keys(series.drop_nulls().unique().to_list())
 
 
 def split_new(frames: Mapping[str, pl.DataFrame], held_cases: Collection[uuid.UUID],
@@ -42,13 +44,17 @@ def split_new(frames: Mapping[str, pl.DataFrame], held_cases: Collection[uuid.UU
 
 
 def write_new(conn: Connection, new: Mapping[str, pl.DataFrame]) -> bool:
-    """COPY the new rows into their final tables inside a savepoint. False (and nothing written)
-    when the target refuses them: a legacy row moved to another case, or a person another lane
+    """COPY the new rows into their final tables inside a savepoint, their foreign keys checked
+    once for the batch where the role may. False (and nothing written) when the target refuses
+    them: a legacy row moved to another case, or a person another lane
     wrote meanwhile, holds a key the target has; the caller then merges the whole batch."""
     try:
         with dialect_of(conn).savepoint(conn):
+            checked_per_batch = skip_row_checks(conn)
             for table in BUSINESS_TABLES:
                 copy_frame(conn, table, new[table.name])
+            if checked_per_batch:
+                check_references(conn, new)
     except Exception as exc:
         if not is_refusal(exc):
             raise

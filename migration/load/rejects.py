@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -16,12 +17,21 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from core.log import get_logger
 from migration.retry import is_transient
-from migration.target_schema import target_metadata
+from migration.target_schema import PERSON, target_metadata
 from migration.transform import TransformResult
 from migration.transform.validate import CASE_COLUMN
 
+
+class MissingReference(Exception):
+    """A new row refers to a row the target does not hold (found by the batch's foreign-key check)."""
+
+    def __init__(self, table: str, constraint: str) -> None:
+        super().__init__(f"a row of {table} refers to a row the target does not hold ({constraint})")
+        self.table, self.constraint = table, constraint
+
+
 # COPY on PostgreSQL goes through psycopg itself, whose errors SQLAlchemy does not wrap.
-REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError)
+REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError, MissingReference)
 INT32 = 2**31 - 1
 log = get_logger("load")
 # SQLite names the table and column ("UNIQUE constraint failed: case.case_ref"), never the value.
@@ -35,6 +45,8 @@ def is_refusal(exc: BaseException) -> bool:
 
 def where_refused(exc: BaseException) -> tuple[str, str | None]:
     """(table, constraint or column) the database names for a refusal; no row value is read."""
+    if isinstance(exc, MissingReference):
+        return exc.table, exc.constraint
     orig = getattr(exc, "orig", None) or exc
     diag = getattr(orig, "diag", None)
     if diag is not None and getattr(diag, "table_name", None):
@@ -61,6 +73,24 @@ def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] |
     return None
 
 
+def part_of(result: TransformResult, case_ids: set[int]) -> TransformResult:
+    """The rows of these cases as a batch of them alone gives: their readings of persons, and one
+    person row per human from those (the reading with the lowest PERSON_ID, then CASE_ID), so a
+    human another case of the batch stood for is still written."""
+    part = result.only(case_ids)
+    part.person_records = [r for r in result.person_records if r[CASE_COLUMN] in case_ids]
+    part.rows[PERSON.name] = standing_persons(part.person_records)
+    return part
+
+
+def standing_persons(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One person row per human among these readings: the one with the lowest PERSON_ID (then CASE_ID)."""
+    standing: dict[Any, dict[str, Any]] = {}
+    for r in sorted(records, key=lambda r: (r["legacy_person_id"], r[CASE_COLUMN])):
+        standing.setdefault(r["person_id"], r)
+    return list(standing.values())
+
+
 def find_refused(engine: Engine, result: TransformResult,
                  write: Callable[[Connection, TransformResult], None]) -> dict[int, tuple[str, str | None]]:
     """CASE_ID -> (table, constraint) for each migrated case of the batch whose rows the target
@@ -70,7 +100,7 @@ def find_refused(engine: Engine, result: TransformResult,
         with engine.connect() as conn:
             trans = conn.begin()
             try:
-                write(conn, result.only(set(ids)))
+                write(conn, part_of(result, set(ids)))
                 return None
             except REFUSALS as exc:
                 if is_transient(exc):

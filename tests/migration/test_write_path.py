@@ -121,19 +121,23 @@ def _fresh(databases: Databases, legacy: str, result: TransformResult) -> dict[s
     return dump(fresh, (*BUSINESS_TABLES, CUTOVER_PERSON_SOURCE))
 
 
+def _made(databases: Databases) -> tuple[str, str, TransformResult]:
+    """A small generated CID (two cases naming one human), its empty target made ready, and its
+    in-flight cases transformed as one batch."""
+    legacy, target = databases.new("legacy"), databases.new("target")
+    generate(legacy, 60, seed=7, scale=0.0)
+    first, *_, last = sorted(_migrated(_transformed(legacy, target)))
+    with create_engine(legacy).begin() as conn:  # the first and last cases' main applicants: one human
+        mains = conn.execute(sa.select(CASE_PERSON.c.PERSON_ID).where(
+            CASE_PERSON.c.CASE_ID.in_([first, last]), CASE_PERSON.c.ROLE_CD == "MAIN")).scalars().all()
+        conn.execute(sa.update(LEGACY_PERSON).where(LEGACY_PERSON.c.PERSON_ID.in_(mains))
+                     .values(HO_REF="H7000001"))
+    return legacy, target, _transformed(legacy, target)
+
+
 @pytest.fixture
 def transformed(databases: Databases) -> Callable[[], tuple[str, str, TransformResult]]:
-    def make() -> tuple[str, str, TransformResult]:
-        legacy, target = databases.new("legacy"), databases.new("target")
-        generate(legacy, 60, seed=7, scale=0.0)
-        first, *_, last = sorted(_migrated(_transformed(legacy, target)))
-        with create_engine(legacy).begin() as conn:  # the first and last cases' main applicants: one human
-            mains = conn.execute(sa.select(CASE_PERSON.c.PERSON_ID).where(
-                CASE_PERSON.c.CASE_ID.in_([first, last]), CASE_PERSON.c.ROLE_CD == "MAIN")).scalars().all()
-            conn.execute(sa.update(LEGACY_PERSON).where(LEGACY_PERSON.c.PERSON_ID.in_(mains))
-                         .values(HO_REF="H7000001"))
-        return legacy, target, _transformed(legacy, target)
-    return make
+    return lambda: _made(databases)
 
 
 def test_a_legacy_row_moved_to_a_new_case_is_merged_not_duplicated(  # type: ignore[no-untyped-def]

@@ -1,0 +1,33 @@
+"""the append-only triggers fire in every session, replica mode included
+
+A loading session may set session_replication_role = replica to skip the per-row foreign-key
+triggers of the business tables while it writes new rows; that setting silences every trigger
+left at the default (ENABLE), so the record's guards are set to fire always.
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-04
+"""
+from alembic import op
+
+
+revision = '0010'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+GUARDED = ("cutover_ledger", "cutover_checkpoint", "cutover_log")
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in GUARDED:
+            for trigger in (f"{table}_no_change", f"{table}_no_truncate"):
+                op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in GUARDED:
+            for trigger in (f"{table}_no_change", f"{table}_no_truncate"):
+                op.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
