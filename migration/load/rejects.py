@@ -83,6 +83,16 @@ def part_of(result: TransformResult, case_ids: set[int]) -> TransformResult:
     return part
 
 
+def refuse_cases(result: TransformResult, refused: dict[int, tuple[str, str | None]]) -> None:
+    """Quarantine the refused cases (policy `load.rejected`) and keep, for each human the rest of the
+    batch names, the person row its own readings give (a refused case may have stood for it)."""
+    if not refused:
+        return
+    result.refuse(refused)
+    migrated = {o.legacy_case_id for o in result.outcomes if o.state == "migrated"}
+    result.rows[PERSON.name] = standing_persons([r for r in result.person_records if r[CASE_COLUMN] in migrated])
+
+
 def standing_persons(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One person row per human among these readings: the one with the lowest PERSON_ID (then CASE_ID)."""
     standing: dict[Any, dict[str, Any]] = {}

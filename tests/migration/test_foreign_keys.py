@@ -41,7 +41,7 @@ def test_a_new_row_referring_to_nothing_quarantines_its_case_alone(databases: Da
     if databases.kind == "postgresql":
         assert refused[victim] == ("case_party", "fk_case_party_person_id_person")
     assert fell_back[0]  # the batch check (or SQLite's own) sent the whole batch to the merge
-    result.refuse(refused)
+    refuse_cases(result, refused)
     _write(target, result)
     with create_engine(target).connect() as conn:
         written = set(conn.execute(sa.select(CASE.c.legacy_case_id)).scalars())
