@@ -17,7 +17,7 @@ from core.db import create_engine
 from core.dialects import dialect_of
 from migration.load.batch import write_rows
 from migration.load.foreign_keys import skip_row_checks
-from migration.load.rejects import find_refused
+from migration.load.rejects import find_refused, refuse_cases
 from migration.load.schema import upgrade_target
 from migration.target_schema import CASE, CASE_PARTY
 from migration.transform.frames import CASE_COLUMN
@@ -26,10 +26,12 @@ from tests.conftest import Databases
 from tests.migration.test_write_path import _fell_back, _made, _migrated, _write
 
 
-def test_a_new_row_referring_to_nothing_quarantines_its_case_alone(databases: Databases, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("which", ["any case", "the case standing for a human another case names"])
+def test_a_new_row_referring_to_nothing_quarantines_its_case_alone(databases: Databases, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                   which: str) -> None:
     legacy, target, result = _made(databases)
-    migrated = _migrated(result)
-    victim = migrated[len(migrated) // 2]
+    migrated = sorted(_migrated(result))
+    victim = migrated[len(migrated) // 2] if which == "any case" else migrated[0]
     nowhere = key("person", "nowhere")
     result.rows[CASE_PARTY.name] = [{**r, "person_id": nowhere} if r[CASE_COLUMN] == victim else r
                                     for r in result.rows[CASE_PARTY.name]]
