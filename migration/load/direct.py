@@ -46,8 +46,8 @@ def split_new(frames: Mapping[str, pl.DataFrame], held_cases: Collection[uuid.UU
 def write_new(conn: Connection, new: Mapping[str, pl.DataFrame]) -> bool:
     """COPY the new rows into their final tables inside a savepoint, their foreign keys checked
     once for the batch where the role may. False (and nothing written) when the target refuses
-    them: a legacy row moved to another case, or a person another lane
-    wrote meanwhile, holds a key the target has; the caller then merges the whole batch."""
+    them: a legacy row moved to another case, or a person another lane wrote meanwhile, holds a key
+    the target has (or a row is bad: the merge path then names it); the caller merges the batch."""
     try:
         with dialect_of(conn).savepoint(conn):
             checked_per_batch = skip_row_checks(conn)
@@ -58,7 +58,7 @@ def write_new(conn: Connection, new: Mapping[str, pl.DataFrame]) -> bool:
     except Exception as exc:
         if not is_refusal(exc):
             raise
-        log.debug("new rows of a batch hold keys the target has: the batch is merged")
+        log.debug("the target refused a batch's new rows as written once: the batch is merged")
         return False
     return True
 
