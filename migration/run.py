@@ -27,7 +27,7 @@ from migration.extract.snapshot import snapshot
 from migration.ledgering import flush
 from migration.load import Load, ensure_units, upgrade_target
 from migration.load.batch import write_rows
-from migration.load.rejects import find_refused, is_refusal
+from migration.load.rejects import find_refused, is_refusal, refuse_cases
 from migration.plan import Plan, classify_cases, planned_case_ids, record_plan, split_batches
 from migration.retry import fault_name, scrubbed, with_retries
 from migration.rules import current_rules
@@ -228,7 +228,7 @@ def _migrate_once(cfg: RunConfig, batch: Batch) -> dict[str, int]:
             raise
         log.warning("wave %s batch %d: %s from the target; finding the case(s) that hold the row", batch.job.wave,
                     batch.job.batch_no, fault_name(exc))
-        batch.transformed.refuse(find_refused(target, batch.transformed, write_rows))
+        refuse_cases(batch.transformed, find_refused(target, batch.transformed, write_rows))
         batch = _load_and_record(target, batch)
     return batch.counts()
 

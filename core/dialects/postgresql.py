@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, Engine
@@ -39,6 +40,11 @@ def key_list(column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnEle
     return column.in_([])
 
 
+def uuid_keys(texts: list[str]) -> list[Any]:
+    """UUID keys (canonical text) as a key list takes them: the text itself (the server parses it)."""
+    return texts
+
+
 def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
     """Arrays sent as one text parameter each and unnested side by side (nothing written, so a
     read-only standby serves)."""
@@ -68,6 +74,50 @@ def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Ite
             except KeyError:
                 values = tuple(row.get(n) for n in names)
             copy.write_row(values)
+
+
+def copy_frame(conn: Connection, table: sa.Table, names: Sequence[str], frame: pl.DataFrame) -> None:
+    """COPY a frame's columns `names` into those of a table as CSV written by Polars (no Python per
+    row): every text value quoted, so an empty string stays distinct from NULL (an unquoted empty
+    field) and a text such as `\\N` or `NULL` stays text."""
+    if frame.is_empty():
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
+    target = conn.dialect.identifier_preparer.format_table(table)
+    data = frame.select(names).write_csv(include_header=False, quote_style="non_numeric", null_value="")
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '')") as copy:
+        copy.write(data)
+
+
+def savepoint(conn: Connection) -> AbstractContextManager[Any]:
+    """A savepoint in the caller's transaction: an error inside rolls back to it alone."""
+    return conn.begin_nested()
+
+
+# Per database (URL without password): whether the connected role may set session_replication_role.
+_REPLICA_ALLOWED: dict[str, bool] = {}
+
+
+def may_skip_row_triggers(conn: Connection) -> bool:
+    """Whether the role may set session_replication_role (a superuser, or, on PostgreSQL 15 and
+    later, a role granted SET on that parameter); asked once per database and process."""
+    where = conn.engine.url.render_as_string(hide_password=True)
+    if where not in _REPLICA_ALLOWED:
+        superuser, version = conn.exec_driver_sql(
+            "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles "
+            "WHERE rolname = current_user").one()
+        allowed = bool(superuser) or (version >= 150000 and bool(conn.exec_driver_sql(
+            "SELECT has_parameter_privilege('session_replication_role', 'SET')").scalar()))
+        _REPLICA_ALLOWED[where] = allowed
+    return _REPLICA_ALLOWED[where]
+
+
+def skip_row_triggers(conn: Connection, skip: bool) -> None:
+    """Skip (or fire again) the row triggers left at ENABLE, foreign-key checks included, for the
+    rest of the transaction or savepoint: session_replication_role replica (or origin)."""
+    conn.exec_driver_sql(f"SET LOCAL session_replication_role = {'replica' if skip else 'origin'}")
 
 
 def create_staging(conn: Connection, name: str, target: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, Connection, Engine
@@ -94,6 +96,11 @@ def key_list(column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnEle
     return column.in_(list(keys))
 
 
+def uuid_keys(texts: list[str]) -> list[Any]:
+    """UUID keys (canonical text) as a key list takes them: UUIDs (SQLite stores their hex)."""
+    return [uuid.UUID(t) for t in texts]
+
+
 def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromClause:
     """A TEMP table of this connection, indexed on its first column, filled anew on each call
     (SQLite joins a table-valued function by scanning it once per outer row)."""
@@ -111,6 +118,39 @@ def int_table(conn: Connection, name: str, columns: dict[str, Ints]) -> sa.FromC
 def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """Insert rows (mappings) into these columns of a table with executemany (missing keys NULL)."""
     conn.execute(table.insert(), [{n: r.get(n) for n in names} for r in rows])
+
+
+def copy_frame(conn: Connection, table: sa.Table, names: Sequence[str], frame: pl.DataFrame) -> None:
+    """Insert a frame's columns `names` into those of a table with executemany (UUID text as UUIDs,
+    which SQLite stores as SQLAlchemy's Uuid type writes them)."""
+    if frame.is_empty():
+        return
+    uuids = [n for n in names if isinstance(table.c[n].type, sa.Uuid)]
+    rows = frame.select(names).to_dicts()
+    for row in rows:
+        for n in uuids:
+            if row[n] is not None:
+                row[n] = uuid.UUID(row[n])
+    conn.execute(table.insert(), rows)
+
+
+def savepoint(conn: Connection) -> AbstractContextManager[Any]:
+    """A savepoint in the caller's transaction. pysqlite opens a transaction only before a write,
+    and a SAVEPOINT outside one would begin (and its release commit) a transaction of its own: the
+    transaction is opened first."""
+    raw = conn.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+    return conn.begin_nested()
+
+
+def may_skip_row_triggers(conn: Connection) -> bool:
+    """SQLite checks foreign keys in-process, row by row: nothing to skip."""
+    return False
+
+
+def skip_row_triggers(conn: Connection, skip: bool) -> None:
+    """Nothing to skip on SQLite."""
 
 
 def create_staging(conn: Connection, name: str, target: str) -> None:

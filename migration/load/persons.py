@@ -1,23 +1,24 @@
 """Merged persons follow CID. Each migrated case's reading of each legacy person on it is kept;
 a person row is the reading with the lowest PERSON_ID (the lowest CASE_ID on a tie), with the
-addresses of every legacy record that a migrated case still names, as a fresh run gives."""
+addresses of every legacy record that a migrated case still names, as a fresh run gives. Each
+step is one statement for the whole batch."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.db import key_list
 from migration.load.digests import forget_digests, record_digests
-from migration.load.staging import copy_rows
+from migration.load.staging import copy_frame, dialect_insert
 from migration.target_schema import ADDRESS, APPOINTMENT, CASE_PARTY, CUTOVER_PERSON_SOURCE, PERSON
 from migration.transform import TransformResult
-from migration.transform.frames import CASE_COLUMN, dicts_of
+from migration.transform.frames import CASE_COLUMN
 
 SOURCE = CUTOVER_PERSON_SOURCE
 PERSON_COLUMNS = tuple(c.name for c in PERSON.columns)
@@ -29,21 +30,21 @@ def forget_sources(conn: Connection, legacy_case_ids: Collection[int]) -> set[uu
     if not legacy_case_ids:
         return set()
     where = key_list(conn, SOURCE.c.legacy_case_id, sorted(legacy_case_ids))
-    named = set(conn.execute(sa.select(SOURCE.c.person_id).where(where).distinct()).scalars())
-    conn.execute(sa.delete(SOURCE).where(where))
+    named = set(conn.execute(sa.delete(SOURCE).where(where).returning(SOURCE.c.person_id)).scalars())
     return named
 
 
 def replace_sources(conn: Connection, result: TransformResult) -> set[uuid.UUID]:
     """Record the readings of the batch's migrated cases in place of those its cases had; return
     the persons named before or now."""
-    migrated = {o.legacy_case_id for o in result.outcomes if o.state == "migrated"}
+    migrated = [o.legacy_case_id for o in result.outcomes if o.state == "migrated"]
     named = forget_sources(conn, [o.legacy_case_id for o in result.outcomes])
-    readings = {(r[CASE_COLUMN], r["legacy_person_id"]): r for r in dicts_of(PERSON.name, result.person_records)
-                if r[CASE_COLUMN] in migrated}
-    copy_rows(conn, SOURCE, [{"legacy_case_id": case_id, "legacy_person_id": person_id,
-                              **{c: r[c] for c in READING_COLUMNS}} for (case_id, person_id), r in readings.items()])
-    return named | {r["person_id"] for r in readings.values()}
+    readings = (result.person_records
+                .filter(pl.col(CASE_COLUMN).is_in(pl.Series(migrated, dtype=pl.Int64).implode()))
+                .unique(subset=[CASE_COLUMN, "legacy_person_id"], keep="last", maintain_order=True)
+                .rename({CASE_COLUMN: "legacy_case_id"}))
+    copy_frame(conn, SOURCE, readings)
+    return named | {uuid.UUID(k) for k in readings["person_id"].unique().to_list()}
 
 
 def refresh_persons(conn: Connection, keys: Collection[uuid.UUID]) -> None:
@@ -52,34 +53,35 @@ def refresh_persons(conn: Connection, keys: Collection[uuid.UUID]) -> None:
     if not keys:
         return
     ordered = sorted(keys)
-    readings = conn.execute(sa.select(SOURCE).where(key_list(conn, SOURCE.c.person_id, ordered)).order_by(
-        SOURCE.c.person_id, SOURCE.c.legacy_person_id, SOURCE.c.legacy_case_id)).mappings().all()
-    standing: dict[uuid.UUID, dict[str, Any]] = {}
-    records: dict[uuid.UUID, set[int]] = defaultdict(set)
-    for r in readings:
-        standing.setdefault(r["person_id"], {c: r[c] for c in PERSON_COLUMNS})
-        records[r["person_id"]].add(r["legacy_person_id"])
-    _set_standing(conn, ordered, standing)
-    addresses = conn.execute(sa.select(ADDRESS.c.address_id, ADDRESS.c.person_id, ADDRESS.c.legacy_person_id)
-                             .where(key_list(conn, ADDRESS.c.person_id, ordered))).all()
-    stale = [a for a, person, legacy in addresses if person in records and legacy not in records[person]]
-    _delete_rows(conn, ADDRESS, stale)
-    _drop_unnamed(conn, [k for k in ordered if k not in records])
-
-
-def _set_standing(conn: Connection, keys: Sequence[uuid.UUID], standing: dict[uuid.UUID, dict[str, Any]]) -> None:
-    current = {r["person_id"]: dict(r) for r in
-               conn.execute(sa.select(PERSON).where(key_list(conn, PERSON.c.person_id, keys))).mappings()}
-    changed = []
-    for key, row in standing.items():
-        if key not in current:
-            conn.execute(PERSON.insert().values(**row))
-        elif current[key] != row:
-            conn.execute(sa.update(PERSON).where(PERSON.c.person_id == key).values(**row))
-        else:
-            continue
-        changed.append(key)
+    changed = list(conn.execute(_standing_upsert(conn, ordered)).scalars())
     record_digests(conn, PERSON, changed)
+    read = sa.exists().where(SOURCE.c.person_id == ADDRESS.c.person_id)
+    record_read = sa.exists().where(SOURCE.c.person_id == ADDRESS.c.person_id,
+                                    SOURCE.c.legacy_person_id == ADDRESS.c.legacy_person_id)
+    stale = conn.execute(sa.select(ADDRESS.c.address_id).where(key_list(conn, ADDRESS.c.person_id, ordered), read,
+                                                               ~record_read)).scalars()
+    _delete_rows(conn, ADDRESS, list(stale))
+    unread = conn.execute(sa.select(PERSON.c.person_id).where(
+        key_list(conn, PERSON.c.person_id, ordered),
+        ~sa.exists().where(SOURCE.c.person_id == PERSON.c.person_id))).scalars()
+    _drop_unnamed(conn, list(unread))
+
+
+def _standing_upsert(conn: Connection, keys: Sequence[uuid.UUID]) -> sa.Executable:
+    """Insert or update each person to its standing reading (the lowest PERSON_ID, then CASE_ID),
+    returning the persons written; a person already equal to it is not touched."""
+    rank = sa.func.row_number().over(partition_by=SOURCE.c.person_id,
+                                     order_by=(SOURCE.c.legacy_person_id, SOURCE.c.legacy_case_id))
+    ranked = sa.select(*(SOURCE.c[c] for c in PERSON_COLUMNS), rank.label("rank")).where(
+        key_list(conn, SOURCE.c.person_id, keys)).subquery()
+    stmt = dialect_insert(conn, PERSON).from_select(
+        list(PERSON_COLUMNS), sa.select(*(ranked.c[c] for c in PERSON_COLUMNS)).where(ranked.c.rank == 1))
+    cols = [c for c in PERSON_COLUMNS if c != "person_id"]
+    changed = sa.or_(*(PERSON.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
+    upsert: sa.Executable = stmt.on_conflict_do_update(
+        index_elements=["person_id"], set_={c: stmt.excluded[c] for c in cols}, where=changed
+    ).returning(PERSON.c.person_id)
+    return upsert
 
 
 def _drop_unnamed(conn: Connection, keys: Sequence[uuid.UUID]) -> None:

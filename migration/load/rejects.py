@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import polars as pl
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -15,12 +16,21 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from core.log import get_logger
 from migration.retry import is_transient
-from migration.target_schema import target_metadata
+from migration.target_schema import PERSON, target_metadata
 from migration.transform import TransformResult
-from migration.transform.frames import CASE_COLUMN, dicts_of
+from migration.transform.frames import CASE_COLUMN
+
+
+class MissingReference(Exception):
+    """A new row refers to a row the target does not hold (found by the batch's foreign-key check)."""
+
+    def __init__(self, table: str, constraint: str) -> None:
+        super().__init__(f"a row of {table} refers to a row the target does not hold ({constraint})")
+        self.table, self.constraint = table, constraint
+
 
 # COPY on PostgreSQL goes through psycopg itself, whose errors SQLAlchemy does not wrap.
-REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError)
+REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError, MissingReference)
 INT32 = 2**31 - 1
 log = get_logger("load")
 # SQLite names the table and column ("UNIQUE constraint failed: case.case_ref"), never the value.
@@ -34,6 +44,8 @@ def is_refusal(exc: BaseException) -> bool:
 
 def where_refused(exc: BaseException) -> tuple[str, str | None]:
     """(table, constraint or column) the database names for a refusal; no row value is read."""
+    if isinstance(exc, MissingReference):
+        return exc.table, exc.constraint
     orig = getattr(exc, "orig", None) or exc
     diag = getattr(orig, "diag", None)
     if diag is not None and getattr(diag, "table_name", None):
@@ -48,9 +60,7 @@ def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] |
     no place (COPY errors do not)."""
     for table, frame in result.rows.items():
         columns = target_metadata.tables[table].columns
-        for row in dicts_of(table, frame):
-            if row.get(CASE_COLUMN) != case_id:
-                continue
+        for row in frame.filter(pl.col(CASE_COLUMN) == case_id).to_dicts():
             for name, value in row.items():
                 if isinstance(value, str) and "\x00" in value:
                     return table, name
@@ -58,6 +68,35 @@ def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] |
                         and type(columns[name].type) is sa.Integer):
                     return table, name
     return None
+
+
+def part_of(result: TransformResult, case_ids: set[int]) -> TransformResult:
+    """The rows of these cases as a batch of them alone gives: their readings of persons, and one
+    person row per human from those (the reading with the lowest PERSON_ID, then CASE_ID), so a
+    human another case of the batch stood for is still written."""
+    part = result.only(case_ids)
+    part.person_records = _of_cases(result.person_records, case_ids)
+    part.rows[PERSON.name] = standing_persons(part.person_records)
+    return part
+
+
+def refuse_cases(result: TransformResult, refused: dict[int, tuple[str, str | None]]) -> None:
+    """Quarantine the refused cases (policy `load.rejected`) and keep, for each human the rest of the
+    batch names, the person row its own readings give (a refused case may have stood for it)."""
+    if not refused:
+        return
+    result.refuse(refused)
+    migrated = {o.legacy_case_id for o in result.outcomes if o.state == "migrated"}
+    result.rows[PERSON.name] = standing_persons(_of_cases(result.person_records, migrated))
+
+
+def _of_cases(frame: pl.DataFrame, case_ids: set[int]) -> pl.DataFrame:
+    return frame.filter(pl.col(CASE_COLUMN).is_in(pl.Series(sorted(case_ids), dtype=pl.Int64).implode()))
+
+
+def standing_persons(records: pl.DataFrame) -> pl.DataFrame:
+    """One person row per human among these readings: the one with the lowest PERSON_ID (then CASE_ID)."""
+    return records.sort("legacy_person_id", CASE_COLUMN).unique(subset="person_id", keep="first", maintain_order=True)
 
 
 def find_refused(engine: Engine, result: TransformResult,
@@ -69,7 +108,7 @@ def find_refused(engine: Engine, result: TransformResult,
         with engine.connect() as conn:
             trans = conn.begin()
             try:
-                write(conn, result.only(set(ids)))
+                write(conn, part_of(result, set(ids)))
                 return None
             except REFUSALS as exc:
                 if is_transient(exc):

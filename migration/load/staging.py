@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -28,6 +29,13 @@ def copy_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
     dialect_of(conn).copy_rows(conn, table, names, rows)
 
 
+def copy_frame(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """Append a frame's rows to a table in bulk, inside the caller's transaction (the table's
+    columns are taken from the frame; other frame columns, such as `_case`, are not written)."""
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    dialect_of(conn).copy_frame(conn, table, names, frame)
+
+
 def staging_table(conn: Connection, table: sa.Table) -> sa.Table:
     """An empty temporary table shaped like `table` (no constraints), private to this connection."""
     name = f"_stage_{table.name}"
@@ -46,4 +54,12 @@ def stage_rows(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> sa.Tab
     unique = list({tuple(r[k] for k in pk): r for r in rows}.values())
     stage = staging_table(conn, table)
     copy_rows(conn, stage, unique)
+    return stage
+
+
+def stage_frame(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> sa.Table:
+    """Put a frame's rows (one per primary key: the last wins) into the table's staging table."""
+    pk = [c.name for c in table.primary_key]
+    stage = staging_table(conn, table)
+    copy_frame(conn, stage, frame.unique(subset=pk, keep="last", maintain_order=True))
     return stage

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -66,7 +67,7 @@ def held_keys(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> list[An
     return list(conn.execute(sa.select(pk).where(key_list(conn, pk, keys))).scalars())
 
 
-def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: dict[str, list[Row]],
+def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: Mapping[str, pl.DataFrame],
                           held_cases: Sequence[uuid.UUID]) -> None:
     """Remove rows of the staged cases that the staged rows no longer hold (removed or deleted in
     CID), and addresses of staged persons that CID no longer has. Only cases the target held
@@ -84,7 +85,8 @@ def delete_stale_children(conn: Connection, stages: dict[str, sa.Table], rows: d
             conn.execute(sa.update(APPOINTMENT).where(key_list(conn, APPOINTMENT.c.rebooked_from_id, stale))
                          .values(rebooked_from_id=None))
         _delete(conn, table, key_list(conn, pk, stale))
-    people = sorted({r["legacy_person_id"] for r in rows.get(PERSON.name, []) + rows.get(ADDRESS.name, [])})
+    people = sorted(set(rows[PERSON.name]["legacy_person_id"].to_list()) | set(rows[ADDRESS.name]["legacy_person_id"]
+                                                                             .to_list()))
     if people:
         _delete(conn, ADDRESS, key_list(conn, ADDRESS.c.legacy_person_id, people),
                 ADDRESS.c.address_id.not_in(sa.select(stages[ADDRESS.name].c.address_id)))

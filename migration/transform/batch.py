@@ -144,6 +144,19 @@ def target_fingerprints(rows: dict[str, pl.DataFrame]) -> dict[int, str]:
             for case_id, case_texts in grouped.iter_rows()}
 
 
+# Rows that cases of a batch share (a human on two cases, and so that human's addresses): the
+# one row kept per key, by the order that chooses it, as a fresh run of any batching keeps.
+SHARED_ROWS = {"person": ("person_id", ("legacy_person_id", CASE_COLUMN)), "address": ("address_id", (CASE_COLUMN,))}
+
+
+def _once(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per key of a table whose rows cases share; other tables as they are."""
+    if table not in SHARED_ROWS:
+        return frame
+    key, order = SHARED_ROWS[table]
+    return frame.sort(*order, maintain_order=True).unique(key, keep="first", maintain_order=True)
+
+
 def transform_batch(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.date,
                     rules: Rules | None = None) -> TransformResult:
     """Transform and validate a batch of legacy cases into target rows and findings, by the rules
@@ -161,14 +174,13 @@ def transform_batch(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.d
     found = all_found([*findings, *parties.findings, child_findings])
     quarantined = quarantined_by(found, rules)
     # Quarantined cases leave before validation, so one bad case cannot hide another's failures.
-    candidates = {name: _without(frame, quarantined) for name, frame in tables.items()}
-    candidates["person"] = candidates["person"].sort("legacy_person_id", CASE_COLUMN, maintain_order=True).unique(
-        "person_id", keep="first", maintain_order=True)
+    unvalidated = {name: _without(frame, quarantined) for name, frame in tables.items()}
+    candidates = {name: _once(name, frame) for name, frame in unvalidated.items()}
     violations = [(case_id, "schema.violation", table, column, case_id)
                   for table, frame in candidates.items() for case_id, column in schema_failures(table, frame)]
     found = pl.concat([found, pl.DataFrame(violations, schema=FINDINGS_SCHEMA, orient="row")])
     quarantined |= {v[0] for v in violations}
-    rows = {name: _without(frame, quarantined) for name, frame in candidates.items()}
+    rows = {name: _once(name, _without(frame, quarantined)) for name, frame in unvalidated.items()}
     refs = dict(legacy["CASE_HDR"].select("CASE_ID", "CASE_REF").iter_rows())
     prints = target_fingerprints(rows)
     outcomes = [CaseOutcome(cid, refs[cid], "quarantined" if cid in quarantined else "migrated",

@@ -146,3 +146,42 @@ def test_a_cases_rows_and_findings_do_not_depend_on_its_batch(databases: Databas
                 together.rows[table].sort(pl.all())), table
     assert pl.concat([r.person_records for r in alone]).sort(pl.all()).equals(
         together.person_records.sort(pl.all()))
+
+
+def test_a_legacy_person_on_two_cases_of_a_batch_gives_one_person_and_one_row_per_address(tmp_path: Path) -> None:
+    """One PERSON row named by two cases of a batch: both cases migrate, the human and its
+    addresses are written once, each address as either case alone gives it."""
+    from legacy.schema import ADDRESS, CASE_PERSON
+
+    url = f"sqlite:///{tmp_path / 'cid.db'}"
+    generate(url, 60, seed=41, scale=0.0)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        reference = read_reference(conn)
+        ids = sorted(conn.execute(sa.select(CASE_HDR.c.CASE_ID)).scalars())
+        everyone = transform_batch(extract_batch(conn, ids), reference, AS_OF)
+        migrated = sorted(o.legacy_case_id for o in everyone.outcomes if o.state == "migrated")
+        with_address = set(conn.execute(sa.select(ADDRESS.c.PERSON_ID)).scalars())
+        party = conn.execute(sa.select(CASE_PERSON).where(CASE_PERSON.c.CASE_ID.in_(migrated),
+                                                          CASE_PERSON.c.PERSON_ID.in_(with_address))
+                             .order_by(CASE_PERSON.c.CASE_PERSON_ID)).mappings().first()
+        assert party is not None, "the generated CID has a party with an address"
+        first = party["CASE_ID"]
+        second = next(cid for cid in reversed(migrated) if cid != first)
+        top = conn.execute(sa.select(sa.func.max(CASE_PERSON.c.CASE_PERSON_ID))).scalar_one()
+    with engine.begin() as conn:
+        conn.execute(CASE_PERSON.insert().values({**party, "CASE_PERSON_ID": top + 1, "CASE_ID": second,
+                                                  "ROLE_CD": "DEP", "RELATIONSHIP": "OTHER"}))
+    with engine.connect() as conn:
+        together = transform_batch(extract_batch(conn, [first, second]), reference, AS_OF)
+        alone = [transform_batch(extract_batch(conn, [cid]), reference, AS_OF) for cid in (first, second)]
+    assert [o.state for o in together.outcomes] == ["migrated", "migrated"]
+    for table, key_column in (("person", "person_id"), ("address", "address_id")):
+        frame = together.rows[table]
+        assert frame[key_column].is_unique().all(), table
+    shared = pl.col("legacy_person_id") == party["PERSON_ID"]
+    addresses = together.rows["address"].filter(shared).drop(CASE_COLUMN)
+    assert addresses.height >= 1
+    for one in alone:
+        assert one.rows["address"].filter(shared).drop(CASE_COLUMN).sort(
+            "address_id").equals(addresses.sort("address_id"))
