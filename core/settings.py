@@ -33,6 +33,11 @@ BATCHES_PER_LANE = 4
 # Local Dask workers at most, one per core below that: PostgreSQL and the run's own process need
 # cores too, and more writers than this only queue on the target's locks.
 MAX_LOCAL_WORKERS = 8
+# CID cases from which a local Dask cluster pays: each worker process costs ~7 CPU-s that threads
+# do not (starting, importing, its first batches: on 2 cores at 20,000 cases, two workers took
+# 42 CPU-s where two threads took 28, and twice the time), while threads of one process hold one
+# core between them (the GIL), a loss that grows with the work. docs/benchmarks.md.
+LOCAL_CLUSTER_MIN_CASES = 50_000
 
 
 class Settings(BaseSettings):
@@ -135,11 +140,12 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def choose_parallelism(settings: Settings, target_url: str, cores: int | None = None) -> Parallelism:
-    """A named Dask cluster, local workers or threads as set; unset, chosen for the machine and the
-    target: on SQLite one thread (one writer at a time), on PostgreSQL with two cores or more a
-    local Dask cluster of a process per core (the transform is CPU-bound Python, so threads of one
-    process take turns on one core), on one core two threads (one's database waits overlap the other's work)."""
+def choose_parallelism(settings: Settings, target_url: str, cases: int, cores: int | None = None) -> Parallelism:
+    """A named Dask cluster, local workers or threads as set; unset, chosen for the machine, the
+    target and the CID's `cases`: on SQLite one thread (one writer at a time); on PostgreSQL with
+    two cores or more and LOCAL_CLUSTER_MIN_CASES cases or more, a local Dask cluster of a process
+    per core (the transform is CPU-bound Python: threads of one process take turns on one core);
+    else two threads (one's database waits overlap the other's work)."""
     if settings.dask_address:
         return Parallelism(dask_address=settings.dask_address)
     if settings.workers:
@@ -149,7 +155,7 @@ def choose_parallelism(settings: Settings, target_url: str, cores: int | None = 
     if target_url.startswith("sqlite"):
         return Parallelism(threads=1)
     cores = usable_cores() if cores is None else cores
-    if cores >= 2:
+    if cores >= 2 and cases >= LOCAL_CLUSTER_MIN_CASES:
         return Parallelism(workers=min(cores, MAX_LOCAL_WORKERS))
     return Parallelism(threads=2)
 

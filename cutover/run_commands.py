@@ -47,6 +47,14 @@ def run_config(args: argparse.Namespace, as_of: dt.date | None = None) -> tuple[
     return cfg, settings
 
 
+def legacy_cases(legacy_url: str) -> int:
+    """How many cases CID holds (the size of the work, for choosing where batches run)."""
+    from legacy.schema import CASE_HDR
+
+    with create_engine(legacy_url, read_only=True).connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(CASE_HDR)).scalar() or 0)
+
+
 def recorded_plan(engine: Engine) -> dict[int, str]:
     """CASE_ID -> wave as recorded in the target (empty before the first run)."""
     if not sa.inspect(engine).has_table(CUTOVER_PLAN.name):
@@ -116,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     remember(cfg.target_url, "target")
     prepare_prefect_environment(settings.data_dir)
     local_server = claim_local_server()
-    parallel = choose_parallelism(settings, cfg.target_url)
+    parallel = choose_parallelism(settings, cfg.target_url, legacy_cases(cfg.legacy_url))
     if not args.quiet:
         print(parallel.describe() + (f", {settings.batch_size:,} cases each" if settings.batch_size
                                      else ", their size chosen per wave"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import (
+    LOCAL_CLUSTER_MIN_CASES,
     MAX_BATCH,
     MIN_BATCH,
     Parallelism,
@@ -70,16 +71,20 @@ def test_a_bad_value_is_named_in_one_line_without_echoing_text(monkeypatch: pyte
 PG = "postgresql+psycopg://cutover@127.0.0.1:5432/target"
 
 
-@pytest.mark.parametrize(("target", "cores", "chosen"), [
-    ("sqlite:///target.db", 8, Parallelism(threads=1)),  # SQLite takes one writer at a time
-    (PG, 1, Parallelism(threads=2)),
-    (PG, 2, Parallelism(workers=2)),
-    (PG, 6, Parallelism(workers=6)),
-    (PG, 32, Parallelism(workers=8)),
+BIG = LOCAL_CLUSTER_MIN_CASES
+
+
+@pytest.mark.parametrize(("target", "cases", "cores", "chosen"), [
+    ("sqlite:///target.db", BIG, 8, Parallelism(threads=1)),  # SQLite takes one writer at a time
+    (PG, BIG, 1, Parallelism(threads=2)),
+    (PG, BIG - 1, 8, Parallelism(threads=2)),  # too little work to pay for starting worker processes
+    (PG, BIG, 2, Parallelism(workers=2)),
+    (PG, BIG, 6, Parallelism(workers=6)),
+    (PG, 10 * BIG, 32, Parallelism(workers=8)),
 ])
-def test_unset_the_parallelism_is_chosen_for_the_target_and_the_cores(target: str, cores: int,
-                                                                      chosen: Parallelism) -> None:
-    assert choose_parallelism(load_settings(), target, cores=cores) == chosen
+def test_unset_the_parallelism_is_chosen_for_the_target_the_work_and_the_cores(target: str, cases: int, cores: int,
+                                                                               chosen: Parallelism) -> None:
+    assert choose_parallelism(load_settings(), target, cases, cores=cores) == chosen
 
 
 @pytest.mark.parametrize(("variables", "chosen"), [
@@ -92,8 +97,8 @@ def test_set_the_parallelism_wins_over_the_machine(monkeypatch: pytest.MonkeyPat
                                                    chosen: Parallelism) -> None:
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    assert choose_parallelism(load_settings(), "sqlite:///target.db", cores=4) == chosen
-    assert choose_parallelism(load_settings(), PG, cores=4) == chosen
+    assert choose_parallelism(load_settings(), "sqlite:///target.db", 100, cores=4) == chosen
+    assert choose_parallelism(load_settings(), PG, BIG, cores=4) == chosen
 
 
 def test_unset_batch_size_and_lanes_stay_open_for_each_wave_to_choose() -> None:

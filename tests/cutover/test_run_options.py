@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 import core.settings
 from core.db import create_engine
-from core.settings import MAX_LOCAL_WORKERS, Parallelism, batch_size_for, choose_parallelism, usable_cores
+from core.settings import LOCAL_CLUSTER_MIN_CASES, Parallelism, batch_size_for, choose_parallelism
 from cutover.cli import build_parser
 from cutover.run_commands import run_config
 from flows.batch_cut import Cut, cut_wave
@@ -43,7 +43,7 @@ def test_a_flag_that_says_where_batches_run_wins_over_every_setting_of_it(
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     cfg, settings = run_config(build_parser().parse_args(_run_args(*flags)))
-    assert choose_parallelism(settings, cfg.target_url, cores=2) == chosen
+    assert choose_parallelism(settings, cfg.target_url, LOCAL_CLUSTER_MIN_CASES, cores=2) == chosen
 
 
 def test_batch_size_and_lanes_are_fixed_by_flags_over_variables_else_left_open(
@@ -99,7 +99,13 @@ def test_a_chosen_cut_is_recorded_and_a_resume_keeps_it_on_other_lanes(
 
 
 @pytest.mark.e2e
-def test_run_all_with_no_flags_on_postgresql_uses_a_process_per_core(pg_databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("flags", "runs_on", "lanes"), [
+    ([], "batches on 2 thread(s)", 2),  # a small CID: threads (a worker process costs more than it gains)
+    (["--workers", "2"], "batches on a local Dask cluster of 2 process(es)", 2),
+], ids=["defaults", "local-dask-workers"])
+def test_run_all_cuts_each_wave_for_its_lanes_and_equals_a_fresh_run(pg_databases, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                     flags: list[str], runs_on: str,
+                                                                     lanes: int) -> None:
     legacy, target, oracle = pg_databases.new("legacy"), pg_databases.new("target"), pg_databases.new("oracle")
     generate(legacy, 700, seed=23)
     env = {**os.environ, "CUTOVER_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect")}
@@ -107,11 +113,10 @@ def test_run_all_with_no_flags_on_postgresql_uses_a_process_per_core(pg_database
                  "CUTOVER_DASK_ADDRESS"):
         env.pop(name, None)
     done = subprocess.run([sys.executable, "-m", "cutover.cli", "run", "--all", "--as-of", AS_OF.isoformat(),
-                           "--legacy", legacy, "--target", target], capture_output=True, text=True, cwd=tmp_path,
-                          env=env, timeout=900)
+                           "--legacy", legacy, "--target", target, *flags], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    workers = min(usable_cores(), MAX_LOCAL_WORKERS)
-    assert f"batches on a local Dask cluster of {workers} process(es), their size chosen per wave" in done.stdout
+    assert f"{runs_on}, their size chosen per wave" in done.stdout
     with create_engine(target).connect() as conn:
         planned = dict(conn.execute(sa.select(CUTOVER_PLAN.c.wave, sa.func.count())
                                     .group_by(CUTOVER_PLAN.c.wave)).all())
@@ -119,7 +124,7 @@ def test_run_all_with_no_flags_on_postgresql_uses_a_process_per_core(pg_database
                                       CUTOVER_RUN.c.lanes)).all()
     assert {r.wave for r in runs} >= set(planned) and {r.status for r in runs} == {"completed"}
     for run in runs:
-        assert (run.batch_size, run.lanes) == (batch_size_for(planned.get(run.wave, 0), workers), workers)
+        assert (run.batch_size, run.lanes) == (batch_size_for(planned.get(run.wave, 0), lanes), lanes)
     run_all(RunConfig(legacy, oracle, AS_OF))
     assert dump(target) == dump(oracle)
     assert reconcile(create_engine(legacy), create_engine(target), AS_OF).balanced
