@@ -33,10 +33,10 @@ BATCHES_PER_LANE = 4
 # Local Dask workers at most, one per core below that: PostgreSQL and the run's own process need
 # cores too, and more writers than this only queue on the target's locks.
 MAX_LOCAL_WORKERS = 8
-# CID cases from which a local Dask cluster pays: each worker process costs ~7 CPU-s that threads
-# do not (starting, importing, its first batches: on 2 cores at 20,000 cases, two workers took
-# 42 CPU-s where two threads took 28, and twice the time), while threads of one process hold one
-# core between them (the GIL), a loss that grows with the work. docs/benchmarks.md.
+# CID cases from which a local Dask cluster pays: each worker process costs several CPU-seconds
+# that a thread does not (its start, its imports, its first batches), while threads of one process
+# share one core between them (the GIL), a loss that grows with the work. Below this size the
+# start costs more than the second core gains (`bench/dask_workers.py` compares the two).
 LOCAL_CLUSTER_MIN_CASES = 50_000
 
 
