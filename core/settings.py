@@ -24,8 +24,9 @@ RANGES: dict[str, tuple[str, int, int | None]] = {
     "batch_size": ("batch size", 1, 100_000), "lanes": ("lanes", 1, 64), "threads": ("threads", 1, 64),
     "workers": ("workers", 1, 64),
 }
-# A batch is a Prefect task (~0.3 CPU-s of its own, whatever its size): below MIN_BATCH that cost
-# is a large share of the batch's work; above MAX_BATCH memory grows with the batch for no gain.
+# A batch pays its own costs whatever its size (a Prefect task run, its reads of CID and its
+# statements to the target, its transaction): below MIN_BATCH they weigh on the batch's work;
+# above MAX_BATCH memory grows with the batch, and the CPU a case costs no longer falls.
 MIN_BATCH, MAX_BATCH = 500, 5_000
 # Batches per lane in a wave: a lane that finishes early takes another, and the lanes' reading,
 # transforming and writing fall out of step instead of all reaching the database at once.
