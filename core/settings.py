@@ -24,13 +24,15 @@ RANGES: dict[str, tuple[str, int, int | None]] = {
     "batch_size": ("batch size", 1, 100_000), "lanes": ("lanes", 1, 64), "threads": ("threads", 1, 64),
     "workers": ("workers", 1, 64),
 }
-# A batch pays its own costs whatever its size (a Prefect task run, its reads of CID and its
-# statements to the target, its transaction): below MIN_BATCH they weigh on the batch's work;
-# above MAX_BATCH memory grows with the batch, and the CPU a case costs no longer falls.
-MIN_BATCH, MAX_BATCH = 500, 5_000
-# Batches per lane in a wave: a lane that finishes early takes another, and the lanes' reading,
-# transforming and writing fall out of step instead of all reaching the database at once.
-BATCHES_PER_LANE = 4
+# A batch pays its own costs whatever its size (a Prefect task run, on a Dask worker several
+# times a thread's, its reads of CID, its statements to the target, its transaction): below
+# MIN_BATCH they weigh on the batch's work; above MAX_BATCH memory grows with the batch, and the
+# CPU a case costs no longer falls.
+MIN_BATCH, MAX_BATCH = 1_000, 5_000
+# Batches per lane in a wave: more than one, so that a lane that finishes early takes another and
+# the lanes' reading, transforming and writing fall out of step instead of reaching the database
+# together; few, for each batch's own costs.
+BATCHES_PER_LANE = 2
 # Local Dask workers at most, one per core below that: PostgreSQL and the run's own process need
 # cores too, and more writers than this only queue on the target's locks.
 MAX_LOCAL_WORKERS = 8

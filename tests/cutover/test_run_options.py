@@ -81,9 +81,9 @@ def test_a_chosen_cut_is_recorded_and_a_resume_keeps_it_on_other_lanes(
     reference, _ = prepare(cfg)
     wave, cases = _biggest_wave(target)
     first = cut_wave(cfg, wave, Cut(), lanes_running=2)
-    assert (first.batch_size, first.lanes) == (math.ceil(cases / 8), 2)
+    assert (first.batch_size, first.lanes) == (math.ceil(cases / 4), 2)
     run = start_wave(first, wave)
-    assert len(run.batches) == 8 and _runs(target, wave) == [("running", first.batch_size, 2)]
+    assert len(run.batches) == 4 and _runs(target, wave) == [("running", first.batch_size, 2)]
     migrate_batch(first, reference, wave, run.run_id, 0, run.batches[0])  # then the run is interrupted
 
     again = cut_wave(cfg, wave, Cut(), lanes_running=3)  # resumed where three batches run at once
