@@ -236,9 +236,10 @@ def main() -> int:
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"{server_settings(args.pg_url)}")
     print(machine, flush=True)
-    if postmaster_pid(args.pg_url) is None:
-        print("The server's CPU is not measured: the PostgreSQL server does not run on this machine (or its "
-              "data folder is not readable here).", flush=True)
+    server_cpu = ("measured: the postmaster's and its processes' CPU from /proc" if postmaster_pid(args.pg_url)
+                  else "not measured: the PostgreSQL server does not run on this machine (or its data folder is "
+                  "not readable here)")
+    print(f"The server's CPU is {server_cpu}.", flush=True)
     print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9} {'CPU s':>8} "
           f"{'server CPU s':>13} {'CPU ms/case':>12} {'server ms/case':>15}", flush=True)
 
@@ -249,7 +250,8 @@ def main() -> int:
               f"{_figure(f.get('server_cpu_ms_per_case'), 15, 2)}", flush=True)
         if args.json:  # rewritten after every step, so an interrupted run keeps what it measured
             args.json.write_text(json.dumps({"machine": machine, "when": time.strftime("%Y-%m-%d"),
-                                             "figures": figures}, indent=1, default=str) + "\n")
+                                             "server_cpu": server_cpu, "figures": figures},
+                                            indent=1, default=str) + "\n")
 
     for cases in args.cases:
         bench(args.pg_url, cases, args.run_args.split(), args.keep, report)
