@@ -1,5 +1,6 @@
-"""Benchmark: `cutover run --all` of one CID into PostgreSQL with the batches on a local Dask
-cluster of 1, 2 and 4 worker processes (and on one thread, for reference).
+"""Benchmark: `cutover run --all` of one CID into PostgreSQL with the defaults, with the batches on
+one and two threads, and on a local Dask cluster of 1, 2 and 4 worker processes: wall seconds and
+CPU seconds of the process tree (batch sizes chosen per wave, as by default).
 
 Usage: python bench/dask_workers.py --pg-url URL [--cases 6000]"""
 
@@ -12,6 +13,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+RUN_SETTINGS = ("CUTOVER_BATCH_SIZE", "CUTOVER_LANES", "CUTOVER_THREADS", "CUTOVER_WORKERS", "CUTOVER_DASK_ADDRESS")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,20 +35,25 @@ def main() -> int:
 
     legacy = _database(args.pg_url, "legacy")
     generate(legacy, args.cases, seed=1, workers=2)
-    for label, flags in (("1 thread", ["--threads", "1"]), ("1 Dask worker", ["--workers", "1"]),
-                         ("2 Dask workers", ["--workers", "2"]), ("4 Dask workers", ["--workers", "4"])):
+    for label, flags in (("defaults", []), ("1 thread", ["--threads", "1"]), ("2 threads", ["--threads", "2"]),
+                         ("1 Dask worker", ["--workers", "1"]), ("2 Dask workers", ["--workers", "2"]),
+                         ("4 Dask workers", ["--workers", "4"])):
         target = _database(args.pg_url, "target")
-        with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "CUTOVER_DATA_DIR": home, "PREFECT_HOME": f"{home}/prefect"}
+        with tempfile.TemporaryDirectory() as home, tempfile.TemporaryFile("w+") as err:
+            env = {**{k: v for k, v in os.environ.items() if k not in RUN_SETTINGS},
+                   "CUTOVER_DATA_DIR": home, "PREFECT_HOME": f"{home}/prefect"}
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "cutover.cli", "run", "--all", "--as-of", "2026-11-01",
-                                   "--legacy", legacy, "--target", target, "--batch-size", "200", "--quiet", *flags],
-                                  env=env, capture_output=True, text=True)
+            proc = subprocess.Popen([sys.executable, "-m", "cutover.cli", "run", "--all", "--as-of", "2026-11-01",
+                                     "--legacy", legacy, "--target", target, "--quiet", *flags],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+            _, status, usage = os.wait4(proc.pid, 0)
             seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            print(f"{label}: failed\n{done.stderr[-2000:]}")
-            return 1
-        print(f"{args.cases:,} cases  {label:<15} {seconds:7.1f} s  (including Prefect's start)", flush=True)
+            if os.waitstatus_to_exitcode(status) != 0:
+                err.seek(0)
+                print(f"{label}: failed\n{err.read()[-2000:]}")
+                return 1
+        print(f"{args.cases:,} cases  {label:<15} {seconds:7.1f} s  {usage.ru_utime + usage.ru_stime:7.1f} CPU-s "
+              "(including Prefect's start)", flush=True)
     return 0
 
 

@@ -3,13 +3,16 @@
 For each scale it generates a CID (not timed here; bench/run.py times generation), then measures,
 each step in a process of its own so that its peak resident memory is its own:
   floor      COPY of every legacy table out of CID and into an empty copy of its schema
-  migrate    `cutover run --all` of that CID into an empty target
+  migrate    `cutover run --all` of that CID into an empty target, with the tool's defaults (the
+             user's command: no flags, no CUTOVER_* run settings)
   reconcile  `cutover reconcile` of the result
   write      COPY of what `migrate` wrote (the target's business rows and the tool's per-row
              records: row digests and case states) into an empty target schema with all its keys,
              foreign keys and indexes: what writing the result costs with no reading of CID, no
              transformation and no validation, the bound under `migrate` on the target's side
-and prints seconds, the ratio to the floor and peak memory (the step's processes, not the server's).
+and prints seconds, the ratio to the floor and peak memory (the step's processes, not the server's),
+and for each step the CPU seconds of its process tree and, when the PostgreSQL server runs on this
+machine, of the server's processes; `migrate`'s both per in-flight case.
 
 With --page, the figures table of that Markdown page (between its bench-scale markers) is
 replaced by this run's figures: `make bench-scale` keeps docs/benchmarks.md current that way.
@@ -31,9 +34,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
+from cpu import postmaster_pid, server_seconds, tree_seconds
 from run import _drop, _step, fresh_database
 
 AS_OF = "2026-11-01"
+# Settings that change how `cutover run` cuts and runs batches: unset, so `migrate` runs with the
+# defaults it chooses for the machine, as a user's `cutover run --all` does.
+RUN_SETTINGS = ("CUTOVER_BATCH_SIZE", "CUTOVER_LANES", "CUTOVER_THREADS", "CUTOVER_WORKERS", "CUTOVER_DASK_ADDRESS")
 # COPY every table of a schema out of one database into an empty copy of it: CID's tables (the
 # floor), or the target's business tables and per-row records as `migrate` left them (the write).
 RAW_COPY = r"""
@@ -67,28 +75,33 @@ print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
 """
 
 
-def _measured(argv: list[str], env: dict[str, str] | None = None) -> dict:
+def _measured(argv: list[str], env: dict[str, str] | None = None, postmaster: int | None = None) -> dict:
     """Run a process to its end: wall seconds, peak resident memory (the process, or the largest
-    of the children it waited for), its output."""
+    of the children it waited for), CPU seconds of the process tree and of the server (None
+    when it is not local), its output."""
+    environment = {**{k: v for k, v in os.environ.items() if k not in RUN_SETTINGS}, **(env or {})}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        server_before = server_seconds(postmaster) if postmaster else None
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=environment)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - start
+        server_cpu = server_seconds(postmaster) - server_before if postmaster and server_before is not None else None
         out.seek(0)
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"bench: {' '.join(argv[:3])} failed:\n{err.read()[-3000:]}")
-        return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "out": out.read()}
+        return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "cpu_s": tree_seconds(usage),
+                "server_cpu_s": server_cpu, "out": out.read()}
 
 
-def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep: bool,
-          report: Callable[[dict], None]) -> list[dict]:
+def bench(admin_url: str, cases: int, run_args: list[str], keep: bool, report: Callable[[dict], None]) -> list[dict]:
     """Generate a CID of `cases` cases, then floor, migrate, reconcile and write; report each step's
     figures as soon as it is measured (a step that fails or stalls loses no earlier one)."""
     names: list[str] = []
     figures: list[dict] = []
+    postmaster = postmaster_pid(admin_url)
 
     def add(figure: dict) -> None:
         figure["ratio"] = figure["seconds"] / figures[0]["seconds"] if figures else 1.0
@@ -98,10 +111,9 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
     def raw_copy(step: str, source: str, schema: str) -> None:
         name, url = fresh_database(admin_url, step)
         names.append(name)
-        copied = _measured([sys.executable, "-c", RAW_COPY, source, url, schema])
+        copied = _measured([sys.executable, "-c", RAW_COPY, source, url, schema], postmaster=postmaster)
         copied |= json.loads(copied["out"].strip().splitlines()[-1])
-        add({"cases": cases, "step": step, "seconds": copied["seconds"], "peak_mib": copied["peak_mib"],
-             "rows": copied["rows"]})
+        add({"cases": cases, "step": step, **_usage(copied), "rows": copied["rows"]})
 
     try:
         legacy_name, legacy = fresh_database(admin_url, "legacy")
@@ -111,22 +123,41 @@ def bench(admin_url: str, cases: int, run_args: list[str], batch_size: int, keep
         target_name, target = fresh_database(admin_url, "target")
         names.append(target_name)
         with tempfile.TemporaryDirectory(prefix="cutover-bench-") as data_dir:
-            env = {"CUTOVER_LEGACY_URL": legacy, "CUTOVER_TARGET_URL": target, "CUTOVER_DATA_DIR": data_dir,
-                   "CUTOVER_BATCH_SIZE": str(batch_size)}
+            env = {"CUTOVER_LEGACY_URL": legacy, "CUTOVER_TARGET_URL": target, "CUTOVER_DATA_DIR": data_dir}
             cutover = str(Path(sys.executable).with_name("cutover"))
-            migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet", *run_args], env)
-            add({"cases": cases, "step": "migrate", "seconds": migrate["seconds"],
-                 "peak_mib": migrate["peak_mib"], "detail": migrate["out"].strip().splitlines()[-1:]})
-            rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--format", "json"], env)
+            migrate = _measured([cutover, "run", "--all", "--as-of", AS_OF, "--quiet", *run_args], env, postmaster)
+            in_flight = _in_flight(target)
+            add({"cases": cases, "step": "migrate", **_usage(migrate), "in_flight": in_flight,
+                 "cpu_ms_per_case": 1000 * migrate["cpu_s"] / max(in_flight, 1),
+                 "server_cpu_ms_per_case": (1000 * migrate["server_cpu_s"] / max(in_flight, 1)
+                                            if migrate["server_cpu_s"] is not None else None),
+                 "detail": migrate["out"].strip().splitlines()[-1:]})
+            rec = _measured([cutover, "reconcile", "--as-of", AS_OF, "--format", "json"], env, postmaster)
             summary = json.loads(rec["out"])
-            add({"cases": cases, "step": "reconcile", "seconds": rec["seconds"],
-                 "peak_mib": rec["peak_mib"], "balanced": summary.get("balanced")})
+            add({"cases": cases, "step": "reconcile", **_usage(rec), "balanced": summary.get("balanced")})
         raw_copy("write", target, "target")
     finally:
         if not keep:
             for name in names:
                 _drop(admin_url, name)
     return figures
+
+
+def _usage(measured: dict) -> dict:
+    """A step's figures from its measurement: seconds, peak memory, CPU of its tree and the server's."""
+    return {key: measured[key] for key in ("seconds", "peak_mib", "cpu_s", "server_cpu_s")}
+
+
+def _in_flight(target: str) -> int:
+    """The in-flight cases of the CID: those the run planned into a wave."""
+    from core.db import create_engine
+    from migration.target_schema import CUTOVER_PLAN
+
+    engine = create_engine(target)
+    with engine.connect() as conn:
+        count = int(conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_PLAN)).scalar() or 0)
+    engine.dispose()
+    return count
 
 
 def server_settings(admin_url: str) -> str:
@@ -147,10 +178,11 @@ PAGE_START, PAGE_END = "<!-- bench-scale:start -->", "<!-- bench-scale:end -->"
 
 def figures_table(machine: str, figures: list[dict]) -> str:
     """The figures as a Markdown table, a row per scale, with the machine they were measured on."""
+    server_cpu = any(f.get("server_cpu_ms_per_case") is not None for f in figures)
     lines = [f"Measured on: {machine}.", "",
              "| cases | floor | migrate | × floor | reconcile | × floor | balanced | write | × floor "
-             "| peak memory: migrate / reconcile |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: |"]
+             "| peak memory: migrate / reconcile | migrate CPU per in-flight case: cutover / database |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |"]
     for cases in dict.fromkeys(f["cases"] for f in figures):
         step = {f["step"]: f for f in figures if f["cases"] == cases}
         if not {"floor", "migrate", "reconcile", "write"} <= step.keys():
@@ -161,8 +193,23 @@ def figures_table(machine: str, figures: list[dict]) -> str:
             f"| {step['migrate']['ratio']:.1f} × | {step['reconcile']['seconds']:.1f} s "
             f"| {step['reconcile']['ratio']:.2f} × | {balanced} | {step['write']['seconds']:.1f} s "
             f"| {step['write']['ratio']:.2f} × "
-            f"| {step['migrate']['peak_mib']:.0f} MiB / {step['reconcile']['peak_mib']:.0f} MiB |")
+            f"| {step['migrate']['peak_mib']:.0f} MiB / {step['reconcile']['peak_mib']:.0f} MiB "
+            f"| {_per_case(step['migrate'])} |")
+    if not server_cpu:
+        lines += ["", "The database's CPU was not measured: the PostgreSQL server does not run on this machine "
+                  "(or its data folder is not readable here)."]
     return "\n".join(lines)
+
+
+def _per_case(migrate: dict) -> str:
+    """`migrate`'s CPU per in-flight case: the cutover process tree's / the database server's."""
+    server = migrate.get("server_cpu_ms_per_case")
+    return f"{migrate['cpu_ms_per_case']:.2f} ms / " + (f"{server:.2f} ms" if server is not None else "not measured")
+
+
+def _figure(value: float | None, width: int, places: int) -> str:
+    """A number for the printed table, or a dash where it was not measured."""
+    return f"{value:{width}.{places}f}" if value is not None else f"{'-':>{width}}"
 
 
 def update_page(page: Path, table: str) -> None:
@@ -179,11 +226,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pg-url", required=True, help="an admin URL of a PostgreSQL server (databases are created)")
     parser.add_argument("--cases", type=int, nargs="+", default=[100_000], help="scales (default 100000)")
-    parser.add_argument("--run-args", default="--workers 2",
-                        help="options of `cutover run` (default: a local Dask cluster of 2 processes)")
-    parser.add_argument("--batch-size", type=int, default=4000,
-                        help="cases per batch (default 4000: each batch is a Prefect task, whose own cost, ~0.3 "
-                             "CPU-s, weighs less on larger batches; docs/benchmarks.md)")
+    parser.add_argument("--run-args", default="",
+                        help="options of `cutover run` (default none: the defaults it chooses for the machine)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--page", type=Path, help="a Markdown page whose figures table is replaced by this run's")
@@ -192,18 +236,25 @@ def main() -> int:
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"{server_settings(args.pg_url)}")
     print(machine, flush=True)
-    print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}", flush=True)
+    server_cpu = ("measured: the postmaster's and its processes' CPU from /proc" if postmaster_pid(args.pg_url)
+                  else "not measured: the PostgreSQL server does not run on this machine (or its data folder is "
+                  "not readable here)")
+    print(f"The server's CPU is {server_cpu}.", flush=True)
+    print(f"{'cases':>10}  {'step':<10} {'seconds':>9} {'x floor':>8} {'peak MiB':>9} {'CPU s':>8} "
+          f"{'server CPU s':>13} {'CPU ms/case':>12} {'server ms/case':>15}", flush=True)
 
     def report(f: dict) -> None:
         figures.append(f)
-        print(f"{f['cases']:>10,}  {f['step']:<10} {f['seconds']:9.1f} {f['ratio']:8.2f} {f['peak_mib']:9.0f}",
-              flush=True)
+        print(f"{f['cases']:>10,}  {f['step']:<10} {f['seconds']:9.1f} {f['ratio']:8.2f} {f['peak_mib']:9.0f} "
+              f"{f['cpu_s']:8.1f} {_figure(f['server_cpu_s'], 13, 1)} {_figure(f.get('cpu_ms_per_case'), 12, 2)} "
+              f"{_figure(f.get('server_cpu_ms_per_case'), 15, 2)}", flush=True)
         if args.json:  # rewritten after every step, so an interrupted run keeps what it measured
             args.json.write_text(json.dumps({"machine": machine, "when": time.strftime("%Y-%m-%d"),
-                                             "figures": figures}, indent=1, default=str) + "\n")
+                                             "server_cpu": server_cpu, "figures": figures},
+                                            indent=1, default=str) + "\n")
 
     for cases in args.cases:
-        bench(args.pg_url, cases, args.run_args.split(), args.batch_size, args.keep, report)
+        bench(args.pg_url, cases, args.run_args.split(), args.keep, report)
     if args.page:
         update_page(args.page, figures_table(machine, figures))
     return 0

@@ -3,6 +3,8 @@ variables, then by the command line's flags."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,26 @@ class SettingsError(CutoverError):
 
 # Whole-number settings with their bounds: (name in messages, lowest, highest or None).
 RANGES: dict[str, tuple[str, int, int | None]] = {
-    "batch_size": ("batch size", 1, 100_000), "lanes": ("lanes", 1, 64), "max_workers": ("max workers", 1, None),
+    "batch_size": ("batch size", 1, 100_000), "lanes": ("lanes", 1, 64), "threads": ("threads", 1, 64),
+    "workers": ("workers", 1, 64),
 }
+# A batch pays its own costs whatever its size (a Prefect task run, on a Dask worker several
+# times a thread's, its reads of CID, its statements to the target, its transaction): below
+# MIN_BATCH they weigh on the batch's work; above MAX_BATCH memory grows with the batch, and the
+# CPU a case costs no longer falls.
+MIN_BATCH, MAX_BATCH = 1_000, 5_000
+# Batches per lane in a wave: more than one, so that a lane that finishes early takes another and
+# the lanes' reading, transforming and writing fall out of step instead of reaching the database
+# together; few, for each batch's own costs.
+BATCHES_PER_LANE = 2
+# Local Dask workers at most, one per core below that: PostgreSQL and the run's own process need
+# cores too, and more writers than this only queue on the target's locks.
+MAX_LOCAL_WORKERS = 8
+# CID cases from which a local Dask cluster pays: each worker process costs several CPU-seconds
+# that a thread does not (its start, its imports, its first batches), while threads of one process
+# share one core between them (the GIL), a loss that grows with the work. Below this size the
+# start costs more than the second core gains (`bench/dask_workers.py` compares the two).
+LOCAL_CLUSTER_MIN_CASES = 50_000
 
 
 class Settings(BaseSettings):
@@ -31,10 +51,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     legacy_url: str = ""
     target_url: str = ""
-    batch_size: int = 500
-    lanes: int = 2  # batches of a wave run at once; waves are cut into a multiple of this many
+    batch_size: int | None = None  # cases per batch; None: chosen per wave (batch_size_for)
+    lanes: int | None = None  # batches of a wave run at once (waves are cut into a multiple); None: the workers
     log_level: str = "INFO"
-    max_workers: int = 2
+    threads: int | None = None  # threads of the run's process running batches
+    workers: int | None = None  # processes of a local Dask cluster running batches
     retry_attempts: int = 5
     retry_max_wait_seconds: float = 30.0
     signing_key: Path | None = None
@@ -55,7 +76,9 @@ class Settings(BaseSettings):
 
     @field_validator(*RANGES)
     @classmethod
-    def _in_range(cls, value: int, info: ValidationInfo) -> int:
+    def _in_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return None
         name, low, high = RANGES[str(info.field_name)]
         if high is None and value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
@@ -95,3 +118,53 @@ def load_settings(**overrides: object) -> Settings:
     except RulesError as exc:
         raise SettingsError(str(exc)) from None
     return settings
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """Where a run's batches run: on a named Dask cluster, on a local Dask cluster of `workers`
+    processes, or on `threads` threads of the run's own process."""
+
+    threads: int = 1
+    workers: int | None = None
+    dask_address: str | None = None
+
+    def describe(self) -> str:
+        """One line for the console (never the cluster's address: it is the operator's)."""
+        if self.dask_address:
+            return "batches on the named Dask cluster"
+        if self.workers:
+            return f"batches on a local Dask cluster of {self.workers} process(es)"
+        return f"batches on {self.threads} thread(s)"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, which containers and taskset narrow)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def choose_parallelism(settings: Settings, target_url: str, cases: int, cores: int | None = None) -> Parallelism:
+    """A named Dask cluster, local workers or threads as set; unset, chosen for the machine, the
+    target and the CID's `cases`: on SQLite one thread (one writer at a time); on PostgreSQL with
+    two cores or more and LOCAL_CLUSTER_MIN_CASES cases or more, a local Dask cluster of a process
+    per core (the transform is CPU-bound Python: threads of one process take turns on one core);
+    else two threads (one's database waits overlap the other's work)."""
+    if settings.dask_address:
+        return Parallelism(dask_address=settings.dask_address)
+    if settings.workers:
+        return Parallelism(workers=settings.workers)
+    if settings.threads:
+        return Parallelism(threads=settings.threads)
+    if target_url.startswith("sqlite"):
+        return Parallelism(threads=1)
+    cores = usable_cores() if cores is None else cores
+    if cores >= 2 and cases >= LOCAL_CLUSTER_MIN_CASES:
+        return Parallelism(workers=min(cores, MAX_LOCAL_WORKERS))
+    return Parallelism(threads=2)
+
+
+def batch_size_for(cases: int, lanes: int) -> int:
+    """The batch size of a wave of `cases` cases on `lanes` lanes: BATCHES_PER_LANE batches a
+    lane, within MIN_BATCH and MAX_BATCH."""
+    wanted = -(-cases // (max(lanes, 1) * BATCHES_PER_LANE))
+    return max(MIN_BATCH, min(MAX_BATCH, wanted))

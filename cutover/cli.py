@@ -217,16 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="check both databases and show the as-of date and what it changes; write nothing")
     _add_allow_other_tables(p)
-    p.add_argument("--batch-size", type=_bounded_int(1, 100_000), help="cases per batch [CUTOVER_BATCH_SIZE, 500]")
+    p.add_argument("--batch-size", type=_bounded_int(1, 100_000),
+                   help="cases per batch [CUTOVER_BATCH_SIZE; default: chosen per wave, two batches a lane, "
+                   "1,000 to 5,000]")
     p.add_argument("--lanes", type=_bounded_int(1, 64),
                    help="batches that run at once: each wave is cut into a multiple of this many batches of "
-                   "even sizes, so that none runs on alone at a wave's end; set it to the number of threads "
-                   "or workers (a run resumes only with the batch size and lanes it started with) "
-                   "[CUTOVER_LANES, 2]")
-    p.add_argument("--threads", type=_bounded_int(1, 64), help="threads running batches (default 1 on SQLite, else 2)")
+                   "even sizes, so that none runs on alone at a wave's end [CUTOVER_LANES; default: the threads "
+                   "or workers]. An interrupted run resumes with the batch size and lanes it recorded")
+    p.add_argument("--threads", type=_bounded_int(1, 64),
+                   help="run the batches on N threads of this process [CUTOVER_THREADS]")
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
                    help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
-    p.add_argument("--workers", type=_bounded_int(1, 64), help="run the batches on a local Dask cluster of N processes")
+    p.add_argument("--workers", type=_bounded_int(1, 64),
+                   help="run the batches on a local Dask cluster of N processes [CUTOVER_WORKERS]. With none of "
+                   "these three: one thread on SQLite; on PostgreSQL a process per core (up to 8) for a CID of "
+                   "50,000 cases or more on 2+ cores, else two threads")
     _add_rules(p)
     p.set_defaults(handler=_handler("run_commands", "run"))
 

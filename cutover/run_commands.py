@@ -18,7 +18,7 @@ from core.credentials import masked_config, remember
 from core.db import create_engine, safe_url
 from core.errors import CutoverError
 from core.process import freeze_imports
-from core.settings import Settings, load_settings
+from core.settings import MIN_BATCH, Settings, choose_parallelism, load_settings
 from cutover.as_of import choose_as_of, recorded_as_of, resync_changes
 from cutover.guards import guard_write, open_legacy, open_target_for_reading, survey_target
 from cutover.hints import command_line
@@ -35,13 +35,24 @@ def run_config(args: argparse.Namespace, as_of: dt.date | None = None) -> tuple[
     """The run configuration from flags, CUTOVER_* variables and defaults (`as_of` before --as-of)."""
     settings = load_settings(legacy_url=getattr(args, "legacy", None), target_url=getattr(args, "target", None),
                              batch_size=getattr(args, "batch_size", None), lanes=getattr(args, "lanes", None))
+    runners = {name: getattr(args, name, None) for name in ("threads", "workers", "dask_address")}
+    if any(runners.values()):  # a flag says where batches run: CUTOVER_THREADS/WORKERS/DASK_ADDRESS step aside
+        settings = settings.model_copy(update={**runners, "dask_address": runners["dask_address"] or ""})
     cfg = RunConfig(legacy_url=settings.legacy_url, target_url=settings.target_url,
                     as_of=as_of or args.as_of or dt.date.today(),
-                    batch_size=settings.batch_size, lanes=settings.lanes,
+                    batch_size=settings.batch_size or MIN_BATCH, lanes=settings.lanes or 1,
                     appeal_window_days=settings.appeal_window_days, older_months=settings.older_case_months,
                     retry_attempts=settings.retry_attempts, retry_max_wait=settings.retry_max_wait_seconds,
                     report_dir=str(settings.data_dir / "reports"))
     return cfg, settings
+
+
+def legacy_cases(legacy_url: str) -> int:
+    """How many cases CID holds (the size of the work, for choosing where batches run)."""
+    from legacy.schema import CASE_HDR
+
+    with create_engine(legacy_url, read_only=True).connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(CASE_HDR)).scalar() or 0)
 
 
 def recorded_plan(engine: Engine) -> dict[int, str]:
@@ -113,25 +124,29 @@ def run(args: argparse.Namespace) -> int:
     remember(cfg.target_url, "target")
     prepare_prefect_environment(settings.data_dir)
     local_server = claim_local_server()
-    dask_address = args.dask_address or settings.dask_address or None
+    parallel = choose_parallelism(settings, cfg.target_url, legacy_cases(cfg.legacy_url))
+    if not args.quiet:
+        print(parallel.describe() + (f", {settings.batch_size:,} cases each" if settings.batch_size
+                                     else ", their size chosen per wave"))
     # One local cluster for the whole run (its workers start once, not per wave); it and Prefect's
     # local server come up while the plan is recorded.
-    warmup = Warmup(local_workers=None if dask_address else args.workers, local_server=local_server)
+    warmup = Warmup(local_workers=parallel.workers, local_server=local_server)
     try:
         prepare(cfg)  # plan recorded before the flows start, so progress knows the total
         from flows import cutover_flows
+        from flows.batch_cut import Cut
 
-        threads = args.threads or (1 if cfg.target_url.startswith("sqlite") else settings.max_workers)
         with create_engine(cfg.target_url).connect() as conn:
             total = int(conn.execute(sa.select(sa.func.count()).where(CUTOVER_PLAN.c.wave.in_(waves))).scalar() or 0)
         with progress("migrate cases", total, quiet=args.quiet) as advance:
             cutover_flows.progress_hook = advance
             try:
-                dask_address = warmup.ready() or dask_address
+                dask_address = warmup.ready() or parallel.dask_address
                 freeze_imports()  # this process now runs Dask's scheduler and Prefect's engine for a long time
                 with flow_settings(local_server):
-                    results = cutover_flows.cutover_flow(masked_config(cfg), waves, threads, plan=False,
-                                                         dask_address=dask_address)
+                    results = cutover_flows.cutover_flow(masked_config(cfg), waves, parallel.threads, plan=False,
+                                                         dask_address=dask_address,
+                                                         fixed=Cut(settings.batch_size, settings.lanes))
             except cutover_flows.WaveFailed as exc:
                 from cutover.audit_commands import write_checkpoint
 

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.credentials import resolved_config
+from flows.batch_cut import Cut, cut_wave
 from migration.extract import LegacyReference, read_reference
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, engine_for, finish_wave, migrate_batch, prepare, start_wave
@@ -62,15 +63,19 @@ def task_runner(max_workers: int, dask_address: str | None = None, dask_workers:
 @flow(name="cutover-wave", flow_run_name="wave-{wave}-as-of-{cfg.as_of}", persist_result=False,
       validate_parameters=False)
 def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_address: str | None = None,
-              dask_workers: int | None = None) -> dict[str, int]:
+              dask_workers: int | None = None, fixed: Cut | None = None) -> dict[str, int]:
     """Run or resume one wave: its batches as tasks, then its totals as a Prefect artifact. The
-    configuration comes with passwords masked (Prefect stores parameters); batches put them back."""
-    run = start_wave(resolved_config(cfg), wave)
-    todo = [(n, ids) for n, ids in enumerate(run.batches) if n not in run.committed]
-    if progress_hook is not None and run.committed:
-        progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
+    configuration comes with passwords masked (Prefect stores parameters); batches put them back.
+    With `fixed`, the wave's batch size and lanes are chosen (cut_wave) where it leaves them open;
+    without, they are the configuration's."""
     failures = 0
     with task_runner(max_workers, dask_address, dask_workers) as runner:
+        if fixed is not None:
+            cfg = cut_wave(cfg, wave, fixed, running_lanes(runner, max_workers))
+        run = start_wave(resolved_config(cfg), wave)
+        todo = [(n, ids) for n, ids in enumerate(run.batches) if n not in run.committed]
+        if progress_hook is not None and run.committed:
+            progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
         # A bounded window of batches in flight: the runner (and Dask's scheduler in this process)
         # holds each submitted task's parameters and state until it is released, so submitting a
         # whole wave at once made this process grow with the wave.
@@ -101,12 +106,16 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
     return totals
 
 
-def batches_ahead(runner: Any, max_workers: int) -> int:
-    """How many batches to keep submitted: two per worker thread (of the Dask cluster, or of this
-    process) and two spare, so no worker waits and nothing piles up."""
+def running_lanes(runner: Any, max_workers: int) -> int:
+    """How many batches run at once: the worker threads of the Dask cluster, or of this process."""
     client = getattr(runner, "client", None)
-    threads = sum(client.nthreads().values()) if client is not None else max_workers
-    return 2 * max(threads, 1) + 2
+    return max(sum(client.nthreads().values()) if client is not None else max_workers, 1)
+
+
+def batches_ahead(runner: Any, max_workers: int) -> int:
+    """How many batches to keep submitted: two per lane and two spare, so no worker waits and
+    nothing piles up."""
+    return 2 * running_lanes(runner, max_workers) + 2
 
 
 def _settle(ids: list[int], future: Any) -> int:
@@ -132,9 +141,11 @@ def cutover_run_name() -> str:
 
 @flow(name="cutover", flow_run_name=cutover_run_name, persist_result=False, validate_parameters=False)
 def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1, plan: bool = True,
-                 dask_address: str | None = None, dask_workers: int | None = None) -> dict[str, dict[str, int]]:
-    """Plan (unless the caller just did), then run each wave in order as its own sub-flow."""
+                 dask_address: str | None = None, dask_workers: int | None = None,
+                 fixed: Cut | None = None) -> dict[str, dict[str, int]]:
+    """Plan (unless the caller just did), then run each wave in order as its own sub-flow (its
+    batches cut as `fixed` says: see wave_flow)."""
     if plan:
         prepare(resolved_config(cfg))
     token = uuid.uuid4().hex
-    return {wave: wave_flow(cfg, token, wave, max_workers, dask_address, dask_workers) for wave in waves}
+    return {wave: wave_flow(cfg, token, wave, max_workers, dask_address, dask_workers, fixed) for wave in waves}

@@ -104,14 +104,26 @@ def _start_local_server(port: int | None) -> None:
     if port is None:
         return
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import (
+        PREFECT_API_BLOCKS_REGISTER_ON_START,
+        PREFECT_API_DATABASE_MIGRATE_ON_START,
+        temporary_settings,
+    )
 
     database = _default_database()
     template = _database_template()
+    copied = False
     if database is not None and not database.exists() and template.exists():
         shutil.copyfile(template, database)
         database.chmod(0o600)
+        copied = True
+    # A copy of the template is a database this Prefect version built: migrated, its block types
+    # registered. Its server skips both checks at start (about a CPU-second, on the run's critical
+    # path); any other database gets them.
+    skipped = {PREFECT_API_DATABASE_MIGRATE_ON_START: False, PREFECT_API_BLOCKS_REGISTER_ON_START: False}
     server = SubprocessASGIServer(port)  # one per port and process: a second start is a no-op
-    server.start()
+    with temporary_settings(updates=skipped if copied else {}):  # passed on to the server's process
+        server.start()
     if server.port != port:  # Prefect moves to another port when the one it was given is taken
         raise RuntimeError(f"Prefect's local server could not listen on port {port} (taken meanwhile); "
                            "run the command again")

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import SettingsError, load_settings
+from core.settings import (
+    LOCAL_CLUSTER_MIN_CASES,
+    MAX_BATCH,
+    MIN_BATCH,
+    Parallelism,
+    SettingsError,
+    batch_size_for,
+    choose_parallelism,
+    load_settings,
+)
 from migration.rules import use_rules
 
 
@@ -45,7 +54,8 @@ def test_the_periods_are_those_of_the_rules(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("CUTOVER_BATCH_SIZE", "many", "setting batch_size (CUTOVER_BATCH_SIZE): Input should be a valid integer"),
     ("CUTOVER_BATCH_SIZE", "0", "batch size must be between 1 and 100000, got 0"),
-    ("CUTOVER_MAX_WORKERS", "0", "max workers must be at least 1, got 0"),
+    ("CUTOVER_WORKERS", "0", "workers must be between 1 and 64, got 0"),
+    ("CUTOVER_THREADS", "65", "threads must be between 1 and 64, got 65"),
     ("CUTOVER_RETRY_ATTEMPTS", "secret-pw", "setting retry_attempts (CUTOVER_RETRY_ATTEMPTS): Input should be"),
 ])
 def test_a_bad_value_is_named_in_one_line_without_echoing_text(monkeypatch: pytest.MonkeyPatch, variable: str,
@@ -56,3 +66,49 @@ def test_a_bad_value_is_named_in_one_line_without_echoing_text(monkeypatch: pyte
     text = str(caught.value)
     assert text.startswith(message) and "\n" not in text
     assert value not in text or value.isdigit()
+
+
+PG = "postgresql+psycopg://cutover@127.0.0.1:5432/target"
+
+
+BIG = LOCAL_CLUSTER_MIN_CASES
+
+
+@pytest.mark.parametrize(("target", "cases", "cores", "chosen"), [
+    ("sqlite:///target.db", BIG, 8, Parallelism(threads=1)),  # SQLite takes one writer at a time
+    (PG, BIG, 1, Parallelism(threads=2)),
+    (PG, BIG - 1, 8, Parallelism(threads=2)),  # too little work to pay for starting worker processes
+    (PG, BIG, 2, Parallelism(workers=2)),
+    (PG, BIG, 6, Parallelism(workers=6)),
+    (PG, 10 * BIG, 32, Parallelism(workers=8)),
+])
+def test_unset_the_parallelism_is_chosen_for_the_target_the_work_and_the_cores(target: str, cases: int, cores: int,
+                                                                               chosen: Parallelism) -> None:
+    assert choose_parallelism(load_settings(), target, cases, cores=cores) == chosen
+
+
+@pytest.mark.parametrize(("variables", "chosen"), [
+    ({"CUTOVER_THREADS": "3"}, Parallelism(threads=3)),
+    ({"CUTOVER_WORKERS": "3"}, Parallelism(workers=3)),
+    ({"CUTOVER_WORKERS": "3", "CUTOVER_DASK_ADDRESS": "tcp://10.0.0.5:8786"},
+     Parallelism(dask_address="tcp://10.0.0.5:8786")),
+])
+def test_set_the_parallelism_wins_over_the_machine(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str],
+                                                   chosen: Parallelism) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert choose_parallelism(load_settings(), "sqlite:///target.db", 100, cores=4) == chosen
+    assert choose_parallelism(load_settings(), PG, BIG, cores=4) == chosen
+
+
+def test_unset_batch_size_and_lanes_stay_open_for_each_wave_to_choose() -> None:
+    settings = load_settings()
+    assert (settings.batch_size, settings.lanes) == (None, None)
+
+
+@pytest.mark.parametrize(("cases", "lanes", "size"), [
+    (0, 2, MIN_BATCH), (3_000, 2, MIN_BATCH), (6_000, 2, 1_500), (15_000, 2, 3_750), (15_000, 4, 1_875),
+    (30_000, 2, MAX_BATCH), (600_000, 2, MAX_BATCH),
+])
+def test_a_wave_gets_two_batches_a_lane_within_the_bounds(cases: int, lanes: int, size: int) -> None:
+    assert batch_size_for(cases, lanes) == size

@@ -14,13 +14,18 @@ class FakeServer:
     """Stands for Prefect's SubprocessASGIServer: builds the database when the home has none."""
 
     found: list[bool] = []
+    checks: list[tuple[bool, bool]] = []  # (migrate, register blocks) in the settings the server starts with
 
     def __init__(self, port: int) -> None:
         self.port = port
 
     def start(self) -> None:
+        from prefect.settings import PREFECT_API_BLOCKS_REGISTER_ON_START, PREFECT_API_DATABASE_MIGRATE_ON_START
+
         database = Path(environment.os.environ["PREFECT_HOME"]) / "prefect.db"
         FakeServer.found.append(database.exists())
+        FakeServer.checks.append((PREFECT_API_DATABASE_MIGRATE_ON_START.value(),
+                                  PREFECT_API_BLOCKS_REGISTER_ON_START.value()))
         with sqlite3.connect(database) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS flow (id INTEGER)")
             conn.execute("INSERT INTO flow VALUES (1)")
@@ -33,18 +38,21 @@ def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path,
     monkeypatch.setattr(server, "SubprocessASGIServer", FakeServer)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    FakeServer.found = []
-    for home in ("first", "second"):
+    FakeServer.found, FakeServer.checks = [], []
+    for home in ("first", "second", "second"):
         monkeypatch.setenv("PREFECT_HOME", str(tmp_path / home))
-        (tmp_path / home).mkdir()
+        (tmp_path / home).mkdir(exist_ok=True)
         environment._start_local_server(4321)
-    assert FakeServer.found == [False, True]  # built once, then copied in before the server starts
+    assert FakeServer.found == [False, True, True]  # built once, then copied in before the server starts
+    # A copy this Prefect version built needs no migration nor block registration; a database the
+    # home already held (maybe of an older Prefect) gets both, as a new one does.
+    assert FakeServer.checks == [(True, True), (False, False), (True, True)]
     kept = environment._database_template()
     assert kept.parent == tmp_path / "cache" / "cutover"
     with sqlite3.connect(kept) as conn:  # the copy taken right after the first build, not later
         assert conn.execute("SELECT count(*) FROM flow").fetchone() == (1,)
     with sqlite3.connect(tmp_path / "second" / "prefect.db") as conn:
-        assert conn.execute("SELECT count(*) FROM flow").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM flow").fetchone() == (3,)
 
 
 def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

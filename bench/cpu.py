@@ -1,0 +1,64 @@
+"""CPU time for the benchmark: of a process tree (rusage of a waited-for process) and of a local
+PostgreSQL server (its postmaster and every server process, read from /proc)."""
+
+from __future__ import annotations
+
+import os
+import resource
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", None, ""}
+
+
+def tree_seconds(usage: resource.struct_rusage) -> float:
+    """User and system CPU seconds of a waited-for process and the children it waited for."""
+    return usage.ru_utime + usage.ru_stime
+
+
+def postmaster_pid(admin_url: str) -> int | None:
+    """The pid of the server's postmaster when the server runs on this machine and its data folder
+    is readable here (`SHOW data_directory`, then its postmaster.pid); else None."""
+    if make_url(admin_url).host not in LOOPBACK:
+        return None
+    engine = sa.create_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            data_dir = conn.exec_driver_sql("SHOW data_directory").scalar()
+    except sa.exc.DBAPIError:  # the setting is for superusers and pg_read_all_settings only
+        return None
+    finally:
+        engine.dispose()
+    try:
+        pid = int(Path(str(data_dir), "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (field 3 onwards), or None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def server_seconds(postmaster: int) -> float:
+    """CPU seconds the server has used: the postmaster's own and its reaped children's (cutime,
+    cstime: backends that have exited), plus what its live processes have used so far (the
+    checkpointer, the WAL writer, backends still open), so a delta between two readings counts
+    every server process's CPU in between."""
+    fields = _stat(postmaster)
+    if fields is None:
+        raise RuntimeError("the PostgreSQL server stopped during the benchmark")
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            child = _stat(int(entry.name))
+            if child is not None and int(child[1]) == postmaster:  # field 4: the parent's pid
+                ticks += int(child[11]) + int(child[12])
+    return ticks / os.sysconf("SC_CLK_TCK")

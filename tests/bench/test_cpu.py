@@ -1,0 +1,52 @@
+"""The benchmark's CPU figures: a local PostgreSQL server's CPU is read from /proc, and the page
+table shows CPU per in-flight case, or says the server's was not measured."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.conftest import pg_admin_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from cpu import postmaster_pid, server_seconds  # noqa: E402  (bench/cpu.py)
+from scale import figures_table  # noqa: E402  (bench/scale.py)
+
+
+def test_a_query_s_work_shows_in_the_local_server_s_cpu() -> None:
+    postmaster = postmaster_pid(pg_admin_url())
+    assert postmaster is not None, "the test cluster runs on this machine: its postmaster is found"
+    before = server_seconds(postmaster)
+    engine = sa.create_engine(pg_admin_url())
+    with engine.connect() as conn:  # a backend of its own, which exits when the engine is disposed
+        conn.exec_driver_sql("SELECT count(*) FROM generate_series(1, 3000000) AS g(n) WHERE mod(n, 7) = 0").scalar()
+    engine.dispose()
+    assert server_seconds(postmaster) - before > 0.1
+
+
+def test_a_remote_server_is_not_measured() -> None:
+    assert postmaster_pid("postgresql+psycopg://cutover@db.example.org:5432/cutover") is None
+
+
+def _figures(server_ms: float | None) -> list[dict]:
+    steps = [("floor", 2.0), ("migrate", 10.0), ("reconcile", 1.5), ("write", 4.0)]
+    figures = [{"cases": 2000, "step": step, "seconds": seconds, "ratio": seconds / 2.0, "peak_mib": 100.0}
+               for step, seconds in steps]
+    figures[1] |= {"cpu_ms_per_case": 1.234, "server_cpu_ms_per_case": server_ms}
+    figures[2]["balanced"] = True
+    return figures
+
+
+def test_the_page_table_gives_cpu_per_in_flight_case() -> None:
+    table = figures_table("a machine", _figures(0.456))
+    assert "migrate CPU per in-flight case: cutover / database" in table
+    assert table.splitlines()[-1].endswith("| 1.23 ms / 0.46 ms |")
+    assert "not measured" not in table
+
+
+def test_the_page_table_says_when_the_server_s_cpu_was_not_measured() -> None:
+    table = figures_table("a machine", _figures(None))
+    assert "| 1.23 ms / not measured |" in table
+    assert table.splitlines()[-1].startswith("The database's CPU was not measured")
