@@ -43,7 +43,7 @@ AS_OF = "2026-11-01"
 # defaults it chooses for the machine, as a user's `cutover run --all` does.
 RUN_SETTINGS = ("CUTOVER_BATCH_SIZE", "CUTOVER_LANES", "CUTOVER_THREADS", "CUTOVER_WORKERS", "CUTOVER_DASK_ADDRESS")
 # COPY every table of a schema out of one database into an empty copy of it: CID's tables (the
-# floor), or the target's business tables and per-row records as `migrate` left them (the write).
+# floor), or the target's business tables, digests and case records as `migrate` left them (the write).
 RAW_COPY = r"""
 import json, sys, time
 from core.db import create_engine
@@ -54,9 +54,10 @@ if which == "legacy":
     tables = legacy_metadata.sorted_tables
 else:
     from migration.load import upgrade_target
-    from migration.target_schema import BUSINESS_TABLES, CUTOVER_CASE, CUTOVER_ROW_DIGEST, UNIT
+    from migration.target_schema import (BUSINESS_TABLES, CUTOVER_CASE, CUTOVER_DIGEST_BUCKET, CUTOVER_ROW_DIGEST,
+                                         UNIT)
     upgrade_target(dest)
-    tables = [UNIT, *BUSINESS_TABLES, CUTOVER_ROW_DIGEST, CUTOVER_CASE]  # parents before children
+    tables = [UNIT, *BUSINESS_TABLES, CUTOVER_ROW_DIGEST, CUTOVER_DIGEST_BUCKET, CUTOVER_CASE]  # parents first
 start, rows = time.perf_counter(), 0
 with source.connect() as out_conn, dest.begin() as in_conn:
     src, dst = out_conn.connection.driver_connection, in_conn.connection.driver_connection
