@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -52,13 +53,30 @@ def server_seconds(postmaster: int) -> float:
     cstime: backends that have exited), plus what its live processes have used so far (the
     checkpointer, the WAL writer, backends still open), so a delta between two readings counts
     every server process's CPU in between."""
-    fields = _stat(postmaster)
-    if fields is None:
-        raise RuntimeError("the PostgreSQL server stopped during the benchmark")
-    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    # A backend that exits between the reading of the postmaster and that of its children would
+    # be in neither (its parent's cutime grows only when it is reaped), and an exited one not yet
+    # reaped (a zombie) shows no CPU: read again until no child went or is going meanwhile.
+    deadline = time.monotonic() + 5.0
+    while True:
+        before = {pid for pid, _ in _children(postmaster)}
+        fields = _stat(postmaster)
+        if fields is None:
+            raise RuntimeError("the PostgreSQL server stopped during the benchmark")
+        children = _children(postmaster)
+        settled = before <= {pid for pid, _ in children} and not any(child[0] == "Z" for _, child in children)
+        if settled or time.monotonic() > deadline:
+            ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+            ticks += sum(int(child[11]) + int(child[12]) for _, child in children)
+            return ticks / os.sysconf("SC_CLK_TCK")
+        time.sleep(0.02)
+
+
+def _children(parent: int) -> list[tuple[int, list[str]]]:
+    """(pid, stat fields) of every live process whose parent is `parent`."""
+    found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             child = _stat(int(entry.name))
-            if child is not None and int(child[1]) == postmaster:  # field 4: the parent's pid
-                ticks += int(child[11]) + int(child[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            if child is not None and int(child[1]) == parent:  # field 4: the parent's pid
+                found.append((int(entry.name), child))
+    return found

@@ -60,10 +60,13 @@ def dask_cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _run(tmp_path: Path, legacy: str, target: str, address: str) -> subprocess.Popen[str]:
+    """`cutover run --all` on the cluster, cut as the local run is (a wave left to choose takes its
+    lanes from the workers alive when it starts, which a killed worker changes)."""
     env = {**os.environ, "CUTOVER_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect")}
     env.pop("PREFECT_API_URL", None)
     return subprocess.Popen([sys.executable, "-m", "cutover.cli", "run", "--all", "--as-of", AS_OF.isoformat(),
-                             "--legacy", legacy, "--target", target, "--batch-size", "60", "--dask-address", address,
+                             "--legacy", legacy, "--target", target, "--batch-size", "60", "--lanes", "2",
+                             "--dask-address", address,
                              "--quiet"], cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
 
