@@ -129,7 +129,7 @@ def test_a_cases_rows_and_findings_do_not_depend_on_its_batch(databases: Databas
     """Transformed in one batch or each alone, every case gives the same rows and findings (the
     person table aside: it keeps one reading per human across the batch)."""
     url = databases.new("cid")
-    generate(url, 50, seed=23, scale=3.0)
+    generate(url, 24, seed=23, scale=3.0)
     engine = create_engine(url)
     with engine.connect() as conn:
         reference = read_reference(conn)
