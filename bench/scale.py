@@ -6,8 +6,8 @@ each step in a process of its own so that its peak resident memory is its own:
   migrate    `cutover run --all` of that CID into an empty target, with the tool's defaults (the
              user's command: no flags, no CUTOVER_* run settings)
   reconcile  `cutover reconcile` of the result
-  write      COPY of what `migrate` wrote (the target's business rows and the tool's per-row
-             records: row digests and case states) into an empty target schema with all its keys,
+  write      COPY of what `migrate` wrote (the target's business rows and the tool's records:
+             digests and case states) into an empty target schema with all its keys,
              foreign keys and indexes: what writing the result costs with no reading of CID, no
              transformation and no validation, the bound under `migrate` on the target's side
 and prints seconds, the ratio to the floor and peak memory (the step's processes, not the server's),

@@ -31,10 +31,10 @@ progress_hook: Callable[[int], None] | None = None
 
 
 @lru_cache(maxsize=4)
-def _reference(cfg: RunConfig, token: str) -> LegacyReference:
-    """The run's legacy reference, read once per process (it holds Home Office refs, so it is
-    never a task or flow parameter that Prefect would store)."""
-    with engine_for(cfg.legacy_url, read_only=True).connect() as conn:
+def _reference(legacy_url: str, token: str) -> LegacyReference:
+    """The run's legacy reference, read once per process and run, whatever the wave (it holds Home
+    Office refs, so it is never a task or flow parameter that Prefect would store)."""
+    with engine_for(legacy_url, read_only=True).connect() as conn:
         return read_reference(conn)
 
 
@@ -45,7 +45,7 @@ def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID,
     """One batch, in one target transaction (transient DB faults retried inside with tenacity;
     the task's own retries cover anything else that kills an attempt)."""
     cfg = resolved_config(cfg)
-    return migrate_batch(cfg, _reference(cfg, token), wave, run_id, batch_no, list(case_ids))
+    return migrate_batch(cfg, _reference(cfg.legacy_url, token), wave, run_id, batch_no, list(case_ids))
 
 
 def task_runner(max_workers: int, dask_address: str | None = None, dask_workers: int | None = None) -> Any:

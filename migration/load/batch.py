@@ -54,8 +54,7 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
             merge(conn, table, stages[table.name])
             record_digests(conn, table, uuids(conn, held[table.name][pk]), stages, held_cases)
         if not new[table.name].is_empty():
-            # rows of cases the target never held: no earlier digest of theirs to look for
-            record_digests(conn, table, uuids(conn, new[table.name][pk]), held_cases=[])
+            record_digests(conn, table, uuids(conn, new[table.name][pk]), new_rows=True)
     delete_stale_children(conn, stages, held, held_cases)
     refresh_persons(conn, replace_sources(conn, result))
 

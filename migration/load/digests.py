@@ -75,13 +75,14 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
 
 
 def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stages: Stages | None = None,
-                   held_cases: Sequence[Any] | None = None) -> None:
+                   held_cases: Sequence[Any] | None = None, *, new_rows: bool = False) -> None:
     """Record (or refresh) the digests of the rows with these primary keys, as the database
     computes them now. Given the batch's staging tables (whose rows the merge left as staged),
     rows are hashed there, with no lookups in the target; a person, whose row a record with a
     lower PERSON_ID can stand for, is always hashed where it stands. `held_cases`, the batch's
     cases the target held before it (None: not known), spares looking for earlier digests of
-    rows that hang off cases the target never held."""
+    rows that hang off cases the target never held; `new_rows`, rows this transaction inserted
+    where no row of their keys stood (a removed row's digest goes with it), spares it for all."""
     if not keys:
         return
     if table is PERSON:
@@ -91,7 +92,7 @@ def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stage
     staged = stages if stages and table.name in stages else None
     where: list[sa.ColumnElement[bool]] = [] if staged else [key_list(conn, next(iter(table.primary_key)), keys)]
     case_bound = held_cases is not None and "case_id" in table.c
-    if case_bound and not held_cases:
+    if new_rows or (case_bound and not held_cases):
         recorded_before = []  # a row hangs off its case: no case held before, no row recorded before
     elif table.name in INDEXED_RANGE:
         recorded_before = _buckets_recording_some_of(conn, table, where, staged)
