@@ -18,6 +18,7 @@ from core.log import get_logger
 from migration.retry import is_transient
 from migration.target_schema import PERSON, target_metadata
 from migration.transform import TransformResult
+from migration.transform.batch import one_per_key
 from migration.transform.frames import CASE_COLUMN
 
 
@@ -76,7 +77,7 @@ def part_of(result: TransformResult, case_ids: set[int]) -> TransformResult:
     human another case of the batch stood for is still written."""
     part = result.only(case_ids)
     part.person_records = _of_cases(result.person_records, case_ids)
-    part.rows[PERSON.name] = standing_persons(part.person_records)
+    part.rows[PERSON.name] = one_per_key(PERSON.name, part.person_records)
     return part
 
 
@@ -87,16 +88,11 @@ def refuse_cases(result: TransformResult, refused: dict[int, tuple[str, str | No
         return
     result.refuse(refused)
     migrated = {o.legacy_case_id for o in result.outcomes if o.state == "migrated"}
-    result.rows[PERSON.name] = standing_persons(_of_cases(result.person_records, migrated))
+    result.rows[PERSON.name] = one_per_key(PERSON.name, _of_cases(result.person_records, migrated))
 
 
 def _of_cases(frame: pl.DataFrame, case_ids: set[int]) -> pl.DataFrame:
     return frame.filter(pl.col(CASE_COLUMN).is_in(pl.Series(sorted(case_ids), dtype=pl.Int64).implode()))
-
-
-def standing_persons(records: pl.DataFrame) -> pl.DataFrame:
-    """One person row per human among these readings: the one with the lowest PERSON_ID (then CASE_ID)."""
-    return records.sort("legacy_person_id", CASE_COLUMN).unique(subset="person_id", keep="first", maintain_order=True)
 
 
 def find_refused(engine: Engine, result: TransformResult,

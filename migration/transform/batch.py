@@ -149,7 +149,7 @@ def target_fingerprints(rows: dict[str, pl.DataFrame]) -> dict[int, str]:
 SHARED_ROWS = {"person": ("person_id", ("legacy_person_id", CASE_COLUMN)), "address": ("address_id", (CASE_COLUMN,))}
 
 
-def _once(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+def one_per_key(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """One row per key of a table whose rows cases share; other tables as they are."""
     if table not in SHARED_ROWS:
         return frame
@@ -175,12 +175,12 @@ def transform_batch(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.d
     quarantined = quarantined_by(found, rules)
     # Quarantined cases leave before validation, so one bad case cannot hide another's failures.
     unvalidated = {name: _without(frame, quarantined) for name, frame in tables.items()}
-    candidates = {name: _once(name, frame) for name, frame in unvalidated.items()}
+    candidates = {name: one_per_key(name, frame) for name, frame in unvalidated.items()}
     violations = [(case_id, "schema.violation", table, column, case_id)
                   for table, frame in candidates.items() for case_id, column in schema_failures(table, frame)]
     found = pl.concat([found, pl.DataFrame(violations, schema=FINDINGS_SCHEMA, orient="row")])
     quarantined |= {v[0] for v in violations}
-    rows = {name: _once(name, _without(frame, quarantined)) for name, frame in unvalidated.items()}
+    rows = {name: one_per_key(name, _without(frame, quarantined)) for name, frame in unvalidated.items()}
     refs = dict(legacy["CASE_HDR"].select("CASE_ID", "CASE_REF").iter_rows())
     prints = target_fingerprints(rows)
     outcomes = [CaseOutcome(cid, refs[cid], "quarantined" if cid in quarantined else "migrated",

@@ -6,12 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
-import sqlalchemy as sa
 
-from legacy.schema import legacy_metadata
+from migration.extract.batch import legacy_schema
 from migration.rules import Rules
 from migration.target_schema import NOTE_TEXT_MAX
 from migration.transform import columns
@@ -33,24 +31,10 @@ class Check:
     field: str | None
 
 
-def _polars_type(column: sa.Column[Any]) -> pl.DataType:
-    if isinstance(column.type, sa.Integer):
-        return pl.Int64()
-    if isinstance(column.type, sa.DateTime):
-        return pl.Datetime("us")
-    return pl.String()
-
-
-def legacy_frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    """Row dictionaries of a CID table (as the driver reads them) as a frame in CID's column types."""
-    schema = {c.name: _polars_type(c) for c in legacy_metadata.tables[table].columns}
-    return pl.DataFrame([[r.get(n) for n in schema] for r in rows], schema=schema, orient="row")
-
-
 def _legacy_rows(legacy: Mapping[str, pl.DataFrame], table: str, cases: pl.DataFrame) -> pl.LazyFrame:
     """A legacy table's rows of the batch's cases, in CID's column types, with their case's key and
     whether they are soft-deleted."""
-    schema = {c.name: _polars_type(c) for c in legacy_metadata.tables[table].columns}
+    schema = legacy_schema(table)
     given = legacy.get(table)
     if given is None:
         given = pl.DataFrame(schema=schema)

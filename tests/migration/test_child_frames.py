@@ -17,10 +17,11 @@ import sqlalchemy as sa
 
 from core.db import create_engine
 from legacy.schema import legacy_metadata
+from migration.extract.batch import legacy_frame, legacy_schema
 from migration.parsers import flag
 from migration.rules import Rules, current_rules
 from migration.target_schema import NOTE_TEXT_MAX
-from migration.transform.child_rows import CHILD_TABLES, FINDING_SCHEMA, child_frames, legacy_frame
+from migration.transform.child_rows import CHILD_TABLES, FINDING_SCHEMA, child_frames
 from migration.transform.frames import CASE_COLUMN, dicts_of, frame_schema
 from migration.transform.keys import key, person_key
 from tests.conftest import AS_OF, Databases
@@ -89,7 +90,8 @@ def row_wise(tables: Mapping[str, list[Row]], people: Mapping[int, dict[int, uui
 def columnar(tables: Mapping[str, list[Row]], people: Mapping[int, dict[int, uuid.UUID]],
              rules: Rules) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """child_frames of the same rows, given as frames."""
-    legacy = {table: legacy_frame(table, rows) for table, rows in tables.items()}
+    legacy = {table: legacy_frame(table, [tuple(r.get(c) for c in legacy_schema(table).names()) for r in rows])
+              for table, rows in tables.items()}
     parties = [{"CASE_ID": cid, "case_id": str(key("case", cid)), "PERSON_ID": pid, "person_id": str(pkey)}
                for cid, keys in people.items() for pid, pkey in (keys.items() or [(None, None)])]
     frame = pl.DataFrame(parties, schema={"CASE_ID": pl.Int64, "case_id": pl.String, "PERSON_ID": pl.Int64,
