@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/cutover generate --cases $(DEMO_CASES) --seed $(DEMO_SEED) --as-of $(DEMO_AS_OF) \
 	  --manifest data/manifest.json --replace
+	$(BIN)/cutover init-target
 	$(BIN)/cutover plan --as-of $(DEMO_AS_OF)
 	$(BIN)/cutover run --all --as-of $(DEMO_AS_OF)
 	$(BIN)/cutover reconcile
