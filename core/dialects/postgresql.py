@@ -34,10 +34,17 @@ def set_up(engine: Engine, *, read_only: bool) -> None:
 
 def key_list(column: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnElement[bool]:
     """`column IN keys`, sent as one array parameter (a statement with thousands of bound values
-    costs more to compile and convert than to run)."""
-    if keys:
-        return column == sa.any_(sa.bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
-    return column.in_([])
+    costs more to compile and convert than to run). UUID and integer keys go as the array's text
+    (psycopg would dump a list item by item in Python), in a parameter of no declared type: the
+    server reads it as the array itself, a constant the planner sizes and hashes. Declared as
+    text, it would be a cast evaluated again for every row a filter tests."""
+    if not keys:
+        return column.in_([])
+    if isinstance(column.type, sa.Uuid | sa.Integer):
+        text = "{" + ",".join("NULL" if k is None else str(k) for k in keys) + "}"
+        array = sa.cast(sa.bindparam(None, text, type_=sa.types.NullType()), postgresql.ARRAY(column.type))
+        return column == sa.any_(array)
+    return column == sa.any_(sa.bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
 
 
 def uuid_keys(texts: list[str]) -> list[Any]:

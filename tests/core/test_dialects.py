@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -36,6 +37,23 @@ def test_key_lists_and_int_tables_select_the_same_rows(databases: Databases) -> 
         joined = conn.execute(sa.select(numbers.c.n).join(chosen, chosen.c.n == numbers.c.n)).scalars()
         assert sorted(listed) == [2, 3, 5, 7] and sorted(joined) == [3, 5]
         assert conn.execute(sa.select(numbers.c.n).where(key_list(conn, numbers.c.n, []))).all() == []
+
+
+def test_a_key_list_reaches_postgresql_as_a_constant_array(pg_databases: Databases) -> None:
+    engine = create_engine(pg_databases.new("keyplan"))
+    rows = sa.Table("rows", sa.MetaData(), sa.Column("id", sa.Uuid, primary_key=True), sa.Column("n", sa.Integer))
+    rows.create(engine)
+    ids = [uuid.uuid5(uuid.NAMESPACE_URL, str(n)) for n in range(2000)]
+    with engine.begin() as conn:
+        conn.execute(rows.insert(), [{"id": k, "n": n} for n, k in enumerate(ids)])
+    with engine.connect() as conn:
+        chosen = sa.select(rows.c.id).where(key_list(conn, rows.c.id, [str(k) for k in ids[:500]]),
+                                            key_list(conn, rows.c.n, list(range(0, 2000, 2))))
+        assert sorted(conn.execute(chosen).scalars()) == sorted(ids[:500:2])
+        compiled = chosen.compile(conn)
+        plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).scalars())
+    # A constant array: parsed once, not a cast of a text evaluated again for every row tested.
+    assert "'::uuid[]" in plan and "'::integer[]" in plan and "character varying" not in plan
 
 
 def test_a_snapshot_does_not_see_a_commit_made_after_its_first_read(databases: Databases) -> None:
