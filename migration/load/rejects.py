@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from core.log import get_logger
 from migration.retry import is_transient
-from migration.target_schema import PERSON, target_metadata
+from migration.target_schema import ADDRESS, PERSON, target_metadata
 from migration.transform import TransformResult
 from migration.transform.batch import one_per_key
 from migration.transform.frames import CASE_COLUMN
@@ -72,23 +72,29 @@ def unstorable_place(result: TransformResult, case_id: int) -> tuple[str, str] |
 
 
 def part_of(result: TransformResult, case_ids: set[int]) -> TransformResult:
-    """The rows of these cases as a batch of them alone gives: their readings of persons, and one
-    person row per human from those (the reading with the lowest PERSON_ID, then CASE_ID), so a
-    human another case of the batch stood for is still written."""
+    """The rows of these cases as a batch of them alone gives: their readings of persons and
+    addresses, and one row per human and per address from those (as the transform keeps), so a
+    row another case of the batch stood for is still written."""
     part = result.only(case_ids)
     part.person_records = _of_cases(result.person_records, case_ids)
-    part.rows[PERSON.name] = one_per_key(PERSON.name, part.person_records)
+    part.address_records = _of_cases(result.address_records, case_ids)
+    part.rows |= _shared_rows(part, case_ids)
     return part
 
 
 def refuse_cases(result: TransformResult, refused: dict[int, tuple[str, str | None]]) -> None:
-    """Quarantine the refused cases (policy `load.rejected`) and keep, for each human the rest of the
-    batch names, the person row its own readings give (a refused case may have stood for it)."""
+    """Quarantine the refused cases (policy `load.rejected`) and keep, for each human and address
+    the rest of the batch names, the row its own readings give (a refused case may have stood for it)."""
     if not refused:
         return
     result.refuse(refused)
-    migrated = {o.legacy_case_id for o in result.outcomes if o.state == "migrated"}
-    result.rows[PERSON.name] = one_per_key(PERSON.name, _of_cases(result.person_records, migrated))
+    result.rows |= _shared_rows(result, {o.legacy_case_id for o in result.outcomes if o.state == "migrated"})
+
+
+def _shared_rows(result: TransformResult, case_ids: set[int]) -> dict[str, pl.DataFrame]:
+    """One person row per human and one address row per address, from these cases' readings."""
+    return {PERSON.name: one_per_key(PERSON.name, _of_cases(result.person_records, case_ids)),
+            ADDRESS.name: one_per_key(ADDRESS.name, _of_cases(result.address_records, case_ids))}
 
 
 def _of_cases(frame: pl.DataFrame, case_ids: set[int]) -> pl.DataFrame:

@@ -54,8 +54,9 @@ class TransformResult:
     rows: dict[str, pl.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     outcomes: list[CaseOutcome] = field(default_factory=list)
-    # Every case's reading of each person on it, before one row per person is kept.
+    # Every case's reading of each person on it, and of each address, before one row per key is kept.
     person_records: pl.DataFrame = field(default_factory=lambda: empty_frame("person"))
+    address_records: pl.DataFrame = field(default_factory=lambda: empty_frame("address"))
     rules: Rules = field(default_factory=current_rules)
 
     @property
@@ -186,4 +187,5 @@ def transform_batch(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.d
     outcomes = [CaseOutcome(cid, refs[cid], "quarantined" if cid in quarantined else "migrated",
                             legacy.fingerprints.get(cid, ""), None if cid in quarantined else prints.get(cid))
                 for cid in legacy.case_ids]
-    return TransformResult(rows, finding_records(found, refs, rules), outcomes, tables["person"], rules)
+    return TransformResult(rows, finding_records(found, refs, rules), outcomes, tables["person"],
+                           tables["address"], rules)

@@ -16,8 +16,9 @@ from core.db import create_engine
 from legacy.schema import CASE_HDR
 from migration.extract import read_reference
 from migration.extract.batch import LegacyBatch, extract_batch
+from migration.load.rejects import part_of, refuse_cases
 from migration.rules import current_rules
-from migration.transform import transform_batch
+from migration.transform import TransformResult, transform_batch
 from migration.transform.batch import row_texts, target_fingerprints
 from migration.transform.child_rows import child_frames
 from migration.transform.findings import FINDINGS_SCHEMA
@@ -148,9 +149,9 @@ def test_a_cases_rows_and_findings_do_not_depend_on_its_batch(databases: Databas
         together.person_records.sort(pl.all()))
 
 
-def test_a_legacy_person_on_two_cases_of_a_batch_gives_one_person_and_one_row_per_address(tmp_path: Path) -> None:
-    """One PERSON row named by two cases of a batch: both cases migrate, the human and its
-    addresses are written once, each address as either case alone gives it."""
+def _one_human_on_two_cases(tmp_path: Path) -> tuple[TransformResult, list[TransformResult], int]:
+    """A generated CID where one PERSON row with an address is named by two migrated cases:
+    those two cases transformed as one batch, each alone, and the PERSON_ID."""
     from legacy.schema import ADDRESS, CASE_PERSON
 
     url = f"sqlite:///{tmp_path / 'cid.db'}"
@@ -175,13 +176,37 @@ def test_a_legacy_person_on_two_cases_of_a_batch_gives_one_person_and_one_row_pe
     with engine.connect() as conn:
         together = transform_batch(extract_batch(conn, [first, second]), reference, AS_OF)
         alone = [transform_batch(extract_batch(conn, [cid]), reference, AS_OF) for cid in (first, second)]
+    return together, alone, party["PERSON_ID"]
+
+
+def _addresses_of(result: TransformResult, person_id: int) -> pl.DataFrame:
+    return result.rows["address"].filter(pl.col("legacy_person_id") == person_id).drop(CASE_COLUMN).sort("address_id")
+
+
+def test_a_legacy_person_on_two_cases_of_a_batch_gives_one_person_and_one_row_per_address(tmp_path: Path) -> None:
+    """One PERSON row named by two cases of a batch: both cases migrate, the human and its
+    addresses are written once, each address as either case alone gives it."""
+    together, alone, person_id = _one_human_on_two_cases(tmp_path)
     assert [o.state for o in together.outcomes] == ["migrated", "migrated"]
     for table, key_column in (("person", "person_id"), ("address", "address_id")):
         frame = together.rows[table]
         assert frame[key_column].is_unique().all(), table
-    shared = pl.col("legacy_person_id") == party["PERSON_ID"]
-    addresses = together.rows["address"].filter(shared).drop(CASE_COLUMN)
+    addresses = _addresses_of(together, person_id)
     assert addresses.height >= 1
     for one in alone:
-        assert one.rows["address"].filter(shared).drop(CASE_COLUMN).sort(
-            "address_id").equals(addresses.sort("address_id"))
+        assert _addresses_of(one, person_id).equals(addresses)
+
+
+def test_a_case_the_target_refuses_leaves_the_human_it_shares_whole(tmp_path: Path) -> None:
+    """The first case stood for the shared human's rows; when the target refuses it, the other
+    case still writes the human and every address, as it alone gives them."""
+    together, alone, person_id = _one_human_on_two_cases(tmp_path)
+    first, second = (o.legacy_case_id for o in together.outcomes)
+    kept = together.rows["address"].filter(pl.col("legacy_person_id") == person_id)
+    assert set(kept[CASE_COLUMN]) == {first}
+    probe = part_of(together, {second})
+    refuse_cases(together, {first: ("case_note", None)})
+    assert [o.state for o in together.outcomes] == ["quarantined", "migrated"]
+    for result in (together, probe):
+        assert _addresses_of(result, person_id).equals(_addresses_of(alone[1], person_id))
+        assert result.rows["person"].filter(pl.col("legacy_person_id") == person_id).height == 1
