@@ -55,18 +55,15 @@ def refresh_persons(conn: Connection, keys: Collection[uuid.UUID]) -> None:
     ordered = sorted(keys)
     changed = list(conn.execute(_standing_upsert(conn, ordered)).scalars())
     record_digests(conn, PERSON, changed)
-    # The readings are narrowed to these persons in the subqueries too: the planner then reads
-    # them through the index instead of hashing every reading the target holds, once a batch.
-    of_these = key_list(conn, SOURCE.c.person_id, ordered)
-    read = sa.exists().where(SOURCE.c.person_id == ADDRESS.c.person_id, of_these)
+    read = sa.exists().where(SOURCE.c.person_id == ADDRESS.c.person_id)
     record_read = sa.exists().where(SOURCE.c.person_id == ADDRESS.c.person_id,
-                                    SOURCE.c.legacy_person_id == ADDRESS.c.legacy_person_id, of_these)
+                                    SOURCE.c.legacy_person_id == ADDRESS.c.legacy_person_id)
     stale = conn.execute(sa.select(ADDRESS.c.address_id).where(key_list(conn, ADDRESS.c.person_id, ordered), read,
                                                                ~record_read)).scalars()
     _delete_rows(conn, ADDRESS, list(stale))
     unread = conn.execute(sa.select(PERSON.c.person_id).where(
         key_list(conn, PERSON.c.person_id, ordered),
-        ~sa.exists().where(SOURCE.c.person_id == PERSON.c.person_id, of_these))).scalars()
+        ~sa.exists().where(SOURCE.c.person_id == PERSON.c.person_id))).scalars()
     _drop_unnamed(conn, list(unread))
 
 
