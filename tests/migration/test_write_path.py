@@ -20,6 +20,7 @@ from legacy.schema import PERSON as LEGACY_PERSON
 from migration.batch import Batch, BatchJob
 from migration.extract import Extract
 from migration.load.batch import write_rows
+from migration.load.rejects import part_of
 from migration.load.staging import copy_frame
 from migration.run import RunConfig, prepare
 from migration.target_schema import (
@@ -80,16 +81,6 @@ def _transformed(legacy: str, target: str) -> TransformResult:
 
 def _migrated(result: TransformResult) -> list[int]:
     return [o.legacy_case_id for o in result.outcomes if o.state == "migrated"]
-
-
-def _part(result: TransformResult, cases: set[int]) -> TransformResult:
-    """These cases transformed as a batch of their own: their readings, and one person row per
-    human from them (the reading with the lowest PERSON_ID, as the transform keeps)."""
-    part = result.only(cases)
-    part.person_records = result.person_records.filter(pl.col(CASE_COLUMN).is_in(sorted(cases)))
-    part.rows[PERSON.name] = (part.person_records.sort("legacy_person_id", CASE_COLUMN)
-                              .unique(subset="person_id", keep="first", maintain_order=True))
-    return part
 
 
 def _fell_back(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -173,7 +164,7 @@ def test_a_person_another_lane_wrote_meanwhile_is_merged(databases: Databases, t
         if r[CASE_COLUMN] in migrated:
             cases_of.setdefault(str(r["person_id"]), set()).add(r[CASE_COLUMN])
     shared = next(sorted(cases) for cases in cases_of.values() if len(cases) > 1)
-    first, second = _part(result, {shared[0]}), _part(result, set(shared[1:]))
+    first, second = part_of(result, {shared[0]}), part_of(result, set(shared[1:]))
     looked_up = load_batch.held_keys
     lanes = {"other": 0}
 
@@ -191,7 +182,7 @@ def test_a_person_another_lane_wrote_meanwhile_is_merged(databases: Databases, t
 
     assert lanes["other"] == 1 and fell_back == [False, True]
     assert dump(target, (*BUSINESS_TABLES, CUTOVER_PERSON_SOURCE)) == _fresh(databases, legacy,
-                                                                              _part(result, set(shared)))
+                                                                              part_of(result, set(shared)))
 
 
 def test_new_cases_are_written_once_and_held_ones_merged(databases: Databases, transformed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
