@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from audit.entries import make_body
 from audit.ledger import append
+from migration.load.staging import copy_rows
 from migration.target_schema import CUTOVER_LEDGER_PENDING
 from migration.transform import CaseOutcome, Finding
 
@@ -24,7 +25,7 @@ def stage(conn: Connection, run_id: uuid.UUID, batch_no: int, bodies: Iterable[d
     if rows:
         conn.execute(sa.delete(CUTOVER_LEDGER_PENDING).where(CUTOVER_LEDGER_PENDING.c.run_id == run_id,
                                                              CUTOVER_LEDGER_PENDING.c.batch_no == batch_no))
-        conn.execute(CUTOVER_LEDGER_PENDING.insert(), rows)
+        copy_rows(conn, CUTOVER_LEDGER_PENDING, rows)
 
 
 FLUSH_PAGE = 10_000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
 import polars as pl
@@ -47,9 +46,6 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
     new, held = split_new(frames, held_cases, held_persons)
     if not write_new(conn, new):
         new, held = {name: f.clear() for name, f in frames.items()}, frames
-    # A person written once is its batch's own: no other case read it, so its row and addresses
-    # are already what the readings say.
-    written_once = {uuid.UUID(k) for k in new[PERSON.name]["person_id"].to_list()}
     # Staging tables only when some row goes through them (a batch of new cases needs none).
     stages = {} if is_empty(held) else {t.name: stage_frame(conn, t, held[t.name]) for t in BUSINESS_TABLES}
     for table in BUSINESS_TABLES:
@@ -60,7 +56,9 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
         if not new[table.name].is_empty():
             record_digests(conn, table, uuids(conn, new[table.name][pk]), new_rows=True)
     delete_stale_children(conn, stages, held, held_cases)
-    refresh_persons(conn, replace_sources(conn, result) - written_once)
+    # A person written once is its batch's own: no other case read it, so its row and addresses
+    # are already what the readings say.
+    refresh_persons(conn, replace_sources(conn, result, written_once=new[PERSON.name]["person_id"]))
 
 
 __all__ = ["Load", "row_frames", "write_rows"]

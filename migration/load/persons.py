@@ -34,9 +34,10 @@ def forget_sources(conn: Connection, legacy_case_ids: Collection[int]) -> set[uu
     return named
 
 
-def replace_sources(conn: Connection, result: TransformResult) -> set[uuid.UUID]:
+def replace_sources(conn: Connection, result: TransformResult,
+                    written_once: pl.Series | None = None) -> set[uuid.UUID]:
     """Record the readings of the batch's migrated cases in place of those its cases had; return
-    the persons named before or now."""
+    the persons named before or now, but for those `written_once` (keys as text) by this batch."""
     migrated = [o.legacy_case_id for o in result.outcomes if o.state == "migrated"]
     named = forget_sources(conn, [o.legacy_case_id for o in result.outcomes])
     readings = (result.person_records
@@ -44,7 +45,10 @@ def replace_sources(conn: Connection, result: TransformResult) -> set[uuid.UUID]
                 .unique(subset=[CASE_COLUMN, "legacy_person_id"], keep="last", maintain_order=True)
                 .rename({CASE_COLUMN: "legacy_case_id"}))
     copy_frame(conn, SOURCE, readings)
-    return named | {uuid.UUID(k) for k in readings["person_id"].unique().to_list()}
+    read = readings["person_id"].unique()
+    if written_once is not None:
+        read = read.filter(~read.is_in(written_once.implode()))
+    return named | {uuid.UUID(k) for k in read.to_list()}
 
 
 def refresh_persons(conn: Connection, keys: Collection[uuid.UUID]) -> None:

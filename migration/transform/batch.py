@@ -139,10 +139,11 @@ def row_texts(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 def target_fingerprints(rows: dict[str, pl.DataFrame]) -> dict[int, str]:
     """CASE_ID -> SHA-256 (hex) of the case's row texts, sorted: the same rows give the same print."""
-    texts = pl.concat([row_texts(table, frame) for table, frame in rows.items()])
-    grouped = texts.group_by(CASE_COLUMN).agg(pl.col("text"))
-    return {case_id: hashlib.sha256("\n".join(sorted(case_texts)).encode()).hexdigest()
-            for case_id, case_texts in grouped.iter_rows()}
+    # Polars sorts text by its UTF-8 bytes, which is the order of its code points.
+    texts = pl.concat([row_texts(table, frame) for table, frame in rows.items()]).sort(CASE_COLUMN, "text")
+    joined = texts.group_by(CASE_COLUMN, maintain_order=True).agg(pl.col("text").str.join("\n"))
+    return {case_id: hashlib.sha256(text.encode()).hexdigest()
+            for case_id, text in zip(joined[CASE_COLUMN].to_list(), joined["text"].to_list(), strict=True)}
 
 
 # Rows that cases of a batch share (a human on two cases, and so that human's addresses): the
