@@ -120,6 +120,11 @@ def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Ite
     conn.execute(table.insert(), [{n: r.get(n) for n in names} for r in rows])
 
 
+def read_frame(conn: Connection, stmt: sa.Select[Any], schema: pl.Schema) -> pl.DataFrame:
+    """The rows of a SELECT as a frame of this schema (its columns in the SELECT's order)."""
+    return pl.DataFrame(conn.execute(stmt).fetchall(), schema=schema, orient="row")
+
+
 def copy_frame(conn: Connection, table: sa.Table, names: Sequence[str], frame: pl.DataFrame) -> None:
     """Insert a frame's columns `names` into those of a table with executemany (UUID text as UUIDs,
     which SQLite stores as SQLAlchemy's Uuid type writes them)."""

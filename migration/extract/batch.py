@@ -3,7 +3,8 @@ into a Polars frame with CID's own column names."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.db import key_list
+from core.dialects import dialect_of
 from legacy.schema import (
     ADDRESS,
     APPOINTMENT,
@@ -58,13 +60,20 @@ class UnframeableValue(ValueError):
     INTEGER column if given it). Like a value the driver refuses, it quarantines its case."""
 
 
+@contextmanager
+def framing(table_name: str) -> Iterator[None]:
+    """Turn a value its frame cannot hold into UnframeableValue, naming only the table (the
+    library's message can quote the value)."""
+    try:
+        yield
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        raise UnframeableValue(f"a value of {table_name} does not fit its column's type") from None
+
+
 def legacy_frame(table_name: str, rows: Iterable[Sequence[Any]] = ()) -> pl.DataFrame:
     """Rows of a CID table (tuples in column order) as a frame of its schema."""
-    try:
+    with framing(table_name):
         return pl.DataFrame(list(rows), schema=legacy_schema(table_name), orient="row")
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        # The library's message can quote the value: only the table is named.
-        raise UnframeableValue(f"a value of {table_name} does not fit its column's type") from None
 
 
 def fits(table_name: str, column: str, values: Sequence[Any]) -> bool:
@@ -120,7 +129,8 @@ def _frame(conn: Connection, table: sa.Table, column: str, keys: Sequence[int], 
     if not keys:
         return legacy_frame(table.name)
     stmt = sa.select(table).where(key_list(conn, table.c[column], keys)).order_by(table.c[order])
-    return legacy_frame(table.name, conn.execute(stmt).fetchall())
+    with framing(table.name):
+        return dialect_of(conn).read_frame(conn, stmt, legacy_schema(table.name))
 
 
 def extract_batch(conn: Connection, case_ids: Sequence[int]) -> LegacyBatch:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from pathlib import Path
 
+import polars as pl
 import sqlalchemy as sa
 
 from core.db import create_engine, int_table, key_list
@@ -37,6 +39,27 @@ def test_key_lists_and_int_tables_select_the_same_rows(databases: Databases) -> 
         joined = conn.execute(sa.select(numbers.c.n).join(chosen, chosen.c.n == numbers.c.n)).scalars()
         assert sorted(listed) == [2, 3, 5, 7] and sorted(joined) == [3, 5]
         assert conn.execute(sa.select(numbers.c.n).where(key_list(conn, numbers.c.n, []))).all() == []
+
+
+def test_a_frame_read_keeps_every_value_as_the_driver_reads_it(databases: Databases) -> None:
+    engine = create_engine(databases.new("frames"))
+    values = sa.Table("vals", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True), sa.Column("t", sa.Text),
+                      sa.Column("ts", sa.DateTime))
+    values.create(engine)
+    texts = [None, "", "NULL", "\\N", 'a "quoted", value', "two\nlines\r\n", " é 中 😀 ", ",", '"']
+    stamps = [None, dt.datetime(2024, 3, 31, 1, 30), dt.datetime(1999, 12, 31, 23, 59, 59, 123456),
+              dt.datetime(99, 1, 1), dt.datetime(2020, 2, 29, 0, 0, 0, 1)]
+    rows = [{"n": n, "t": texts[n % len(texts)], "ts": stamps[n % len(stamps)]} for n in range(1, 46)]
+    with engine.begin() as conn:
+        conn.execute(values.insert(), rows)
+    schema = pl.Schema([("n", pl.Int64), ("t", pl.String), ("ts", pl.Datetime("us"))])
+    with engine.connect() as conn:
+        chosen = sa.select(values).where(key_list(conn, values.c.n, list(range(2, 46, 2)))).order_by(values.c.n)
+        frame = dialect_of(conn).read_frame(conn, chosen, schema)
+        read = [tuple(r) for r in conn.execute(chosen)]
+        nothing = dialect_of(conn).read_frame(conn, sa.select(values).where(values.c.n < 0), schema)
+    assert frame.schema == schema and frame.rows() == read and len(read) == 22
+    assert nothing.is_empty() and nothing.schema == schema
 
 
 def test_a_key_list_reaches_postgresql_as_a_constant_array(pg_databases: Databases) -> None:
