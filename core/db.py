@@ -63,6 +63,18 @@ def key_list(conn: Connection, column: sa.ColumnElement[Any], keys: Sequence[Any
     return dialect_of(conn).key_list(column, keys)
 
 
+def for_batch_statements(conn: Connection) -> Connection:
+    """Set this transaction up for a batch's statements: look-ups of a few thousand keys and
+    writes of a few thousand rows, on several lanes at once. PostgreSQL would compile a statement
+    of high estimated cost to machine code (JIT), at more cost than running it, and would spread a
+    look-up of thousands of keys over parallel workers that scan the whole table on the cores the
+    other lanes use; both are turned off for the transaction."""
+    backend = dialect_of(conn)
+    backend.set_local(conn, "jit", "off")
+    backend.set_local(conn, "max_parallel_workers_per_gather", "0")
+    return conn
+
+
 def within(column: sa.ColumnElement[Any], low: Any, high: Any) -> list[sa.ColumnElement[bool]]:
     """`low < column <= high` as WHERE clauses, each bound left out when None (open)."""
     return [*([column > low] if low is not None else []), *([column <= high] if high is not None else [])]

@@ -8,6 +8,7 @@ from dataclasses import replace
 import polars as pl
 from sqlalchemy.engine import Engine
 
+from core.db import for_batch_statements
 from migration.batch import Batch, Left
 from migration.extract.batch import LegacyBatch, extract_batch
 from migration.extract.snapshot import snapshot
@@ -19,7 +20,7 @@ def Extract(legacy: Engine, batch: Batch) -> Batch:
     recorded for a case is that of the very rows transformed and loaded."""
     job = batch.job
     with snapshot(legacy) as conn:
-        read, unreadable = read_readable(conn, job.case_ids, extract_batch)
+        read, unreadable = read_readable(for_batch_statements(conn), job.case_ids, extract_batch)
     bad = {u.case_id for u in unreadable}
     left = left_flight(batch, read, [cid for cid in job.case_ids if cid not in bad])
     return replace(batch, legacy=read.only([c for c in read.case_ids if c not in left]), left=left,

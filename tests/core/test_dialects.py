@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from core.db import create_engine, int_table, key_list
+from core.db import create_engine, for_batch_statements, int_table, key_list
 from core.dialects import dialect_of, postgresql, sqlite
 from migration.extract.snapshot import snapshot
 from tests.conftest import Databases
@@ -99,3 +99,16 @@ def test_no_module_outside_the_lookups_compares_dialect_names() -> None:
     assert len(modules) > 50
     assert not [p.relative_to(ROOT) for p in modules if COMPARED.search(p.read_text())]
     assert COMPARED.search('if conn.dialect.name == "postgresql":')
+
+
+def test_a_batch_transaction_runs_without_jit_or_parallel_workers(databases: Databases) -> None:
+    engine = create_engine(databases.new("settings"))
+    with engine.begin() as conn:
+        for_batch_statements(conn)
+        if databases.kind == "postgresql":
+            shown = [conn.exec_driver_sql(f"SHOW {s}").scalar() for s in ("jit", "max_parallel_workers_per_gather")]
+            assert shown == ["off", "0"]
+        assert conn.execute(sa.select(sa.literal(1))).scalar() == 1
+    if databases.kind == "postgresql":
+        with engine.connect() as conn:  # SET LOCAL: the next transaction has the server's own settings
+            assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
