@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import polars as pl
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, Engine
@@ -25,9 +26,11 @@ def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
 
 def connect_args(*, read_only: bool) -> dict[str, Any]:
     """Session options: UTC and ISO dates (reconciliation hashes the text of timestamps in SQL, and
-    extraction parses it), read-only if asked."""
+    extraction parses it), text in UTF-8 whatever the database's encoding (COPY's bytes are read
+    as UTF-8), read-only if asked."""
     options = "-c timezone=UTC -c datestyle=ISO"
-    return {"options": options + (" -c default_transaction_read_only=on" if read_only else "")}
+    return {"options": options + (" -c default_transaction_read_only=on" if read_only else ""),
+            "client_encoding": "UTF8"}
 
 
 def set_up(engine: Engine, *, read_only: bool) -> None:
@@ -68,6 +71,16 @@ def int_array(values: Ints) -> sa.ColumnElement[Any]:
     return sa.cast(sa.bindparam(None, joined_ints(values), type_=sa.Text), postgresql.ARRAY(sa.BigInteger()))
 
 
+@contextmanager
+def _as_sqlalchemy_raises(statement: str) -> Iterator[None]:
+    """psycopg's own errors from a COPY, raised as SQLAlchemy raises them for the statements it
+    runs, so that retries and refusals read every fault alike."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
 def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """COPY rows (mappings) into these columns of a table, inside the caller's transaction."""
     raw = conn.connection.driver_connection
@@ -76,7 +89,8 @@ def copy_rows(conn: Connection, table: sa.Table, names: Sequence[str], rows: Ite
     target = conn.dialect.identifier_preparer.format_table(table)
     # Rows from the mappers hold every column: one C-level pick each; others have gaps (NULL).
     pick = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    with raw.cursor() as cur, cur.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+    statement = f"COPY {target} ({quoted}) FROM STDIN"
+    with _as_sqlalchemy_raises(statement), raw.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             try:
                 values = pick(row)
@@ -93,7 +107,8 @@ def read_frame(conn: Connection, stmt: sa.Select[Any], schema: pl.Schema) -> pl.
     assert raw is not None
     compiled = stmt.compile(dialect=conn.dialect)
     data = bytearray()
-    with raw.cursor() as cur, cur.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
+    statement = f"COPY ({compiled}) TO STDOUT (FORMAT csv)"
+    with _as_sqlalchemy_raises(statement), raw.cursor() as cur, cur.copy(statement, compiled.params) as copy:
         for chunk in copy:
             data += chunk
     if not data:
@@ -112,7 +127,8 @@ def copy_frame(conn: Connection, table: sa.Table, names: Sequence[str], frame: p
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
     target = conn.dialect.identifier_preparer.format_table(table)
     data = frame.select(names).write_csv(include_header=False, quote_style="non_numeric", null_value="")
-    with raw.cursor() as cur, cur.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '')") as copy:
+    statement = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv, NULL '')"
+    with _as_sqlalchemy_raises(statement), raw.cursor() as cur, cur.copy(statement) as copy:
         copy.write(data)
 
 

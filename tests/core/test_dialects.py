@@ -8,11 +8,13 @@ import uuid
 from pathlib import Path
 
 import polars as pl
+import pytest
 import sqlalchemy as sa
 
 from core.db import create_engine, for_batch_statements, int_table, key_list
 from core.dialects import dialect_of, postgresql, sqlite
 from migration.extract.snapshot import snapshot
+from migration.retry import is_transient
 from tests.conftest import Databases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,3 +114,25 @@ def test_a_batch_transaction_runs_without_jit_or_parallel_workers(databases: Dat
     if databases.kind == "postgresql":
         with engine.connect() as conn:  # SET LOCAL: the next transaction has the server's own settings
             assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
+
+
+def test_a_frame_read_is_utf8_whatever_the_client_would_default_to(pg_databases: Databases,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    engine = create_engine(pg_databases.new("latin"))
+    texts = sa.Table("texts", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True), sa.Column("t", sa.Text))
+    texts.create(engine)
+    with engine.begin() as conn:
+        conn.execute(texts.insert(), [{"n": 1, "t": "Zoë Müller-Ødegård"}])
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW client_encoding").scalar() == "UTF8"
+        frame = dialect_of(conn).read_frame(conn, sa.select(texts), pl.Schema([("n", pl.Int64), ("t", pl.String)]))
+    assert frame.rows() == [(1, "Zoë Müller-Ødegård")]
+
+
+def test_a_connection_lost_during_a_frame_read_is_a_fault_the_batch_retries(pg_databases: Databases) -> None:
+    engine = create_engine(pg_databases.new("lost"))
+    gone = sa.select(sa.func.pg_terminate_backend(sa.func.pg_backend_pid()).label("n"))
+    with engine.connect() as conn, pytest.raises(sa.exc.OperationalError) as raised:
+        dialect_of(conn).read_frame(conn, gone, pl.Schema([("n", pl.Boolean)]))
+    assert is_transient(raised.value)
