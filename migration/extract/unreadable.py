@@ -56,15 +56,15 @@ def read_readable(conn: Connection, case_ids: Sequence[int], read: Reader) -> tu
     return LegacyBatch.joined([low, high]), low_bad + high_bad
 
 
-def _read_fault(conn: Connection, stmt: sa.Select[Any], column: sa.Column[Any]) -> str | None:
-    """None when the column's values read through the driver fit their frame; else the fault."""
+def _read(conn: Connection, stmt: sa.Select[Any], column: sa.Column[Any]) -> list[sa.Row[Any]] | str:
+    """The rows, when the column's values read through the driver fit their frame; else the fault."""
     try:
         rows = list(conn.execute(stmt))
     except Exception as exc:
         if not is_read_fault(exc):
             raise
         return fault_name(exc)
-    return None if fits(column.table.name, column.name, [r[0] for r in rows]) else UnframeableValue.__name__
+    return rows if fits(column.table.name, column.name, [r[0] for r in rows]) else UnframeableValue.__name__
 
 
 def _keys(conn: Connection, stmt: sa.Select[Any]) -> list[int]:
@@ -87,14 +87,14 @@ def _rows_of(conn: Connection, case_id: int) -> list[tuple[sa.Table, sa.Column[A
 def locate(conn: Connection, case_id: int, fault: str) -> Unreadable:
     """Name the table, column and row key of the case's first unreadable value, and the fault the
     driver gives reading it alone (else `fault`, the batch read's)."""
-    ref_stmt = sa.select(CASE_HDR.c.CASE_REF).filter_by(CASE_ID=case_id)
-    ref = conn.execute(ref_stmt).scalar() if _read_fault(conn, ref_stmt, CASE_HDR.c.CASE_REF) is None else None
+    ref_rows = _read(conn, sa.select(CASE_HDR.c.CASE_REF).filter_by(CASE_ID=case_id), CASE_HDR.c.CASE_REF)
+    ref = ref_rows[0][0] if isinstance(ref_rows, list) and ref_rows else None
     for table, pk, keys in _rows_of(conn, case_id):
         for column in table.columns:
-            if column is pk or not keys or _read_fault(conn, sa.select(column).where(pk.in_(keys)), column) is None:
+            if column is pk or not keys or isinstance(_read(conn, sa.select(column).where(pk.in_(keys)), column), list):
                 continue
             for key in keys:
-                if (found := _read_fault(conn, sa.select(column).where(pk == key), column)) is not None:
+                if isinstance(found := _read(conn, sa.select(column).where(pk == key), column), str):
                     return Unreadable(case_id, ref, table.name, column.name, key, found)
             return Unreadable(case_id, ref, table.name, column.name, None, fault)
     return Unreadable(case_id, ref, CASE_HDR.name, None, case_id, fault)

@@ -34,8 +34,7 @@ def forget_sources(conn: Connection, legacy_case_ids: Collection[int]) -> set[uu
     return named
 
 
-def replace_sources(conn: Connection, result: TransformResult,
-                    written_once: pl.Series | None = None) -> set[uuid.UUID]:
+def replace_sources(conn: Connection, result: TransformResult, written_once: pl.Series) -> set[uuid.UUID]:
     """Record the readings of the batch's migrated cases in place of those its cases had; return
     the persons named before or now, but for those `written_once` (keys as text) by this batch."""
     migrated = [o.legacy_case_id for o in result.outcomes if o.state == "migrated"]
@@ -46,9 +45,7 @@ def replace_sources(conn: Connection, result: TransformResult,
                 .rename({CASE_COLUMN: "legacy_case_id"}))
     copy_frame(conn, SOURCE, readings)
     read = readings["person_id"].unique()
-    if written_once is not None:
-        read = read.filter(~read.is_in(written_once.implode()))
-    return named | {uuid.UUID(k) for k in read.to_list()}
+    return named | {uuid.UUID(k) for k in read.filter(~read.is_in(written_once.implode())).to_list()}
 
 
 def refresh_persons(conn: Connection, keys: Collection[uuid.UUID]) -> None:

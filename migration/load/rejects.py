@@ -30,8 +30,8 @@ class MissingReference(Exception):
         self.table, self.constraint = table, constraint
 
 
-# COPY on PostgreSQL goes through psycopg itself, whose errors SQLAlchemy does not wrap.
-REFUSALS = (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError, MissingReference)
+# COPY's errors reach here as SQLAlchemy's too (core/dialects/postgresql.py wraps them).
+REFUSALS = (IntegrityError, DataError, MissingReference)
 INT32 = 2**31 - 1
 log = get_logger("load")
 # SQLite names the table and column ("UNIQUE constraint failed: case.case_ref"), never the value.
