@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     # local server come up while the plan is recorded.
     warmup = Warmup(local_workers=parallel.workers, local_server=local_server)
     try:
-        prepare(cfg)  # plan recorded before the flows start, so progress knows the total
+        prepare(cfg, cross_case=False)  # plan recorded before the flows start, so progress knows the total
         from flows import cutover_flows
         from flows.batch_cut import Cut
 

@@ -146,6 +146,6 @@ def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1, pla
     """Plan (unless the caller just did), then run each wave in order as its own sub-flow (its
     batches cut as `fixed` says: see wave_flow)."""
     if plan:
-        prepare(resolved_config(cfg))
+        prepare(resolved_config(cfg), cross_case=False)
     token = uuid.uuid4().hex
     return {wave: wave_flow(cfg, token, wave, max_workers, dask_address, dask_workers, fixed) for wave in waves}

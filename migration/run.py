@@ -71,22 +71,24 @@ def engine_for(url: str, read_only: bool = False) -> Engine:
     return create_engine(url, read_only=read_only)
 
 
-def prepare(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int]]:
+def prepare(cfg: RunConfig, *, cross_case: bool = True) -> tuple[LegacyReference, dict[str, int]]:
     """Bring the target schema up, plan (new in-flight cases go to catch-up once a plan exists)
-    and read the legacy reference data; retried whole on transient faults."""
+    and read the legacy reference data (its cross-case sets only when `cross_case`: a caller
+    whose batches read their own reference spares seconds of aggregates over all of CID on the
+    way to the first batch); retried whole on transient faults."""
     upgrade_target(engine_for(cfg.target_url))
-    reference, counts, plan = with_retries(lambda: _prepare_once(cfg), cfg.retry_attempts, cfg.retry_max_wait,
-                                           what="planning")
+    reference, counts, plan = with_retries(lambda: _prepare_once(cfg, cross_case), cfg.retry_attempts,
+                                           cfg.retry_max_wait, what="planning")
     log.info("plan: %d in flight, %d excluded, %d newly planned", plan.in_flight, plan.excluded,
              counts["planned"])
     return reference, counts
 
 
-def _prepare_once(cfg: RunConfig) -> tuple[LegacyReference, dict[str, int], Plan]:
+def _prepare_once(cfg: RunConfig, cross_case: bool) -> tuple[LegacyReference, dict[str, int], Plan]:
     """Classify every CID case from one snapshot of CID and record the plan in one target transaction."""
     plan = Plan(as_of=cfg.as_of)
     with snapshot(engine_for(cfg.legacy_url, read_only=True)) as source, engine_for(cfg.target_url).begin() as conn:
-        reference = read_reference(source)
+        reference = read_reference(source, cross_case=cross_case)
         ensure_units(conn, dict(current_rules().units))
         classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
                                     older_months=cfg.older_months, reference=reference)

@@ -108,8 +108,9 @@ def test_a_batch_transaction_runs_without_jit_or_parallel_workers(databases: Dat
     with engine.begin() as conn:
         for_batch_statements(conn)
         if databases.kind == "postgresql":
-            shown = [conn.exec_driver_sql(f"SHOW {s}").scalar() for s in ("jit", "max_parallel_workers_per_gather")]
-            assert shown == ["off", "0"]
+            settings = ("jit", "max_parallel_workers_per_gather", "random_page_cost")
+            shown = [conn.exec_driver_sql(f"SHOW {s}").scalar() for s in settings]
+            assert shown == ["off", "0", "1.1"]
         assert conn.execute(sa.select(sa.literal(1))).scalar() == 1
     if databases.kind == "postgresql":
         with engine.connect() as conn:  # SET LOCAL: the next transaction has the server's own settings

@@ -18,7 +18,7 @@ from tests.helpers import AS_OF, generate
 
 
 def test_the_plan_needs_only_the_code_tables_and_a_run_records_the_same_plan(tmp_path: Path) -> None:
-    legacy, target = f"sqlite:///{tmp_path / 'l.db'}", f"sqlite:///{tmp_path / 't.db'}"
+    legacy = f"sqlite:///{tmp_path / 'l.db'}"
     generate(legacy, 400, seed=5)
     with create_engine(legacy).connect() as conn:
         full, codes = read_reference(conn), read_reference(conn, cross_case=False)
@@ -28,11 +28,14 @@ def test_the_plan_needs_only_the_code_tables_and_a_run_records_the_same_plan(tmp
             full.statuses, full.nationalities, full.unit_regions)
         alone = {(c.case_id, getattr(c, "wave", None), getattr(c, "reason", None))
                  for c in classify_cases(conn, AS_OF)}
-    prepare(RunConfig(legacy, target, AS_OF))
-    with create_engine(target).connect() as conn:
-        recorded = set(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
-    assert recorded == {(case_id, wave) for case_id, wave, _ in alone if wave is not None}
-    assert len(recorded) < len(alone)  # some cases are excluded, and those are not planned
+    for name, cross_case in (("t.db", False), ("t2.db", True)):
+        target = f"sqlite:///{tmp_path / name}"
+        reference, _ = prepare(RunConfig(legacy, target, AS_OF), cross_case=cross_case)
+        assert reference == (full if cross_case else codes)  # the run's own batches read their own
+        with create_engine(target).connect() as conn:
+            recorded = set(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
+        assert recorded == {(case_id, wave) for case_id, wave, _ in alone if wave is not None}
+        assert len(recorded) < len(alone)  # some cases are excluded, and those are not planned
 
 
 @given(total=st.integers(0, 5000), batch_size=st.integers(1, 3000), lanes=st.integers(1, 8))
