@@ -1,5 +1,6 @@
 """Extract a batch of cases with all their child rows: one query per table, each read straight
-into a Polars frame with CID's own column names."""
+into a Polars frame with CID's own column names, each row with its hash, which the batch's case
+fingerprints total."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from legacy.schema import (
     PERSON,
     UNHCR_REFERRAL,
 )
-from migration.extract.fingerprint import case_fingerprints
+from migration.extract.fingerprint import frame_fingerprints, row_hash
 
 # Child tables keyed by CASE_ID, with their primary key; PERSON and ADDRESS come through parties.
 CASE_CHILDREN: tuple[tuple[sa.Table, str], ...] = (
@@ -125,12 +126,19 @@ class LegacyBatch:
         return LegacyBatch(tables, {cid: fp for p in parts for cid, fp in p.fingerprints.items()})
 
 
+# Read with each row: its hash (fingerprint.row_hash), totalled into the batch's case fingerprints.
+ROW_HASH = "_row_hash"
+
+
 def _frame(conn: Connection, table: sa.Table, column: str, keys: Sequence[int], order: str) -> pl.DataFrame:
+    """The table's rows whose `column` is one of `keys`, sorted by `order`, each with its ROW_HASH."""
+    schema = pl.Schema([*legacy_schema(table.name).items(), (ROW_HASH, pl.Int64())])
     if not keys:
-        return legacy_frame(table.name)
-    stmt = sa.select(table).where(key_list(conn, table.c[column], keys)).order_by(table.c[order])
+        return pl.DataFrame(schema=schema)
+    stmt = (sa.select(table, row_hash(conn, table).label(ROW_HASH)).where(key_list(conn, table.c[column], keys))
+            .order_by(table.c[order]))
     with framing(table.name):
-        return dialect_of(conn).read_frame(conn, stmt, legacy_schema(table.name))
+        return dialect_of(conn).read_frame(conn, stmt, schema)
 
 
 def extract_batch(conn: Connection, case_ids: Sequence[int]) -> LegacyBatch:
@@ -144,4 +152,6 @@ def extract_batch(conn: Connection, case_ids: Sequence[int]) -> LegacyBatch:
     tables[PERSON.name] = _frame(conn, PERSON, "PERSON_ID", person_ids, "PERSON_ID")
     tables[ADDRESS.name] = _frame(conn, ADDRESS, "PERSON_ID", tables[PERSON.name]["PERSON_ID"].to_list(),
                                   "ADDRESS_ID")
-    return LegacyBatch(tables, case_fingerprints(conn, found, person_ids))
+    # Fingerprinted from the very rows read: no second read of them, and no edit between the two.
+    return LegacyBatch({name: frame.drop(ROW_HASH) for name, frame in tables.items()},
+                       frame_fingerprints(tables, ROW_HASH))

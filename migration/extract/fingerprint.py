@@ -1,13 +1,16 @@
-"""Fingerprints of legacy cases, computed by CID's own database: every row of a case (header,
-child rows, persons and addresses through its parties) hashed and totalled per case, so a row
-changed without LAST_UPD_TS moving changes the fingerprint. The same SQL runs at extraction and
-at reconciliation, for a batch of cases or for all of them in one pass."""
+"""Fingerprints of legacy cases: every row of a case (header, child rows, persons and addresses
+through its parties) hashed by CID's own database and totalled per case, so a row changed
+without LAST_UPD_TS moving changes the fingerprint. A batch reads each row's hash with the row
+itself and totals them in its frames (`frame_fingerprints`); `fingerprint_query` totals them in
+SQL, for a batch of cases or for all of them in one pass, to the same value."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -24,7 +27,7 @@ from legacy.schema import (
     PERSON,
     UNHCR_REFERRAL,
 )
-from migration.sqlhash import NULL_TEXT, slices64
+from migration.sqlhash import MASK28, NULL_TEXT, slices64
 
 # One 64-bit hash of each row, cut into slices of 28, 28 and 8 bits, summed per case: 64 bits,
 # order-free, overflow-free: a changed case keeps its fingerprint about once in 2**64. (A second
@@ -33,12 +36,12 @@ SEED = 0
 CASE_KEYED = (CASE_HDR, CASE_PERSON, APPOINTMENT, CASE_NOTE, DECISION, CASE_FLAG, UNHCR_REFERRAL)
 
 
-def _row_hash(conn: Connection, table: sa.Table, seed: int) -> sa.ColumnElement[Any]:
+def row_hash(conn: Connection, table: sa.Table) -> sa.ColumnElement[Any]:
     """A 64-bit hash of the whole row. PostgreSQL hashes the row itself with each column type's own
     hash (hash_record_extended, PostgreSQL 14+: a third of the cost of md5 over the row's text);
     elsewhere every column as `length:text` (NULL as its own symbol), so no edit can hide at a
     boundary, hashed by the function cutover registers (core/dialects)."""
-    return dialect_of(conn).row_hash64(conn, table, seed, NULL_TEXT)
+    return dialect_of(conn).row_hash64(conn, table, SEED, NULL_TEXT)
 
 
 def _joined(parts: list[Any], separator: str) -> sa.ColumnElement[str]:
@@ -53,7 +56,7 @@ def _totals(conn: Connection, case_id: sa.ColumnElement[Any], table: sa.Table, j
             where: list[sa.ColumnElement[bool]]) -> sa.Subquery:
     """Per case: the count of the table's rows and the sums of their hash slices."""
     # OFFSET 0 keeps the planner from inlining the hashes into each sum (it would hash twice as often).
-    hashed = _row_hash(conn, table, SEED).label("h")
+    hashed = row_hash(conn, table).label("h")
     rows = sa.select(case_id.label("case_id"), hashed).select_from(joined).where(*where).offset(0).subquery()
     sums = [sa.func.sum(part) for part in slices64(rows.c.h)]
     total = _joined([sa.func.count(), *sums], ":")
@@ -105,3 +108,24 @@ def all_fingerprints(conn: Connection, among: sa.FromClause | None = None) -> It
     query = fingerprint_query(conn, among=among)
     for cid, fp in conn.execute(query, execution_options={"yield_per": 20_000}):
         yield int(cid), fp
+
+
+def frame_fingerprints(frames: Mapping[str, pl.DataFrame], hashed: str) -> dict[int, str]:
+    """CASE_ID -> fingerprint of every case of a batch's frames (CID's tables, each row with its
+    `row_hash` in the column `hashed`), as fingerprint_query computes it over the same rows."""
+    parties = frames[CASE_PERSON.name].select("CASE_ID", "PERSON_ID")
+    through_parties = [parties.join(frames[t.name].select("PERSON_ID", hashed), on="PERSON_ID", how="inner")
+                       for t in (PERSON, ADDRESS)]
+    parts = [frames[t.name].select("CASE_ID", hashed) for t in CASE_KEYED] + through_parties
+    h = pl.col(hashed)
+    texts = frames[CASE_HDR.name].select("CASE_ID")
+    for n, part in enumerate(parts):
+        # The slices of fingerprint_query's SQL (migration.sqlhash.slices64): floor division is
+        # the arithmetic shift SQL's `>>` is on a signed 64-bit hash.
+        totals = part.group_by("CASE_ID").agg(pl.concat_str(
+            [pl.len(), (h & MASK28).sum(), ((h // (1 << 28)) & MASK28).sum(), ((h // (1 << 56)) & 0xFF).sum()],
+            separator=":").alias(f"p{n}"))
+        texts = texts.join(totals, on="CASE_ID", how="left", maintain_order="left")
+    joined = texts.select("CASE_ID", pl.concat_str([pl.col(f"p{n}").fill_null("0") for n in range(len(parts))],
+                                                   separator="/").alias("text"))
+    return {int(cid): hashlib.md5(text.encode()).hexdigest() for cid, text in joined.iter_rows()}

@@ -92,17 +92,17 @@ def test_a_fresh_run_is_the_oracle_after_churn_committed_during_a_run(databases,
     as_of = AS_OF + dt.timedelta(days=30)  # the churned days' new cases are received by then
     cfg = RunConfig(legacy, target, as_of, batch_size=2000)
     legacy_engine = create_engine(legacy)
-    real_fingerprints = extract_batch.case_fingerprints
+    real_frame = extract_batch._frame
     days: list[dt.date] = []
 
-    def churn_between_rows_and_fingerprints(*args, **kwargs):  # type: ignore[no-untyped-def]
-        # A day of caseworking commits (on its own connection) after the batch read its rows and
-        # before it reads their fingerprints: the widest window an edit can hit.
-        if len(days) < CHURN_DAYS:
+    def churn_between_headers_and_the_rest(conn, table, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # A day of caseworking commits (on its own connection) after the batch read its case
+        # headers and before it reads their rows: the widest window an edit can hit.
+        if table.name == "CASE_PERSON" and len(days) < CHURN_DAYS:
             days.append(apply_churn(legacy_engine, seed=100 + len(days), fraction=0.05).day)
-        return real_fingerprints(*args, **kwargs)
+        return real_frame(conn, table, *args, **kwargs)
 
-    monkeypatch.setattr(extract_batch, "case_fingerprints", churn_between_rows_and_fingerprints)
+    monkeypatch.setattr(extract_batch, "_frame", churn_between_headers_and_the_rest)
     run_all(cfg)
     monkeypatch.undo()
     assert len(days) == CHURN_DAYS and max(days) <= as_of

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from core.db import create_engine
 from legacy.schema import CASE_HDR, CASE_PERSON, UNHCR_REFERRAL
 from migration.extract.batch import BATCH_TABLES, extract_batch, legacy_schema
-from migration.extract.fingerprint import case_fingerprints
+from migration.extract.fingerprint import all_fingerprints, case_fingerprints
 from migration.extract.unreadable import read_readable
 from tests.conftest import Databases
 from tests.helpers import generate
@@ -60,3 +60,28 @@ def test_text_in_an_integer_column_quarantines_its_case_only(tmp_path: Path) -> 
     assert (bad.case_id, bad.table, bad.column, bad.legacy_key) == (case_id, "UNHCR_REFERRAL", "FAMILY_SIZE", referral)
     assert "SECRET" not in bad.fault
     assert batch.case_ids == [c for c in every if c != case_id]
+
+
+def test_fingerprints_totalled_from_the_rows_read_equal_those_totalled_in_sql(databases: Databases) -> None:
+    url = databases.new("cid")
+    generate(url, 120, seed=23)
+    engine = create_engine(url)
+    with engine.begin() as conn:  # the shapes a batch's frames must total as SQL's joins do
+        every = sorted(conn.execute(sa.select(CASE_HDR.c.CASE_ID)).scalars())
+        party = conn.execute(sa.select(CASE_PERSON).filter_by(CASE_ID=every[0])).mappings().first()
+        top = conn.execute(sa.select(sa.func.max(CASE_PERSON.c.CASE_PERSON_ID))).scalar()
+        conn.execute(CASE_PERSON.insert(), [
+            {**party, "CASE_PERSON_ID": top + 1},  # the same person named twice by one case
+            {**party, "CASE_PERSON_ID": top + 2, "CASE_ID": every[1]},  # and by another case
+            {**party, "CASE_PERSON_ID": top + 3, "CASE_ID": every[2], "PERSON_ID": None},  # a party naming nobody
+            {**party, "CASE_PERSON_ID": top + 4, "CASE_ID": every[3], "PERSON_ID": 10**9},  # nobody CID holds
+        ])
+        for table in (CASE_PERSON, UNHCR_REFERRAL):  # a case with no parties and no referral
+            conn.execute(sa.delete(table).filter_by(CASE_ID=every[4]))
+    with engine.connect() as conn:
+        in_sql = dict(all_fingerprints(conn))
+        for size in (1, 7, 120):
+            for start in range(0, len(every), size):
+                chosen = every[start:start + size]
+                assert extract_batch(conn, chosen).fingerprints == {c: in_sql[c] for c in chosen}
+    engine.dispose()
