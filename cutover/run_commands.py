@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 import sys
 import time
+import uuid
 from collections import Counter
 
 import sqlalchemy as sa
@@ -130,7 +132,12 @@ def run(args: argparse.Namespace) -> int:
                                      else ", their size chosen per wave"))
     # One local cluster for the whole run (its workers start once, not per wave); it and Prefect's
     # local server come up while the plan is recorded.
-    warmup = Warmup(local_workers=parallel.workers, local_server=local_server)
+    from flows.cutover_flows import warm_reference
+
+    token = uuid.uuid4().hex  # keys the run's legacy reference, read ahead in each batch process
+    warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
+                    ahead=None if parallel.dask_address else functools.partial(warm_reference, masked_config(cfg),
+                                                                               token))
     try:
         prepare(cfg, cross_case=False)  # plan recorded before the flows start, so progress knows the total
         from flows import cutover_flows
@@ -146,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
                 with flow_settings(local_server):
                     results = cutover_flows.cutover_flow(masked_config(cfg), waves, parallel.threads, plan=False,
                                                          dask_address=dask_address,
-                                                         fixed=Cut(settings.batch_size, settings.lanes))
+                                                         fixed=Cut(settings.batch_size, settings.lanes), token=token)
             except cutover_flows.WaveFailed as exc:
                 from cutover.audit_commands import write_checkpoint
 

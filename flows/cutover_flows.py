@@ -38,6 +38,14 @@ def _reference(legacy_url: str, token: str) -> LegacyReference:
         return read_reference(conn)
 
 
+def warm_reference(cfg: RunConfig, token: str) -> None:
+    """Read the run's legacy reference into this process's cache now (a local Dask worker, or the
+    command's own process for threads, while the plan is recorded): the first batches then do not
+    wait seconds for its aggregates over all of CID."""
+    cfg = resolved_config(cfg)
+    _reference(cfg.legacy_url, token)
+
+
 @task(name="migrate-batch", task_run_name="{wave}-batch-{batch_no}", cache_policy=NO_CACHE,
       persist_result=False, retries=2, retry_delay_seconds=5)
 def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID, batch_no: int,
@@ -142,10 +150,11 @@ def cutover_run_name() -> str:
 @flow(name="cutover", flow_run_name=cutover_run_name, persist_result=False, validate_parameters=False)
 def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1, plan: bool = True,
                  dask_address: str | None = None, dask_workers: int | None = None,
-                 fixed: Cut | None = None) -> dict[str, dict[str, int]]:
+                 fixed: Cut | None = None, token: str | None = None) -> dict[str, dict[str, int]]:
     """Plan (unless the caller just did), then run each wave in order as its own sub-flow (its
-    batches cut as `fixed` says: see wave_flow)."""
+    batches cut as `fixed` says: see wave_flow). `token` keys the run's legacy reference in each
+    process (the one warm_reference read ahead; None: a new one)."""
     if plan:
         prepare(resolved_config(cfg), cross_case=False)
-    token = uuid.uuid4().hex
+    token = token or uuid.uuid4().hex
     return {wave: wave_flow(cfg, token, wave, max_workers, dask_address, dask_workers, fixed) for wave in waves}

@@ -7,7 +7,7 @@ import os
 import shutil
 import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -80,12 +80,17 @@ def flow_settings(local_server: int | None) -> Iterator[None]:
 
 class Warmup:
     """Prefect's local server and, when asked, a local Dask cluster, started in threads so that
-    they come up while the plan is being recorded (on two cores they cost ~10 s in sequence)."""
+    they come up while the plan is being recorded (on two cores they cost ~10 s in sequence).
+    `ahead`, when given, is then run once in each process that will run batches (each worker of
+    the local cluster, or this process): what every batch needs, read before the first one."""
 
-    def __init__(self, local_workers: int | None = None, local_server: int | None = None) -> None:
+    def __init__(self, local_workers: int | None = None, local_server: int | None = None,
+                 ahead: Callable[[], None] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cutover-warmup")
         self._server = self._pool.submit(_start_local_server, local_server)
-        self._cluster = self._pool.submit(_local_cluster, local_workers) if local_workers else None
+        self._cluster = self._pool.submit(_local_cluster, local_workers, ahead) if local_workers else None
+        if ahead is not None and not local_workers:
+            self._pool.submit(_quietly, ahead)
 
     def ready(self) -> str | None:
         """Wait for both; the local cluster's scheduler address, if one was asked for."""
@@ -160,12 +165,25 @@ def _keep_copy(database: Path, template: Path) -> None:
     partial.replace(template)
 
 
-def _local_cluster(workers: int) -> Any:
+def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
     import dask
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster, wait
 
     # Dask read its DASK_* variables when first imported, maybe before prepare_prefect_environment
     # set them; the nannies hand this process's configuration to the workers they start.
     with dask.config.set(dask.config.merge(dask.config.config, dask.config.collect_env())):
-        return LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
-                            preload=["flows.worker_preload"])
+        cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
+                               preload=["flows.worker_preload"])
+    if ahead is not None:
+        with Client(cluster) as client:
+            # A task pinned to each worker runs in its thread pool, where batches run (Client.run
+            # would block the worker's event loop for as long).
+            wait([client.submit(_quietly, ahead, workers=[address], allow_other_workers=False, pure=False)
+                  for address in client.scheduler_info()["workers"]])
+    return cluster
+
+
+def _quietly(ahead: Callable[[], None]) -> None:
+    """Run it; a fault is left for the first batch, which does the same work and reports it."""
+    with contextlib.suppress(Exception):
+        ahead()

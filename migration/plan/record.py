@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from migration.load.staging import copy_rows, staging_table
+from migration.load.staging import copy_frame, staging_table
 from migration.plan.build import Classified, PlannedCase
 from migration.rules.waves import CATCH_UP
 from migration.target_schema import CUTOVER_EXCLUSION, CUTOVER_PLAN
@@ -30,22 +31,23 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     into = CUTOVER_PLAN if first_plan else staging_table(conn, CUTOVER_PLAN)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
     now = dt.datetime.now(dt.UTC)
-    buffers: dict[sa.Table, list[dict[str, Any]]] = {into: [], CUTOVER_EXCLUSION: []}
+    # Column lists written a chunk at a time as frames: no Python object per row on the way out.
+    planned: tuple[list[Any], ...] = ([], [], [], [])
+    excluded: tuple[list[Any], ...] = ([], [], [])
     written = 0
     for case in classified:
+        values: tuple[Any, ...]
         if isinstance(case, PlannedCase):
-            table, row = into, {"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref, "wave": case.wave,
-                                "wave_rule": case.rule, "as_of": as_of, "planned_at": now}
+            values, columns = (case.case_id, case.legacy_ref, case.wave, case.rule), planned
             written += 1
         else:
-            table, row = CUTOVER_EXCLUSION, {"legacy_case_id": case.case_id, "legacy_ref": case.legacy_ref,
-                                             "reason": case.reason, "as_of": as_of}
-        buffers[table].append(row)
-        if len(buffers[table]) == CHUNK:
-            copy_rows(conn, table, buffers[table])
-            buffers[table].clear()
-    for table, rows in buffers.items():
-        copy_rows(conn, table, rows)
+            values, columns = (case.case_id, case.legacy_ref, case.reason), excluded
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+        if len(columns[0]) == CHUNK:
+            _write(conn, into if columns is planned else CUTOVER_EXCLUSION, columns, now, as_of)
+    _write(conn, into, planned, now, as_of)
+    _write(conn, CUTOVER_EXCLUSION, excluded, now, as_of)
     if first_plan:
         return {"planned": written, "catch_up": 0}
     new = sa.select(into.c.legacy_case_id, into.c.legacy_ref, sa.literal(CATCH_UP), sa.literal("appeared_after_plan"),
@@ -54,6 +56,24 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     added = conn.execute(CUTOVER_PLAN.insert().from_select(
         ["legacy_case_id", "legacy_ref", "wave", "wave_rule", "as_of", "planned_at"], new)).rowcount
     return {"planned": added, "catch_up": added}
+
+
+# The buffered columns of each table, in order; as_of (and planned_at) are the same for every row.
+BUFFERED = {CUTOVER_PLAN.name: ("legacy_case_id", "legacy_ref", "wave", "wave_rule"),
+            CUTOVER_EXCLUSION.name: ("legacy_case_id", "legacy_ref", "reason")}
+
+
+def _write(conn: Connection, table: sa.Table, columns: tuple[list[Any], ...], planned_at: dt.datetime,
+           as_of: dt.date) -> None:
+    """Write the buffered rows of a plan table (or its staging copy) and empty the buffers."""
+    if not columns[0]:
+        return
+    names = BUFFERED[CUTOVER_EXCLUSION.name if table is CUTOVER_EXCLUSION else CUTOVER_PLAN.name]
+    frame = pl.DataFrame(dict(zip(names, columns, strict=True)), schema_overrides={"legacy_ref": pl.String()})
+    # copy_frame writes only the table's columns: planned_at does not reach the exclusions.
+    copy_frame(conn, table, frame.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(planned_at).alias("planned_at")))
+    for column in columns:
+        column.clear()
 
 
 def planned_case_ids(conn: Connection, wave: str) -> list[int]:

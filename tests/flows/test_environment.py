@@ -68,7 +68,7 @@ def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
 
     monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
     environment.prepare_prefect_environment(tmp_path)
-    cluster = environment._local_cluster(1)
+    cluster = environment._local_cluster(1, None)
     try:
         with Client(cluster) as client:
             # Its sampling thread kept every profile it took: a worker grew with each batch.
@@ -87,7 +87,7 @@ def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monk
     environment.prepare_prefect_environment(tmp_path)
     port = environment.claim_local_server()
     assert port is not None and environment.claim_local_server() == port  # chosen once per process
-    cluster = environment._local_cluster(1)
+    cluster = environment._local_cluster(1, None)
     try:
         with Client(cluster) as client:
             # Without the address a worker's first task started a Prefect server of its own.
@@ -116,3 +116,46 @@ def test_flows_on_the_run_s_own_local_server_send_no_heartbeats() -> None:
     assert get_current_settings().flows.heartbeat_frequency == default
     with environment.flow_settings(None):  # a lasting server named by the user keeps them
         assert get_current_settings().flows.heartbeat_frequency == default
+
+
+@pytest.mark.e2e
+def test_what_batches_need_is_read_ahead_once_in_each_local_worker(tmp_path: Path) -> None:
+    from distributed import Client
+
+    environment.prepare_prefect_environment(tmp_path)
+
+    def note_process() -> None:
+        (tmp_path / str(environment.os.getpid())).touch()
+
+    cluster = environment._local_cluster(2, note_process)
+    try:
+        with Client(cluster) as client:
+            workers = set(client.run(environment.os.getpid).values())
+    finally:
+        cluster.close()
+    assert len(workers) == 2 and {int(p.name) for p in tmp_path.iterdir() if p.name.isdigit()} == workers
+
+
+def test_a_read_ahead_that_fails_is_left_to_the_first_batch() -> None:
+    def unreachable() -> None:
+        raise OSError("the database is down")
+
+    environment._quietly(unreachable)  # no raise: the batch meets the fault and reports it
+
+
+def test_the_reference_read_ahead_is_the_one_the_batches_use(tmp_path: Path) -> None:
+    from core.db import create_engine
+    from flows import cutover_flows
+    from migration.extract import read_reference
+    from migration.run import RunConfig
+    from tests.helpers import AS_OF, generate
+
+    legacy = f"sqlite:///{tmp_path / 'l.db'}"
+    generate(legacy, 40, seed=3)
+    cutover_flows.warm_reference(RunConfig(legacy, f"sqlite:///{tmp_path / 't.db'}", AS_OF), "run-1")
+    before = cutover_flows._reference.cache_info()
+    reference = cutover_flows._reference(legacy, "run-1")
+    after = cutover_flows._reference.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    with create_engine(legacy).connect() as conn:
+        assert reference == read_reference(conn)  # the cross-case sets the batches need included
