@@ -52,8 +52,8 @@ def append(conn: Connection, bodies: Sequence[dict[str, Any]]) -> int:
         data = canonical(full)
         prev = leaf_hash(data).hex()
         rows.append({"seq": seq, "kind": full["kind"], "body": data.decode(), "leaf_hash": prev})
-    for i in range(0, len(rows), 5000):
-        conn.execute(CUTOVER_LEDGER.insert(), rows[i:i + 5000])
+    if rows:
+        dialect_of(conn).copy_rows(conn, CUTOVER_LEDGER, ("seq", "kind", "body", "leaf_hash"), rows)
     return seq
 
 

@@ -25,10 +25,11 @@ RANGES: dict[str, tuple[str, int, int | None]] = {
     "workers": ("workers", 1, 64),
 }
 # A batch pays its own costs whatever its size (a Prefect task run, on a Dask worker several
-# times a thread's, its reads of CID, its statements to the target, its transaction): below
-# MIN_BATCH they weigh on the batch's work; above MAX_BATCH memory grows with the batch, and the
-# CPU a case costs no longer falls.
-MIN_BATCH, MAX_BATCH = 1_000, 5_000
+# times a thread's, its reads of CID, its statements to the target and their planning, its
+# validation, its transaction): below MIN_BATCH they weigh on the batch's work. At 1,000,000 cases
+# batches of 10,000 took a tenth less of the workers' CPU than batches of 5,000 (0.39 against 0.43
+# ms a case) for a worker's peak of 625 MiB against 465; above MAX_BATCH memory grows on.
+MIN_BATCH, MAX_BATCH = 1_000, 10_000
 # Batches per lane in a wave: more than one, so that a lane that finishes early takes another and
 # the lanes' reading, transforming and writing fall out of step instead of reaching the database
 # together; few, for each batch's own costs.
