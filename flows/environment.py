@@ -175,12 +175,18 @@ def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
         cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
                                preload=["flows.worker_preload"])
     if ahead is not None:
-        with Client(cluster) as client:
+        # Best effort: a worker that dies meanwhile (its task then waits for an address that is
+        # gone) or a slow client costs the run at most AHEAD_SECONDS; the batches do it themselves.
+        with contextlib.suppress(Exception), Client(cluster, timeout=AHEAD_SECONDS) as client:
             # A task pinned to each worker runs in its thread pool, where batches run (Client.run
             # would block the worker's event loop for as long).
             wait([client.submit(_quietly, ahead, workers=[address], allow_other_workers=False, pure=False)
-                  for address in client.scheduler_info()["workers"]])
+                  for address in client.scheduler_info()["workers"]], timeout=AHEAD_SECONDS)
     return cluster
+
+
+# The longest the run's start waits for the workers' read-ahead (seconds).
+AHEAD_SECONDS = 120
 
 
 def _quietly(ahead: Callable[[], None]) -> None:

@@ -150,8 +150,11 @@ def extract_batch(conn: Connection, case_ids: Sequence[int]) -> LegacyBatch:
         tables[table.name] = _frame(conn, table, "CASE_ID", found, key)
     person_ids = sorted(tables[CASE_PERSON.name]["PERSON_ID"].drop_nulls().unique().to_list())
     tables[PERSON.name] = _frame(conn, PERSON, "PERSON_ID", person_ids, "PERSON_ID")
-    tables[ADDRESS.name] = _frame(conn, ADDRESS, "PERSON_ID", tables[PERSON.name]["PERSON_ID"].to_list(),
-                                  "ADDRESS_ID")
+    # The addresses of every person a party names: a case's fingerprint counts those of a person CID
+    # no longer holds, though the batch keeps only the addresses of the persons it read.
+    tables[ADDRESS.name] = _frame(conn, ADDRESS, "PERSON_ID", person_ids, "ADDRESS_ID")
     # Fingerprinted from the very rows read: no second read of them, and no edit between the two.
-    return LegacyBatch({name: frame.drop(ROW_HASH) for name, frame in tables.items()},
-                       frame_fingerprints(tables, ROW_HASH))
+    fingerprints = frame_fingerprints(tables, ROW_HASH)
+    found_persons = tables[PERSON.name]["PERSON_ID"].implode()
+    tables[ADDRESS.name] = tables[ADDRESS.name].filter(pl.col("PERSON_ID").is_in(found_persons))
+    return LegacyBatch({name: frame.drop(ROW_HASH) for name, frame in tables.items()}, fingerprints)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,18 @@ def test_the_reference_read_ahead_is_the_one_the_batches_use(tmp_path: Path) -> 
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     with create_engine(legacy).connect() as conn:
         assert reference == read_reference(conn)  # the cross-case sets the batches need included
+
+
+@pytest.mark.e2e
+def test_a_read_ahead_that_does_not_end_holds_the_run_s_start_no_longer_than_its_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    environment.prepare_prefect_environment(tmp_path)
+    monkeypatch.setattr(environment, "AHEAD_SECONDS", 1)
+    started = time.monotonic()
+    cluster = environment._local_cluster(1, lambda: time.sleep(90))  # a worker stuck, or gone
+    waited = time.monotonic() - started
+    try:
+        assert len(cluster.workers) == 1  # the run gets its cluster
+    finally:
+        cluster.close()
+    assert waited < 45  # its start and the limit, not the read-ahead's 90 s

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.db import create_engine
-from legacy.schema import CASE_HDR, CASE_PERSON, UNHCR_REFERRAL
+from legacy.schema import ADDRESS, CASE_HDR, CASE_PERSON, UNHCR_REFERRAL
 from migration.extract.batch import BATCH_TABLES, extract_batch, legacy_schema
 from migration.extract.fingerprint import all_fingerprints, case_fingerprints
 from migration.extract.unreadable import read_readable
@@ -76,6 +76,9 @@ def test_fingerprints_totalled_from_the_rows_read_equal_those_totalled_in_sql(da
             {**party, "CASE_PERSON_ID": top + 3, "CASE_ID": every[2], "PERSON_ID": None},  # a party naming nobody
             {**party, "CASE_PERSON_ID": top + 4, "CASE_ID": every[3], "PERSON_ID": 10**9},  # nobody CID holds
         ])
+        address = conn.execute(sa.select(ADDRESS).limit(1)).mappings().one()
+        top_address = conn.execute(sa.select(sa.func.max(ADDRESS.c.ADDRESS_ID))).scalar()
+        conn.execute(ADDRESS.insert(), [{**address, "ADDRESS_ID": top_address + 1, "PERSON_ID": 10**9}])  # theirs
         for table in (CASE_PERSON, UNHCR_REFERRAL):  # a case with no parties and no referral
             conn.execute(sa.delete(table).filter_by(CASE_ID=every[4]))
     with engine.connect() as conn:
@@ -83,5 +86,7 @@ def test_fingerprints_totalled_from_the_rows_read_equal_those_totalled_in_sql(da
         for size in (1, 7, 120):
             for start in range(0, len(every), size):
                 chosen = every[start:start + size]
-                assert extract_batch(conn, chosen).fingerprints == {c: in_sql[c] for c in chosen}
+                batch = extract_batch(conn, chosen)
+                assert batch.fingerprints == {c: in_sql[c] for c in chosen}
+                assert 10**9 not in batch["ADDRESS"]["PERSON_ID"].to_list()  # only the persons read keep theirs
     engine.dispose()
