@@ -1,6 +1,7 @@
 """Hashes computed inside the databases, in SQL both engines run (SQLite gets the functions
-PostgreSQL has built in, core/dialects/sqlite.py): the migration's load digests and legacy
-fingerprints. Reconciliation recomputes both by its own code (reconciliation/hashing.py)."""
+PostgreSQL has built in, core/dialects/sqlite.py): the migration's load digests and the row
+hashes its legacy fingerprints total. Reconciliation recomputes both by its own code
+(reconciliation/hashing.py)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,6 @@ from core.dialects import dialect_of
 FIELD_HASH_CHARS = 8
 NULL_TEXT = "\u2400"  # the SYMBOL FOR NULL: no text value of CID is this one character
 MASK28 = 0xFFFFFFF
-
-
-def slices64(hashed: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
-    """A 64-bit hash cut into non-negative slices of 28, 28 and 8 bits, so SUM() never overflows
-    and no bit is lost."""
-    def bits(shift: int, mask: int) -> sa.ColumnElement[Any]:
-        moved = hashed.op(">>")(sa.literal_column(str(shift))) if shift else hashed
-        return moved.op("&")(mask)
-    return [bits(0, MASK28), bits(28, MASK28), bits(56, 0xFF)]
 
 
 def field_hash_int(conn: Connection, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core.db import create_engine
+from core.db import create_engine, int_table
 from legacy.schema import ADDRESS, CASE_HDR, CASE_PERSON, UNHCR_REFERRAL
 from migration.extract.batch import BATCH_TABLES, extract_batch, legacy_schema
-from migration.extract.fingerprint import all_fingerprints, case_fingerprints
 from migration.extract.unreadable import read_readable
+from reconciliation.hashing import legacy_fingerprints
 from tests.conftest import Databases
 from tests.helpers import generate
 
@@ -27,7 +27,7 @@ def test_each_table_of_a_batch_is_one_frame_of_its_cases(databases: Databases) -
         batch = extract_batch(conn, chosen)
         parties = conn.execute(sa.select(CASE_PERSON.c.PERSON_ID).where(CASE_PERSON.c.CASE_ID.in_(chosen))).scalars()
         named = {p for p in parties if p is not None}
-        fingerprints = case_fingerprints(conn, every[::3], sorted(named))
+        fingerprints = dict(legacy_fingerprints(conn, int_table(conn, "chosen", {"case_id": every[::3]})))
     engine.dispose()
     assert batch.case_ids == every[::3]
     for table, key in BATCH_TABLES:
@@ -62,7 +62,7 @@ def test_text_in_an_integer_column_quarantines_its_case_only(tmp_path: Path) -> 
     assert batch.case_ids == [c for c in every if c != case_id]
 
 
-def test_fingerprints_totalled_from_the_rows_read_equal_those_totalled_in_sql(databases: Databases) -> None:
+def test_fingerprints_totalled_from_the_rows_read_equal_reconciliation_s_totals_in_sql(databases: Databases) -> None:
     url = databases.new("cid")
     generate(url, 120, seed=23)
     engine = create_engine(url)
@@ -82,7 +82,7 @@ def test_fingerprints_totalled_from_the_rows_read_equal_those_totalled_in_sql(da
         for table in (CASE_PERSON, UNHCR_REFERRAL):  # a case with no parties and no referral
             conn.execute(sa.delete(table).filter_by(CASE_ID=every[4]))
     with engine.connect() as conn:
-        in_sql = dict(all_fingerprints(conn))
+        in_sql = dict(legacy_fingerprints(conn, int_table(conn, "chosen", {"case_id": every})))  # reconciliation's SQL
         for size in (1, 7, 120):
             for start in range(0, len(every), size):
                 chosen = every[start:start + size]
