@@ -132,16 +132,15 @@ def run(args: argparse.Namespace) -> int:
                                      else ", their size chosen per wave"))
     # One local cluster for the whole run (its workers start once, not per wave); it and Prefect's
     # local server come up while the plan is recorded.
-    from flows.cutover_flows import warm_reference
+    from flows import cutover_flows
+    from flows.batch_cut import Cut
 
     token = uuid.uuid4().hex  # keys the run's legacy reference, read ahead in each batch process
+    ahead = functools.partial(cutover_flows.warm_reference, masked_config(cfg), token)
     warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
-                    ahead=None if parallel.dask_address else functools.partial(warm_reference, masked_config(cfg),
-                                                                               token))
+                    ahead=None if parallel.dask_address else ahead)
     try:
         prepare(cfg, cross_case=False)  # plan recorded before the flows start, so progress knows the total
-        from flows import cutover_flows
-        from flows.batch_cut import Cut
 
         with create_engine(cfg.target_url).connect() as conn:
             total = int(conn.execute(sa.select(sa.func.count()).where(CUTOVER_PLAN.c.wave.in_(waves))).scalar() or 0)

@@ -30,24 +30,19 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     # a million recorded keys never come back to Python).
     into = CUTOVER_PLAN if first_plan else staging_table(conn, CUTOVER_PLAN)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
-    now = dt.datetime.now(dt.UTC)
-    # Column lists written a chunk at a time as frames: no Python object per row on the way out.
-    planned: tuple[list[Any], ...] = ([], [], [], [])
-    excluded: tuple[list[Any], ...] = ([], [], [])
+    # The same stamps on every row (copy_frame writes only a table's columns: no planned_at on exclusions).
+    stamps = {"as_of": as_of, "planned_at": dt.datetime.now(dt.UTC)}
+    plan = _Columns(conn, into, ("legacy_case_id", "legacy_ref", "wave", "wave_rule"), stamps)
+    exclusions = _Columns(conn, CUTOVER_EXCLUSION, ("legacy_case_id", "legacy_ref", "reason"), stamps)
     written = 0
     for case in classified:
-        values: tuple[Any, ...]
         if isinstance(case, PlannedCase):
-            values, columns = (case.case_id, case.legacy_ref, case.wave, case.rule), planned
+            plan.add((case.case_id, case.legacy_ref, case.wave, case.rule))
             written += 1
         else:
-            values, columns = (case.case_id, case.legacy_ref, case.reason), excluded
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-        if len(columns[0]) == CHUNK:
-            _write(conn, into if columns is planned else CUTOVER_EXCLUSION, columns, now, as_of)
-    _write(conn, into, planned, now, as_of)
-    _write(conn, CUTOVER_EXCLUSION, excluded, now, as_of)
+            exclusions.add((case.case_id, case.legacy_ref, case.reason))
+    plan.write()
+    exclusions.write()
     if first_plan:
         return {"planned": written, "catch_up": 0}
     new = sa.select(into.c.legacy_case_id, into.c.legacy_ref, sa.literal(CATCH_UP), sa.literal("appeared_after_plan"),
@@ -58,22 +53,30 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     return {"planned": added, "catch_up": added}
 
 
-# The buffered columns of each table, in order; as_of (and planned_at) are the same for every row.
-BUFFERED = {CUTOVER_PLAN.name: ("legacy_case_id", "legacy_ref", "wave", "wave_rule"),
-            CUTOVER_EXCLUSION.name: ("legacy_case_id", "legacy_ref", "reason")}
+class _Columns:
+    """Rows of one table kept as column lists and written a chunk at a time as a frame: no Python
+    object per row on the way out."""
 
+    def __init__(self, conn: Connection, table: sa.Table, names: tuple[str, ...], stamps: dict[str, Any]) -> None:
+        self.conn, self.table, self.names, self.stamps = conn, table, names, stamps
+        self.values: tuple[list[Any], ...] = tuple([] for _ in names)
 
-def _write(conn: Connection, table: sa.Table, columns: tuple[list[Any], ...], planned_at: dt.datetime,
-           as_of: dt.date) -> None:
-    """Write the buffered rows of a plan table (or its staging copy) and empty the buffers."""
-    if not columns[0]:
-        return
-    names = BUFFERED[CUTOVER_EXCLUSION.name if table is CUTOVER_EXCLUSION else CUTOVER_PLAN.name]
-    frame = pl.DataFrame(dict(zip(names, columns, strict=True)), schema_overrides={"legacy_ref": pl.String()})
-    # copy_frame writes only the table's columns: planned_at does not reach the exclusions.
-    copy_frame(conn, table, frame.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(planned_at).alias("planned_at")))
-    for column in columns:
-        column.clear()
+    def add(self, row: tuple[Any, ...]) -> None:
+        """Keep a row (values in the order of `names`); write the chunk once it is full."""
+        for column, value in zip(self.values, row, strict=True):
+            column.append(value)
+        if len(self.values[0]) == CHUNK:
+            self.write()
+
+    def write(self) -> None:
+        """Write the rows kept, with the stamps, and start afresh."""
+        if not self.values[0]:
+            return
+        frame = pl.DataFrame(dict(zip(self.names, self.values, strict=True)),
+                             schema_overrides={"legacy_ref": pl.String()})
+        copy_frame(self.conn, self.table, frame.with_columns(pl.lit(v).alias(k) for k, v in self.stamps.items()))
+        for column in self.values:
+            column.clear()
 
 
 def planned_case_ids(conn: Connection, wave: str) -> list[int]:
