@@ -28,7 +28,7 @@ from migration.ledgering import flush
 from migration.load import Load, ensure_units, upgrade_target
 from migration.load.batch import write_rows
 from migration.load.rejects import find_refused, is_refusal, refuse_cases
-from migration.plan import Plan, classify_cases, planned_case_ids, record_plan, split_batches
+from migration.plan import Plan, classified, planned_case_ids, record_plan, split_batches
 from migration.retry import fault_name, scrubbed, with_retries
 from migration.rules import current_rules
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_LOCK, CUTOVER_RUN
@@ -90,9 +90,9 @@ def _prepare_once(cfg: RunConfig, cross_case: bool) -> tuple[LegacyReference, di
     with snapshot(engine_for(cfg.legacy_url, read_only=True)) as source, engine_for(cfg.target_url).begin() as conn:
         reference = read_reference(source, cross_case=cross_case)
         ensure_units(conn, dict(current_rules().units))
-        classified = classify_cases(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
-                                    older_months=cfg.older_months, reference=reference)
-        counts = record_plan(conn, cfg.as_of, plan.counting(classified))
+        frames = classified(source, cfg.as_of, appeal_window_days=cfg.appeal_window_days,
+                            older_months=cfg.older_months, reference=reference)
+        counts = record_plan(conn, cfg.as_of, plan.counting_frames(frames))
         append(conn, [make_body("plan", as_of=cfg.as_of.isoformat(), counts={
             "in_flight": plan.in_flight, "excluded": plan.excluded, **counts})])
     return reference, counts, plan

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from migration.load.staging import copy_frame, staging_table
-from migration.plan.build import Classified, PlannedCase
 from migration.rules.waves import CATCH_UP
 from migration.target_schema import CUTOVER_EXCLUSION, CUTOVER_PLAN
 
-CHUNK = 20_000  # rows per bulk write
 # Fewest cases in a batch cut to fill the lanes: each batch is a Prefect task costing ~0.3 CPU-s.
 MIN_SPLIT = 250
 
 
-def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classified]) -> dict[str, int]:
+def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[pl.DataFrame]) -> dict[str, int]:
     """Record newly in-flight cases (catch-up once a plan exists) and the current exclusions, a
-    chunk at a time as the classified cases stream in.
+    frame at a time as the classified cases (classify.CLASSIFIED_SCHEMA) stream in.
 
     Returns counts: `planned` newly recorded, `catch_up` of those sent to catch-up."""
     first_plan = conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id).limit(1)).first() is None
@@ -31,18 +28,15 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     into = CUTOVER_PLAN if first_plan else staging_table(conn, CUTOVER_PLAN)
     conn.execute(sa.delete(CUTOVER_EXCLUSION))
     # The same stamps on every row (copy_frame writes only a table's columns: no planned_at on exclusions).
-    stamps = {"as_of": as_of, "planned_at": dt.datetime.now(dt.UTC)}
-    plan = _Columns(conn, into, ("legacy_case_id", "legacy_ref", "wave", "wave_rule"), stamps)
-    exclusions = _Columns(conn, CUTOVER_EXCLUSION, ("legacy_case_id", "legacy_ref", "reason"), stamps)
+    stamps = [pl.lit(as_of).alias("as_of"), pl.lit(dt.datetime.now(dt.UTC)).alias("planned_at")]
     written = 0
-    for case in classified:
-        if isinstance(case, PlannedCase):
-            plan.add((case.case_id, case.legacy_ref, case.wave, case.rule))
-            written += 1
-        else:
-            exclusions.add((case.case_id, case.legacy_ref, case.reason))
-    plan.write()
-    exclusions.write()
+    for frame in classified:
+        named = frame.rename({"CASE_ID": "legacy_case_id", "CASE_REF": "legacy_ref", "rule": "wave_rule"})
+        flying = named["wave"].is_not_null()
+        planned = named.filter(flying)
+        copy_frame(conn, into, planned.with_columns(stamps))
+        copy_frame(conn, CUTOVER_EXCLUSION, named.filter(~flying).with_columns(stamps))
+        written += planned.height
     if first_plan:
         return {"planned": written, "catch_up": 0}
     new = sa.select(into.c.legacy_case_id, into.c.legacy_ref, sa.literal(CATCH_UP), sa.literal("appeared_after_plan"),
@@ -51,32 +45,6 @@ def record_plan(conn: Connection, as_of: dt.date, classified: Iterable[Classifie
     added = conn.execute(CUTOVER_PLAN.insert().from_select(
         ["legacy_case_id", "legacy_ref", "wave", "wave_rule", "as_of", "planned_at"], new)).rowcount
     return {"planned": added, "catch_up": added}
-
-
-class _Columns:
-    """Rows of one table kept as column lists and written a chunk at a time as a frame: no Python
-    object per row on the way out."""
-
-    def __init__(self, conn: Connection, table: sa.Table, names: tuple[str, ...], stamps: dict[str, Any]) -> None:
-        self.conn, self.table, self.names, self.stamps = conn, table, names, stamps
-        self.values: tuple[list[Any], ...] = tuple([] for _ in names)
-
-    def add(self, row: tuple[Any, ...]) -> None:
-        """Keep a row (values in the order of `names`); write the chunk once it is full."""
-        for column, value in zip(self.values, row, strict=True):
-            column.append(value)
-        if len(self.values[0]) == CHUNK:
-            self.write()
-
-    def write(self) -> None:
-        """Write the rows kept, with the stamps, and start afresh."""
-        if not self.values[0]:
-            return
-        frame = pl.DataFrame(dict(zip(self.names, self.values, strict=True)),
-                             schema_overrides={"legacy_ref": pl.String()})
-        copy_frame(self.conn, self.table, frame.with_columns(pl.lit(v).alias(k) for k, v in self.stamps.items()))
-        for column in self.values:
-            column.clear()
 
 
 def planned_case_ids(conn: Connection, wave: str) -> list[int]:
