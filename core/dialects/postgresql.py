@@ -181,6 +181,21 @@ def set_local(conn: Connection, setting: str, value: str) -> None:
     conn.exec_driver_sql(f"SET LOCAL {setting} = {value}")
 
 
+_LZ4: dict[str, bool] = {}
+
+
+def compress_cheaply(conn: Connection) -> None:
+    """Compress long values written in the rest of this transaction (case notes, digest packs)
+    with lz4 rather than PostgreSQL's default pglz, when the server was built with it: a tenth of
+    pglz's CPU for the same values, and a column given a method of its own keeps it."""
+    where = conn.engine.url.render_as_string(hide_password=True)
+    if where not in _LZ4:
+        _LZ4[where] = bool(conn.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'").scalar())
+    if _LZ4[where]:
+        set_local(conn, "default_toast_compression", "lz4")
+
+
 def append_lock(conn: Connection, key: int) -> None:
     """An advisory lock until the transaction ends, not LOCK TABLE: a role that may only insert
     (the table owned by another role) cannot take a table lock that keeps other appenders out."""

@@ -180,6 +180,10 @@ def set_local(conn: Connection, setting: str, value: str) -> None:
     """No planner settings to make on SQLite."""
 
 
+def compress_cheaply(conn: Connection) -> None:
+    """SQLite compresses nothing."""
+
+
 def append_lock(conn: Connection, key: int) -> None:
     """No lock to take: SQLite lets one writer in at a time."""
 

@@ -103,14 +103,19 @@ def test_no_module_outside_the_lookups_compares_dialect_names() -> None:
     assert COMPARED.search('if conn.dialect.name == "postgresql":')
 
 
-def test_a_batch_transaction_runs_without_jit_or_parallel_workers(databases: Databases) -> None:
+def test_a_batch_transaction_runs_without_jit_or_parallel_workers_and_compresses_with_lz4(databases: Databases) -> None:
     engine = create_engine(databases.new("settings"))
     with engine.begin() as conn:
         for_batch_statements(conn)
         if databases.kind == "postgresql":
-            settings = ("jit", "max_parallel_workers_per_gather", "random_page_cost")
+            settings = ("jit", "max_parallel_workers_per_gather", "random_page_cost", "default_toast_compression")
             shown = [conn.exec_driver_sql(f"SHOW {s}").scalar() for s in settings]
-            assert shown == ["off", "0", "1.1"]
+            assert shown == ["off", "0", "1.1", "lz4"]  # the server of `make test` is built with lz4
+            notes = sa.Table("notes", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True),
+                             sa.Column("t", sa.Text))
+            notes.create(conn)
+            conn.execute(notes.insert(), [{"n": 1, "t": "a note that says the same " * 400}])
+            assert conn.exec_driver_sql("SELECT pg_column_compression(t) FROM notes").scalar() == "lz4"
         assert conn.execute(sa.select(sa.literal(1))).scalar() == 1
     if databases.kind == "postgresql":
         with engine.connect() as conn:  # SET LOCAL: the next transaction has the server's own settings
