@@ -101,8 +101,31 @@ def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monk
 def test_a_server_named_by_the_user_is_used_and_none_started(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(environment, "_local_port", None)
     monkeypatch.setenv("PREFECT_API_URL", "http://prefect.internal:4200/api")
+    monkeypatch.delenv("PREFECT_API_SSL_CERT_FILE", raising=False)
     assert environment.claim_local_server() is None
     assert environment.os.environ["PREFECT_API_URL"] == "http://prefect.internal:4200/api"
+    assert "PREFECT_API_SSL_CERT_FILE" not in environment.os.environ  # its TLS is checked as Prefect checks it
+
+
+def test_clients_of_the_run_s_own_server_build_their_tls_context_from_one_certificate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from prefect.settings import Settings
+
+    monkeypatch.setenv("PREFECT_API_URL", "")
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_API_SSL_CERT_FILE", raising=False)
+    monkeypatch.setattr(environment, "_local_port", None)
+    environment.claim_local_server()
+    bundle = Path(environment.os.environ["PREFECT_API_SSL_CERT_FILE"])
+    assert bundle.parent == tmp_path and bundle.read_text().count("BEGIN CERTIFICATE") == 1
+    assert ssl.create_default_context(cafile=bundle).cert_store_stats()["x509_ca"] == 1
+    assert Settings().api.ssl_cert_file == str(bundle)  # what Prefect's clients load, in each new process
+    monkeypatch.setattr(environment, "_local_port", None)
+    monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", "/etc/ssl/mine.pem")
+    environment.claim_local_server()
+    assert environment.os.environ["PREFECT_API_SSL_CERT_FILE"] == "/etc/ssl/mine.pem"  # one the user set stays
 
 
 def test_flows_on_the_run_s_own_local_server_send_no_heartbeats() -> None:
