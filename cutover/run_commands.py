@@ -135,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
     from flows import cutover_flows
     from flows.batch_cut import Cut
 
-    token = uuid.uuid4().hex  # keys the run's legacy reference, read ahead in each batch process
-    ahead = functools.partial(cutover_flows.warm_reference, masked_config(cfg), token)
+    token = uuid.uuid4().hex  # keys the run's legacy reference, read once ahead and kept in each batch process
+    ahead = functools.partial(cutover_flows.reference_ahead, masked_config(cfg), token)
     warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
                     ahead=None if parallel.dask_address else ahead)
     try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +30,38 @@ class WaveFailed(RuntimeError):
 progress_hook: Callable[[int], None] | None = None
 
 
-@lru_cache(maxsize=4)
+# The legacy reference of the latest runs, by run token, in this process (a long-lived worker
+# serves run after run: only the latest few are kept).
+_REFERENCES: dict[str, LegacyReference] = {}
+KEPT_REFERENCES = 4
+
+
 def _reference(legacy_url: str, token: str) -> LegacyReference:
-    """The run's legacy reference, read once per process and run, whatever the wave (it holds Home
-    Office refs, so it is never a task or flow parameter that Prefect would store)."""
-    with engine_for(legacy_url, read_only=True).connect() as conn:
-        return read_reference(conn)
+    """The run's legacy reference in this process: the one kept ahead for it, else read once (it
+    holds Home Office refs, so it is never a task or flow parameter that Prefect would store)."""
+    reference = _REFERENCES.get(token)
+    if reference is None:
+        with engine_for(legacy_url, read_only=True).connect() as conn:
+            reference = read_reference(conn)
+        keep_reference(token, reference)
+    return reference
 
 
-def warm_reference(cfg: RunConfig, token: str) -> None:
-    """Read the run's legacy reference into this process's cache now (a local Dask worker, or the
-    command's own process for threads, while the plan is recorded): the first batches then do not
-    wait seconds for its aggregates over all of CID."""
+def keep_reference(token: str, reference: LegacyReference) -> None:
+    """Keep the run's legacy reference in this process for its batches."""
+    _REFERENCES[token] = reference
+    while len(_REFERENCES) > KEPT_REFERENCES:
+        _REFERENCES.pop(next(iter(_REFERENCES)))
+
+
+def reference_ahead(cfg: RunConfig, token: str) -> Callable[[], None]:
+    """Read the run's legacy reference once, in the command's own process while the plan is
+    recorded, and return what keeps it in a batch process (each worker of a local cluster, where
+    Dask hands it over in memory, or this process): the batches then neither wait for its
+    aggregates over all of CID nor run them once per worker."""
     cfg = resolved_config(cfg)
-    _reference(cfg.legacy_url, token)
+    with engine_for(cfg.legacy_url, read_only=True).connect() as conn:
+        return functools.partial(keep_reference, token, read_reference(conn))
 
 
 @task(name="migrate-batch", task_run_name="{wave}-batch-{batch_no}", cache_policy=NO_CACHE,
@@ -153,7 +171,7 @@ def cutover_flow(cfg: RunConfig, waves: Sequence[str], max_workers: int = 1, pla
                  fixed: Cut | None = None, token: str | None = None) -> dict[str, dict[str, int]]:
     """Plan (unless the caller just did), then run each wave in order as its own sub-flow (its
     batches cut as `fixed` says: see wave_flow). `token` keys the run's legacy reference in each
-    process (the one warm_reference read ahead; None: a new one)."""
+    process (the one reference_ahead read; None: a new one)."""
     if plan:
         prepare(resolved_config(cfg), cross_case=False)
     token = token or uuid.uuid4().hex

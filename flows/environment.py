@@ -8,7 +8,7 @@ import shutil
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -112,27 +112,45 @@ def flow_settings(local_server: int | None) -> Iterator[None]:
 class Warmup:
     """Prefect's local server and, when asked, a local Dask cluster, started in threads so that
     they come up while the plan is being recorded (on two cores they cost ~10 s in sequence).
-    `ahead`, when given, is then run once in each process that will run batches (each worker of
-    the local cluster, or this process): what every batch needs, read before the first one."""
+    `ahead`, when given, is called once here, in a thread of its own, and what it returns is then
+    run once in each process that will run batches (each worker of the local cluster, or this
+    process): what every batch needs, made once and handed over before the first batch."""
 
     def __init__(self, local_workers: int | None = None, local_server: int | None = None,
-                 ahead: Callable[[], None] | None = None) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cutover-warmup")
+                 ahead: Callable[[], Callable[[], None]] | None = None) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cutover-warmup")
         self._server = self._pool.submit(_start_local_server, local_server)
-        self._cluster = self._pool.submit(_local_cluster, local_workers, ahead) if local_workers else None
-        if ahead is not None and not local_workers:
-            self._pool.submit(_quietly, ahead)
+        made = self._pool.submit(ahead) if ahead is not None else None
+        self._cluster = self._pool.submit(_local_cluster, local_workers, None) if local_workers else None
+        self._ahead: Future[None] | None = None
+        if made is not None:
+            self._ahead = self._pool.submit(_hand_over, made, self._cluster)
 
     def ready(self) -> str | None:
-        """Wait for both; the local cluster's scheduler address, if one was asked for."""
+        """Wait for the server, the cluster and the hand-over; the local cluster's scheduler
+        address, if one was asked for."""
         self._server.result()
-        return self._cluster.result().scheduler_address if self._cluster is not None else None
+        address = self._cluster.result().scheduler_address if self._cluster is not None else None
+        if self._ahead is not None:
+            self._ahead.result()
+        return address
 
     def close(self) -> None:
         """Stop the local cluster (Prefect stops its own server when the process exits)."""
         self._pool.shutdown(wait=True)
         if self._cluster is not None and self._cluster.exception() is None:
             self._cluster.result().close()
+
+
+def _hand_over(made: Future[Callable[[], None]], cluster: Future[Any] | None) -> None:
+    """Run what `made` gives in each worker of the cluster, or in this process without one; a
+    fault, or no answer within AHEAD_SECONDS, leaves the work to the batches."""
+    with contextlib.suppress(Exception):
+        work = made.result(timeout=AHEAD_SECONDS)
+        if cluster is None:
+            work()
+        else:
+            run_in_each_worker(cluster.result(), work)
 
 
 def _start_local_server(port: int | None) -> None:
@@ -198,7 +216,7 @@ def _keep_copy(database: Path, template: Path) -> None:
 
 def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
     import dask
-    from distributed import Client, LocalCluster, wait
+    from distributed import LocalCluster
 
     # Dask read its DASK_* variables when first imported, maybe before prepare_prefect_environment
     # set them; the nannies hand this process's configuration to the workers they start.
@@ -206,14 +224,20 @@ def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
         cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
                                preload=["flows.worker_preload"])
     if ahead is not None:
-        # Best effort: a worker that dies meanwhile (its task then waits for an address that is
-        # gone) or a slow client costs the run at most AHEAD_SECONDS; the batches do it themselves.
-        with contextlib.suppress(Exception), Client(cluster, timeout=AHEAD_SECONDS) as client:
-            # A task pinned to each worker runs in its thread pool, where batches run (Client.run
-            # would block the worker's event loop for as long).
-            wait([client.submit(_quietly, ahead, workers=[address], allow_other_workers=False, pure=False)
-                  for address in client.scheduler_info()["workers"]], timeout=AHEAD_SECONDS)
+        run_in_each_worker(cluster, ahead)
     return cluster
+
+
+def run_in_each_worker(cluster: Any, work: Callable[[], None]) -> None:
+    """Run `work` once in each worker of the cluster, as a task pinned to it (it runs in the
+    worker's thread pool, where batches run: Client.run would block the worker's event loop for as
+    long). Best effort: a worker that dies meanwhile (its task then waits for an address that is
+    gone) or a slow client costs the run at most AHEAD_SECONDS; the batches do it themselves."""
+    from distributed import Client, wait
+
+    with contextlib.suppress(Exception), Client(cluster, timeout=AHEAD_SECONDS) as client:
+        wait([client.submit(_quietly, work, workers=[address], allow_other_workers=False, pure=False)
+              for address in client.scheduler_info()["workers"]], timeout=AHEAD_SECONDS)
 
 
 # The longest the run's start waits for the workers' read-ahead (seconds).

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,7 +169,7 @@ def test_a_read_ahead_that_fails_is_left_to_the_first_batch() -> None:
     environment._quietly(unreachable)  # no raise: the batch meets the fault and reports it
 
 
-def test_the_reference_read_ahead_is_the_one_the_batches_use(tmp_path: Path) -> None:
+def test_the_reference_read_ahead_is_the_one_the_batches_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.db import create_engine
     from flows import cutover_flows
     from migration.extract import read_reference
@@ -176,13 +178,30 @@ def test_the_reference_read_ahead_is_the_one_the_batches_use(tmp_path: Path) -> 
 
     legacy = f"sqlite:///{tmp_path / 'l.db'}"
     generate(legacy, 40, seed=3)
-    cutover_flows.warm_reference(RunConfig(legacy, f"sqlite:///{tmp_path / 't.db'}", AS_OF), "run-1")
-    before = cutover_flows._reference.cache_info()
+    keep = cutover_flows.reference_ahead(RunConfig(legacy, f"sqlite:///{tmp_path / 't.db'}", AS_OF), "run-1")
+    keep = pickle.loads(pickle.dumps(keep))  # as Dask hands it to a worker
+    monkeypatch.setattr(cutover_flows, "read_reference", None)  # a batch process reads nothing of its own
+    keep()
     reference = cutover_flows._reference(legacy, "run-1")
-    after = cutover_flows._reference.cache_info()
-    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     with create_engine(legacy).connect() as conn:
         assert reference == read_reference(conn)  # the cross-case sets the batches need included
+    for n in range(cutover_flows.KEPT_REFERENCES):
+        cutover_flows.keep_reference(f"later-{n}", reference)
+    assert "run-1" not in cutover_flows._REFERENCES  # a long-lived worker keeps only the latest runs'
+
+
+def test_a_run_s_start_hands_over_what_it_made_ahead_once_or_leaves_it_to_the_batches() -> None:
+    made: list[str] = []
+    warmup = environment.Warmup(ahead=lambda: lambda: made.append("kept"))
+    assert warmup.ready() is None and made == ["kept"]  # threads: kept in this very process
+    warmup.close()
+
+    def unreachable() -> Callable[[], None]:
+        raise OSError("the database is down")
+
+    warmup = environment.Warmup(ahead=unreachable)
+    assert warmup.ready() is None  # the run goes on; its batches read the reference themselves
+    warmup.close()
 
 
 @pytest.mark.e2e
