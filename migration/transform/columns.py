@@ -12,7 +12,7 @@ import polars as pl
 
 from migration import parsers
 from migration.parsers import MONTHS, YEAR_PIVOT, clean_text, split_name
-from migration.transform.keys import key_text
+from migration.transform.keys import name_digest
 
 UK_ZONE = "Europe/London"
 # Polars' bundled zone rules stop at 2099 (no summer time from 2100); zoneinfo's go on, so later
@@ -214,8 +214,21 @@ def names(surname: pl.Expr, forenames: pl.Expr) -> pl.Expr:
     return pair.map_batches(_names_series, return_dtype=pl.Struct(NAME_FIELDS), is_elementwise=True)
 
 
+# The hex digit of a UUID's variant nibble, by the digit SHA-1 gave there: the RFC variant (10xx)
+# over its two low bits.
+_VARIANT_DIGITS = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
+
+
 def _keys_series(names: pl.Series) -> pl.Series:
-    return pl.Series(names.name, [None if n is None else key_text(n) for n in names.to_list()], dtype=pl.String)
+    """key_text of each name: SHA-1 in Python (Polars has none), the canonical text in Polars."""
+    digests = pl.Series(names.name, [None if n is None else name_digest(n) for n in names.to_list()],
+                        dtype=pl.Binary)
+    hexed = digests.bin.encode("hex")
+    variant = hexed.str.slice(16, 1).replace_strict(_VARIANT_DIGITS, return_dtype=pl.String)
+    parts = [hexed.str.slice(0, 8), "-", hexed.str.slice(8, 4), "-5", hexed.str.slice(13, 3), "-", variant,
+             hexed.str.slice(17, 3), "-", hexed.str.slice(20, 12)]
+    texts = pl.select(pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])).to_series()
+    return texts.alias(names.name)
 
 
 def key(entity: str, *parts: pl.Expr) -> pl.Expr:

@@ -14,10 +14,15 @@ def key(entity: str, *legacy: object) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, "/".join([entity, *map(str, legacy)]))
 
 
+def name_digest(name: str) -> bytes:
+    """SHA-1 over NAMESPACE and the name: the bytes uuid5 takes its first 16 from (RFC 9562)."""
+    return hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()
+
+
 def key_text(name: str) -> str:
     """The canonical text of uuid5(NAMESPACE, name), without building a UUID object (RFC 9562:
     the first 16 bytes of SHA-1 over namespace and name, version 5 and the RFC variant set)."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest = bytearray(name_digest(name)[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
     h = digest.hex()

@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 
 from migration.transform import columns
-from migration.transform.keys import key_text
 
 
 def _col(column: str | pl.Expr) -> pl.Expr:
@@ -66,5 +65,5 @@ def parsed_dates(frame: pl.DataFrame, column: str, prefix: str) -> pl.DataFrame:
 
 
 def keys_of(entity: str, values: pl.Series) -> pl.Series:
-    """The target keys (canonical text) of a column of legacy keys, each computed once; null stays null."""
-    return per_unique(values, lambda v: None if v is None else key_text(f"{entity}/{v}"), pl.String())
+    """The target keys (canonical text) of a column of legacy keys; null stays null."""
+    return values.to_frame().select(columns.key(entity, pl.col(values.name))).to_series().alias(values.name)

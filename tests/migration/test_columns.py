@@ -183,3 +183,11 @@ def test_keys_are_those_of_keys_py(parts: list[tuple[int, int]]) -> None:
                          schema={"a": pl.Int64, "b": pl.Int64})
     got = frame.select(columns.key("case_note", pl.col("a"), pl.col("b"))).to_series().to_list()
     assert got == [str(key("case_note", a, b)) for a, b in parts]
+
+
+@EXAMPLES
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40))
+def test_keys_of_any_text_are_uuid5_and_null_stays_null(values: list[str | None]) -> None:
+    got = _column(columns.key("person", pl.col("v")), values)
+    assert got == [None if v is None else str(key("person", v)) for v in values]
+    assert all(k is None or k[14] == "5" and k[19] in "89ab" for k in got)  # version 5, the RFC variant
