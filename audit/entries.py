@@ -5,6 +5,8 @@ below has no place for them, and `make_body` refuses anything else."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 import rfc8785
@@ -51,6 +53,30 @@ def make_body(kind: str, **fields: Any) -> dict[str, Any]:
     return body
 
 
+# Integers RFC 8785 writes as they are (ECMAScript numbers hold them exactly).
+EXACT_INTEGER = 2**53 - 1
+
+
 def canonical(body: dict[str, Any]) -> bytes:
-    """RFC 8785 canonical JSON bytes of a body."""
+    """RFC 8785 canonical JSON bytes of a body. A body of ASCII keys, texts and exact integers
+    (every body the tool writes) goes through the standard library's C encoder, whose output for
+    such values is RFC 8785's to the byte (the tests hold the two equal); any other by the rfc8785
+    library, which alone took seconds of the run's own process at each wave's end at 1,000,000 cases."""
+    if _plain(body):
+        with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: the library's verdict stands
+            return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     return rfc8785.dumps(body)
+
+
+def _plain(value: Any) -> bool:
+    """Values whose standard JSON is RFC 8785's: texts, exact integers, booleans, null, and lists
+    and objects of them with ASCII keys (RFC 8785 sorts keys by UTF-16 unit, Python by code point)."""
+    if value is None or isinstance(value, str | bool):
+        return True
+    if isinstance(value, int):
+        return -EXACT_INTEGER <= value <= EXACT_INTEGER
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
