@@ -19,7 +19,7 @@ from core.credentials import resolved_config
 from flows.batch_cut import Cut, cut_wave
 from migration.extract import LegacyReference, read_reference
 from migration.rules.waves import WAVE_ORDER
-from migration.run import RunConfig, engine_for, finish_wave, migrate_batch, prepare, start_wave
+from migration.run import RunConfig, engine_for, finish_wave, ledger_upto, migrate_batch, prepare, start_wave
 
 
 class WaveFailed(RuntimeError):
@@ -105,18 +105,28 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
         # A bounded window of batches in flight: the runner (and Dask's scheduler in this process)
         # holds each submitted task's parameters and state until it is released, so submitting a
         # whole wave at once made this process grow with the wave.
-        window: deque[tuple[list[int], Any]] = deque()
+        window: deque[tuple[int, list[int], Any]] = deque()
         ahead = batches_ahead(runner, max_workers)
+        resolved = resolved_config(cfg)
+
+        def settle_next() -> int:
+            # Batches settle in their order: once this one has, its ledger entries and those of
+            # every batch before it can be appended while the later ones run.
+            n, ids, future = window.popleft()
+            failed = _settle(ids, future)
+            ledger_upto(resolved, run, n)
+            return failed
+
         for n, ids in todo:
             # The ids as one array, not a list: Prefect walks every element of a list parameter
             # several times per submission (looking for futures), in this process.
-            window.append((ids, runner.submit(migrate_batch_task, parameters={
+            window.append((n, ids, runner.submit(migrate_batch_task, parameters={
                 "cfg": cfg, "token": token, "wave": wave, "run_id": run.run_id, "batch_no": n,
                 "case_ids": array("q", ids)})))
             if len(window) > ahead:
-                failures += _settle(*window.popleft())
+                failures += settle_next()
         while window:
-            failures += _settle(*window.popleft())
+            failures += settle_next()
     totals = finish_wave(resolved_config(cfg), run, "failed" if failures else "completed")
     create_table_artifact(key=f"wave-{wave.replace('_', '-')}-totals",
                           table=[{"wave": wave, "batches": len(run.batches), **totals,

@@ -31,14 +31,16 @@ def stage(conn: Connection, run_id: uuid.UUID, batch_no: int, bodies: Iterable[d
 FLUSH_PAGE = 10_000
 
 
-def flush(conn: Connection, run_id: uuid.UUID, page_size: int = FLUSH_PAGE) -> int:
+def flush(conn: Connection, run_id: uuid.UUID, page_size: int = FLUSH_PAGE, *, upto: int | None = None) -> int:
     """Append a run's staged bodies in batch order, a page at a time (a wave of a million-case CID
-    stages hundreds of thousands), then forget them; return how many."""
+    stages hundreds of thousands), then forget them; return how many. With `upto`, only those of
+    batches numbered up to it (the caller knows every one of those has ended: none stages more)."""
     pending = CUTOVER_LEDGER_PENDING
     order = sa.tuple_(pending.c.batch_no, pending.c.ord)
+    mine = [pending.c.run_id == run_id, *([pending.c.batch_no <= upto] if upto is not None else [])]
     done, after = 0, None
     while True:
-        page = (sa.select(pending.c.batch_no, pending.c.ord, pending.c.body).where(pending.c.run_id == run_id)
+        page = (sa.select(pending.c.batch_no, pending.c.ord, pending.c.body).where(*mine)
                 .order_by(pending.c.batch_no, pending.c.ord).limit(page_size))
         if after is not None:
             page = page.where(order > sa.tuple_(*after))
@@ -48,7 +50,7 @@ def flush(conn: Connection, run_id: uuid.UUID, page_size: int = FLUSH_PAGE) -> i
         append(conn, [json.loads(body) for _, _, body in rows])
         done, after = done + len(rows), rows[-1][:2]
     if done:
-        conn.execute(sa.delete(pending).where(pending.c.run_id == run_id))
+        conn.execute(sa.delete(pending).where(*mine))
     return done
 
 

@@ -264,6 +264,17 @@ def _finish_wave_once(cfg: RunConfig, run: WaveRun, status: str) -> dict[str, in
     return totals
 
 
+def ledger_upto(cfg: RunConfig, run: WaveRun, batch_no: int) -> int:
+    """Append to the ledger, in batch order, what the run's batches up to `batch_no` staged (each
+    of them has ended), while the later ones run: the wave's end then has only the rest to append,
+    not the whole wave's entries while every lane waits; retried whole on transient faults."""
+    def once() -> int:
+        with engine_for(cfg.target_url).begin() as conn:
+            return flush(conn, run.run_id, upto=batch_no)
+
+    return with_retries(once, cfg.retry_attempts, cfg.retry_max_wait, what=f"the ledger of wave {run.wave}")
+
+
 def run_wave_locally(cfg: RunConfig, reference: LegacyReference, wave: str) -> dict[str, int]:
     """Run a whole wave in this process without Prefect (tests, and the flows' building block)."""
     run = start_wave(cfg, wave)
