@@ -112,11 +112,23 @@ def _date_stages() -> tuple[tuple[pl.Expr, ...], ...]:
     )
 
 
-def _cid_dates(texts: pl.Series) -> pl.Series:
-    frame = pl.LazyFrame({"s": texts.cast(pl.String)})
+def _parsed_dates(texts: pl.Series) -> pl.Series:
+    frame = pl.LazyFrame({"s": texts})
     for stage in _date_stages():
         frame = frame.with_columns(stage)
-    return collected(frame.select("date")).to_series().alias(texts.name)
+    return collected(frame.select("date")).to_series()
+
+
+def _cid_dates(texts: pl.Series) -> pl.Series:
+    """Each date read once per distinct text when texts repeat (the days of a batch or a plan
+    range do, many times over), else one by one."""
+    values = texts.cast(pl.String)
+    distinct = values.unique()
+    if 2 * distinct.len() > values.len():
+        return _parsed_dates(values).alias(texts.name)
+    table = pl.DataFrame({"s": distinct, "date": _parsed_dates(distinct)})
+    joined = values.to_frame("s").join(table, on="s", how="left", nulls_equal=True, maintain_order="left")
+    return joined["date"].alias(texts.name)
 
 
 def cid_date(text: pl.Expr) -> pl.Expr:

@@ -54,8 +54,9 @@ DATE_TEXTS = st.one_of(
 
 
 @EXAMPLES
-@given(st.lists(DATE_TEXTS, max_size=30))
-def test_dates_read_as_the_scalar_parser_reads_them(texts: list[str | None]) -> None:
+@given(st.lists(DATE_TEXTS, max_size=30), st.integers(1, 4))
+def test_dates_read_as_the_scalar_parser_reads_them(texts: list[str | None], repeats: int) -> None:
+    texts = texts * repeats  # repeated texts are read once each, and given to every row that holds them
     got = _column(columns.cid_date(pl.col("v")), texts)
     want = [vars(parse_cid_date(t)) for t in texts]
     assert got == want
