@@ -80,7 +80,7 @@ def _unused_ca_file(home: Path) -> Path:
         now = dt.datetime.now(dt.UTC)
         certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                        .serial_number(x509.random_serial_number()).not_valid_before(now)
-                       .not_valid_after(now + dt.timedelta(days=1))
+                       .not_valid_after(now + dt.timedelta(days=3650))
                        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                        .sign(key, hashes.SHA256()))
         home.mkdir(parents=True, exist_ok=True)
