@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import uuid
 from array import array
 from collections import deque
@@ -16,10 +17,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.credentials import resolved_config
+from core.log import get_logger
 from flows.batch_cut import Cut, cut_wave
 from migration.extract import LegacyReference, read_reference
+from migration.retry import fault_name
 from migration.rules.waves import WAVE_ORDER
 from migration.run import RunConfig, engine_for, finish_wave, ledger_upto, migrate_batch, prepare, start_wave
+
+log = get_logger("flows")
 
 
 class WaveFailed(RuntimeError):
@@ -33,6 +38,7 @@ progress_hook: Callable[[int], None] | None = None
 # The legacy reference of the latest runs, by run token, in this process (a long-lived worker
 # serves run after run: only the latest few are kept).
 _REFERENCES: dict[str, LegacyReference] = {}
+_KEEPING = threading.Lock()  # batches on threads keep and evict side by side
 KEPT_REFERENCES = 4
 
 
@@ -49,9 +55,10 @@ def _reference(legacy_url: str, token: str) -> LegacyReference:
 
 def keep_reference(token: str, reference: LegacyReference) -> None:
     """Keep the run's legacy reference in this process for its batches."""
-    _REFERENCES[token] = reference
-    while len(_REFERENCES) > KEPT_REFERENCES:
-        _REFERENCES.pop(next(iter(_REFERENCES)))
+    with _KEEPING:
+        _REFERENCES[token] = reference
+        while len(_REFERENCES) > KEPT_REFERENCES:
+            _REFERENCES.pop(next(iter(_REFERENCES)))
 
 
 def reference_ahead(cfg: RunConfig, token: str) -> Callable[[], None]:
@@ -114,7 +121,11 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
             # every batch before it can be appended while the later ones run.
             n, ids, future = window.popleft()
             failed = _settle(ids, future)
-            ledger_upto(resolved, run, n)
+            try:
+                ledger_upto(resolved, run, n)
+            except Exception as exc:  # the wave's end appends whatever is left, as it always did
+                log.warning("wave %s: the ledger entries of batch %d wait for the wave's end (%s)", wave, n,
+                            fault_name(exc))
             return failed
 
         for n, ids in todo:

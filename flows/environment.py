@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -145,12 +146,13 @@ class Warmup:
 def _hand_over(made: Future[Callable[[], None]], cluster: Future[Any] | None) -> None:
     """Run what `made` gives in each worker of the cluster, or in this process without one; a
     fault, or no answer within AHEAD_SECONDS, leaves the work to the batches."""
+    deadline = time.monotonic() + AHEAD_SECONDS  # one limit for the read and the hand-over together
     with contextlib.suppress(Exception):
         work = made.result(timeout=AHEAD_SECONDS)
         if cluster is None:
             work()
         else:
-            run_in_each_worker(cluster.result(), work)
+            run_in_each_worker(cluster.result(), work, max(deadline - time.monotonic(), 1.0))
 
 
 def _start_local_server(port: int | None) -> None:
@@ -228,16 +230,18 @@ def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
     return cluster
 
 
-def run_in_each_worker(cluster: Any, work: Callable[[], None]) -> None:
+def run_in_each_worker(cluster: Any, work: Callable[[], None], limit: float | None = None) -> None:
     """Run `work` once in each worker of the cluster, as a task pinned to it (it runs in the
     worker's thread pool, where batches run: Client.run would block the worker's event loop for as
     long). Best effort: a worker that dies meanwhile (its task then waits for an address that is
-    gone) or a slow client costs the run at most AHEAD_SECONDS; the batches do it themselves."""
+    gone) or a slow client costs the run at most `limit` (AHEAD_SECONDS unless given); the batches
+    do it themselves."""
     from distributed import Client, wait
 
-    with contextlib.suppress(Exception), Client(cluster, timeout=AHEAD_SECONDS) as client:
+    limit = AHEAD_SECONDS if limit is None else limit
+    with contextlib.suppress(Exception), Client(cluster, timeout=limit) as client:
         wait([client.submit(_quietly, work, workers=[address], allow_other_workers=False, pure=False)
-              for address in client.scheduler_info()["workers"]], timeout=AHEAD_SECONDS)
+              for address in client.scheduler_info()["workers"]], timeout=limit)
 
 
 # The longest the run's start waits for the workers' read-ahead (seconds).

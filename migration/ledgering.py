@@ -49,8 +49,8 @@ def flush(conn: Connection, run_id: uuid.UUID, page_size: int = FLUSH_PAGE, *, u
             break
         append(conn, [json.loads(body) for _, _, body in rows])
         done, after = done + len(rows), rows[-1][:2]
-    if done:
-        conn.execute(sa.delete(pending).where(*mine))
+    if after is not None:  # exactly what was read and appended: up to the last row read, in batch order
+        conn.execute(sa.delete(pending).where(*mine, order <= sa.tuple_(*after)))
     return done
 
 
