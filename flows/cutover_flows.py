@@ -22,7 +22,16 @@ from flows.batch_cut import Cut, cut_wave
 from migration.extract import LegacyReference, read_reference
 from migration.retry import fault_name
 from migration.rules.waves import WAVE_ORDER
-from migration.run import RunConfig, engine_for, finish_wave, ledger_upto, migrate_batch, prepare, start_wave
+from migration.run import (
+    RunConfig,
+    WaveRun,
+    engine_for,
+    finish_wave,
+    ledger_upto,
+    migrate_batch,
+    prepare,
+    start_wave,
+)
 
 log = get_logger("flows")
 
@@ -121,11 +130,7 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
             # every batch before it can be appended while the later ones run.
             n, ids, future = window.popleft()
             failed = _settle(ids, future)
-            try:
-                ledger_upto(resolved, run, n)
-            except Exception as exc:  # the wave's end appends whatever is left, as it always did
-                log.warning("wave %s: the ledger entries of batch %d wait for the wave's end (%s)", wave, n,
-                            fault_name(exc))
+            append_settled(resolved, run, n)
             return failed
 
         for n, ids in todo:
@@ -151,6 +156,16 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
     if failures:
         raise WaveFailed(f"wave {wave}: {failures} of {len(todo)} batch(es) failed")
     return totals
+
+
+def append_settled(cfg: RunConfig, run: WaveRun, batch_no: int) -> None:
+    """Append the ledger entries of the wave's batches up to this settled one; if that fails, they
+    wait for the wave's end, which appends whatever is left (a fault here never stops the wave)."""
+    try:
+        ledger_upto(cfg, run, batch_no)
+    except Exception as exc:
+        log.warning("wave %s: the ledger entries of batch %d wait for the wave's end (%s)", run.wave, batch_no,
+                    fault_name(exc))
 
 
 def running_lanes(runner: Any, max_workers: int) -> int:
