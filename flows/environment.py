@@ -122,7 +122,7 @@ class Warmup:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cutover-warmup")
         self._server = self._pool.submit(_start_local_server, local_server)
         made = self._pool.submit(ahead) if ahead is not None else None
-        self._cluster = self._pool.submit(_local_cluster, local_workers, None) if local_workers else None
+        self._cluster = self._pool.submit(_local_cluster, local_workers) if local_workers else None
         self._ahead: Future[None] | None = None
         if made is not None:
             self._ahead = self._pool.submit(_hand_over, made, self._cluster)
@@ -216,7 +216,7 @@ def _keep_copy(database: Path, template: Path) -> None:
     partial.replace(template)
 
 
-def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
+def _local_cluster(workers: int) -> Any:
     import dask
     from distributed import LocalCluster
 
@@ -225,8 +225,6 @@ def _local_cluster(workers: int, ahead: Callable[[], None] | None) -> Any:
     with dask.config.set(dask.config.merge(dask.config.config, dask.config.collect_env())):
         cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
                                preload=["flows.worker_preload"])
-    if ahead is not None:
-        run_in_each_worker(cluster, ahead)
     return cluster
 
 

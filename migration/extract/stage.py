@@ -33,17 +33,15 @@ def left_flight(batch: Batch, read: LegacyBatch, case_ids: list[int]) -> Left:
     CASE_ID -> (CASE_REF, reason). The stated policy: such a case leaves the target and counts as
     excluded; if it comes back into flight, the next run of its wave migrates it again."""
     # Imported on use: migration.plan imports the load, which imports the transform, which imports this package.
-    from migration.plan.classify import in_flight_columns
+    from migration.plan.classify import DECISION_FIELDS, in_flight_columns
 
-    decided = ("OUTCOME_CD", "DECISION_DT", "APPEAL_LODGED_FLG")
     latest = (read["DECISION"].filter(pl.col("DELETED_FLG").fill_null("N") != "Y")
               .unique("CASE_ID", keep="last", maintain_order=True)
               .select("CASE_ID", pl.col("DECISION_ID").cast(pl.String).alias("D_DECISION_ID"),
-                      *(pl.col(name).alias(f"D_{name}") for name in decided)))
-    rules = current_rules()
-    window = rules.appeal_window_days if batch.job.appeal_window_days is None else batch.job.appeal_window_days
+                      *(pl.col(name).alias(f"D_{name}") for name in DECISION_FIELDS)))
     headers = read["CASE_HDR"].join(latest, on="CASE_ID", how="left", maintain_order="left")
-    gone = in_flight_columns(headers, batch.reference, batch.job.as_of, window, rules).filter(~pl.col("in_flight"))
+    gone = in_flight_columns(headers, batch.reference, batch.job.as_of, batch.job.appeal_window_days,
+                             current_rules()).filter(~pl.col("in_flight"))
     left: Left = {cid: (ref, reason) for cid, ref, reason in gone.select("CASE_ID", "CASE_REF", "reason").rows()}
     found = set(read.case_ids)
     left.update({cid: (None, "missing_in_legacy") for cid in case_ids if cid not in found})

@@ -132,8 +132,7 @@ def classified(conn: Connection, as_of: dt.date, *, appeal_window_days: int | No
         rules = replace(rules, older_case_months=older_months)
     if reference is None:
         reference = read_reference(conn, cross_case=False)
-    window = rules.appeal_window_days if appeal_window_days is None else appeal_window_days
-    return classified_frames(conn, as_of, reference, rules, window)
+    return classified_frames(conn, as_of, reference, rules, appeal_window_days)
 
 
 def build_plan(conn: Connection, as_of: dt.date, *, appeal_window_days: int | None = None,

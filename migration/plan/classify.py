@@ -42,11 +42,17 @@ CLASSIFIED_SCHEMA = pl.Schema({"CASE_ID": pl.Int64(), "CASE_REF": _TEXT, "wave":
                                "reason": _TEXT})
 
 
-def in_flight_columns(headers: pl.DataFrame, reference: LegacyReference, as_of: dt.date, window: int,
+# The latest live decision's fields the in-flight rule reads, each as D_<field> beside its header.
+DECISION_FIELDS = ("OUTCOME_CD", "DECISION_DT", "APPEAL_LODGED_FLG")
+
+
+def in_flight_columns(headers: pl.DataFrame, reference: LegacyReference, as_of: dt.date, window: int | None,
                       rules: Rules) -> pl.DataFrame:
     """The headers with `in_flight` and `reason` (null when in flight), by build.is_in_flight's
-    rule. `headers`: CASE_HDR's DELETED_FLG, DATE_RCVD and STATUS_CD with the latest live
-    decision's D_DECISION_ID (null without one), D_OUTCOME_CD, D_DECISION_DT and D_APPEAL_LODGED_FLG."""
+    rule (`window`: the appeal window in days; None: the rules'). `headers`: CASE_HDR's
+    DELETED_FLG, DATE_RCVD and STATUS_CD with the latest live decision's D_DECISION_ID (null
+    without one) and its DECISION_FIELDS."""
+    window = rules.appeal_window_days if window is None else window
     status = columns.code(pl.col("STATUS_CD")).fill_null("")
     terminal = status.is_in([code for code, (is_terminal, _) in reference.statuses.items() if is_terminal])
     deleted = columns.flag(pl.col("DELETED_FLG"))
@@ -89,7 +95,7 @@ def _headers(low: int, high: int) -> sa.Select[Any]:
     own = [CASE_HDR.c[name] for name in list(HEADER_SCHEMA)[:10]]
     return (sa.select(*own, sa.cast(main.c.PERSON_ID, sa.Text).label("MAIN_PERSON_ID"), PERSON.c.NATIONALITY,
                       PERSON.c.GENDER, sa.cast(DECISION.c.DECISION_ID, sa.Text).label("D_DECISION_ID"),
-                      DECISION.c.OUTCOME_CD, DECISION.c.DECISION_DT, DECISION.c.APPEAL_LODGED_FLG)
+                      *(DECISION.c[name] for name in DECISION_FIELDS))
             .select_from(CASE_HDR.outerjoin(main, main.c.CASE_ID == CASE_HDR.c.CASE_ID)
                          .outerjoin(PERSON, PERSON.c.PERSON_ID == main.c.PERSON_ID)
                          .outerjoin(latest, latest.c.CASE_ID == CASE_HDR.c.CASE_ID)
@@ -118,7 +124,7 @@ def key_ranges(conn: Connection, size: int = RANGE) -> list[tuple[int, int]]:
 
 
 def classified_frames(conn: Connection, as_of: dt.date, reference: LegacyReference, rules: Rules,
-                      window: int, *, size: int = RANGE) -> Iterator[pl.DataFrame]:
+                      window: int | None, *, size: int = RANGE) -> Iterator[pl.DataFrame]:
     """Every CID case, a key range at a time in key order, as CLASSIFIED_SCHEMA frames: in flight
     with its wave (the first cohort its facts match) or excluded with the reason."""
     # A range's look-ups of its persons and decisions read the indexes, as a batch's do, rather

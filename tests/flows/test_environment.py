@@ -71,7 +71,7 @@ def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
 
     monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
     environment.prepare_prefect_environment(tmp_path)
-    cluster = environment._local_cluster(1, None)
+    cluster = environment._local_cluster(1)
     try:
         with Client(cluster) as client:
             # Its sampling thread kept every profile it took: a worker grew with each batch.
@@ -90,7 +90,7 @@ def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monk
     environment.prepare_prefect_environment(tmp_path)
     port = environment.claim_local_server()
     assert port is not None and environment.claim_local_server() == port  # chosen once per process
-    cluster = environment._local_cluster(1, None)
+    cluster = environment._local_cluster(1)
     try:
         with Client(cluster) as client:
             # Without the address a worker's first task started a Prefect server of its own.
@@ -153,8 +153,9 @@ def test_what_batches_need_is_read_ahead_once_in_each_local_worker(tmp_path: Pat
     def note_process() -> None:
         (tmp_path / str(environment.os.getpid())).touch()
 
-    cluster = environment._local_cluster(2, note_process)
+    cluster = environment._local_cluster(2)
     try:
+        environment.run_in_each_worker(cluster, note_process)
         with Client(cluster) as client:
             workers = set(client.run(environment.os.getpid).values())
     finally:
@@ -210,7 +211,8 @@ def test_a_read_ahead_that_does_not_end_holds_the_run_s_start_no_longer_than_its
     environment.prepare_prefect_environment(tmp_path)
     monkeypatch.setattr(environment, "AHEAD_SECONDS", 1)
     started = time.monotonic()
-    cluster = environment._local_cluster(1, lambda: time.sleep(90))  # a worker stuck, or gone
+    cluster = environment._local_cluster(1)
+    environment.run_in_each_worker(cluster, lambda: time.sleep(90))  # a worker stuck, or gone
     waited = time.monotonic() - started
     try:
         assert len(cluster.workers) == 1  # the run gets its cluster
