@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from migration.batch import Batch
-from migration.load.digests import record_digests
+from migration.load.digests import owner_column, record_digests, record_new_digests
 from migration.load.direct import Frames, is_empty, key_of, split_new, uuids, write_new
 from migration.load.persons import refresh_persons, replace_sources
 from migration.load.staging import stage_frame
@@ -54,7 +54,7 @@ def write_rows(conn: Connection, result: TransformResult) -> None:
             merge(conn, table, stages[table.name])
             record_digests(conn, table, uuids(conn, held[table.name][pk]), stages, held_cases)
         if not new[table.name].is_empty():
-            record_digests(conn, table, uuids(conn, new[table.name][pk]), new_rows=True)
+            record_new_digests(conn, table, uuids(conn, new[table.name][owner_column(table)]))
     delete_stale_children(conn, stages, held, held_cases)
     # A person written once is its batch's own: no other case read it, so its row and addresses
     # are already what the readings say.

@@ -75,24 +75,23 @@ def hashed_rows(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool
 
 
 def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stages: Stages | None = None,
-                   held_cases: Sequence[Any] | None = None, *, new_rows: bool = False) -> None:
+                   held_cases: Sequence[Any] | None = None) -> None:
     """Record (or refresh) the digests of the rows with these primary keys, as the database
     computes them now. Given the batch's staging tables (whose rows the merge left as staged),
     rows are hashed there, with no lookups in the target; a person, whose row a record with a
     lower PERSON_ID can stand for, is always hashed where it stands. `held_cases`, the batch's
     cases the target held before it (None: not known), spares looking for earlier digests of
-    rows that hang off cases the target never held; `new_rows`, rows this transaction inserted
-    where no row of their keys stood (a removed row's digest goes with it), spares it for all."""
+    rows that hang off cases the target never held."""
     if not keys:
         return
     if table is PERSON:
         chosen = key_list(conn, next(iter(table.primary_key)), keys)
-        conn.execute(_person_digests(conn, hashed_rows(conn, table, chosen).subquery(), replace=not new_rows))
+        conn.execute(_person_digests(conn, hashed_rows(conn, table, chosen).subquery(), replace=True))
         return
     staged = stages if stages and table.name in stages else None
     where: list[sa.ColumnElement[bool]] = [] if staged else [key_list(conn, next(iter(table.primary_key)), keys)]
     case_bound = held_cases is not None and "case_id" in table.c
-    if new_rows or (case_bound and not held_cases):
+    if case_bound and not held_cases:
         recorded_before = []  # a row hangs off its case: no case held before, no row recorded before
     elif table.name in INDEXED_RANGE:
         recorded_before = _buckets_recording_some_of(conn, table, where, staged)
@@ -104,6 +103,26 @@ def record_digests(conn: Connection, table: sa.Table, keys: Sequence[Any], stage
     if recorded_before:
         _drop_entries(conn, table, recorded_before, keys)
     conn.execute(_insert_parts(table, hashed_rows(conn, table, *where, sources=staged).subquery()))
+
+
+def record_new_digests(conn: Connection, table: sa.Table, owners: Sequence[Any]) -> None:
+    """Record the digests of the rows this transaction wrote for cases (persons, for `person` and
+    `address`) the target never held, found by those owners' keys: every row hanging off such an
+    owner is new, so no earlier digest is looked for, and finding the rows by owner reads a few
+    index entries per case where their own keys would cost one look-up per row."""
+    if not owners:
+        return
+    chosen = key_list(conn, table.c[owner_column(table)], owners)
+    if table is PERSON:
+        conn.execute(_person_digests(conn, hashed_rows(conn, table, chosen).subquery(), replace=False))
+        return
+    conn.execute(_insert_parts(table, hashed_rows(conn, table, chosen).subquery()))
+
+
+def owner_column(table: sa.Table) -> str:
+    """The column holding the key of what a business row hangs off: its person for `person` and
+    `address`, its case for every other table."""
+    return "person_id" if table in (PERSON, ADDRESS) else "case_id"
 
 
 def forget_digests(conn: Connection, table: sa.Table, keys: Sequence[Any]) -> None:

@@ -13,10 +13,11 @@ from sqlalchemy.engine import Connection
 
 from core.dialects import dialect_of
 from core.log import get_logger
+from migration.load.digests import owner_column
 from migration.load.foreign_keys import check_references, skip_row_checks
 from migration.load.rejects import is_refusal
 from migration.load.staging import copy_frame
-from migration.target_schema import ADDRESS, BUSINESS_TABLES, PERSON
+from migration.target_schema import BUSINESS_TABLES
 
 Frames = dict[str, pl.DataFrame]
 log = get_logger("load")
@@ -37,7 +38,8 @@ def split_new(frames: Mapping[str, pl.DataFrame], held_cases: Collection[uuid.UU
     held: Frames = {}
     for table in BUSINESS_TABLES:
         frame = frames[table.name]
-        column, keys = ("person_id", persons) if table in (PERSON, ADDRESS) else ("case_id", cases)
+        column = owner_column(table)
+        keys = persons if column == "person_id" else cases
         is_held = pl.col(column).is_in(keys.implode())
         new[table.name], held[table.name] = frame.filter(~is_held), frame.filter(is_held)
     return new, held

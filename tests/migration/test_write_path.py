@@ -33,7 +33,8 @@ from migration.target_schema import (
 from migration.transform import Transform, TransformResult
 from migration.transform.frames import CASE_COLUMN
 from tests.conftest import Databases
-from tests.helpers import AS_OF, dump, generate
+from reconciliation.hashing import target_digests
+from tests.helpers import AS_OF, dump, generate, recorded_digests
 
 AWKWARD = ["", "say \"hi\"", "a,b", "line\nbreak\r\nand more", "back\\slash", "\\N", "NULL", "Zoë Ł 東京 🙂", " ",
            None, "'single'", "tab\there", ","]
@@ -193,3 +194,8 @@ def test_new_cases_are_written_once_and_held_ones_merged(databases: Databases, t
     _write(target, result)
     assert fell_back == [False, False]
     assert dump(target, (*BUSINESS_TABLES, CUTOVER_PERSON_SOURCE)) == _fresh(databases, legacy, result)
+    with create_engine(target).connect() as conn:  # each row's digest once, as reconciliation reads it now
+        for table in BUSINESS_TABLES:
+            now = {(str(k), int(r), f) for r, k, f, _ in conn.execute(target_digests(conn, table))}
+            assert len(now) == conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() > 0
+            assert recorded_digests(conn, table.name) == now, table.name
