@@ -4,7 +4,7 @@ transaction (case states, findings, exclusions, the staged ledger bodies, the co
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -58,7 +58,8 @@ def Bookkeep(conn: Connection, batch: Batch) -> Batch:
              "legacy_fingerprint": o.legacy_fingerprint, "target_fingerprint": o.target_fingerprint,
              "run_id": job.run_id} for o in result.outcomes])
     copy_rows(conn, CUTOVER_FINDING, [
-        {k: v for k, v in asdict(f).items() if k != "legacy_ref"} | {"wave": job.wave, "run_id": job.run_id}
+        {"legacy_case_id": f.legacy_case_id, "rule": f.rule, "entity": f.entity, "field": f.field,
+         "legacy_key": f.legacy_key, "defect": f.defect, "action": f.action, "wave": job.wave, "run_id": job.run_id}
         for f in result.findings])
     counts = batch.counts()
     stage(conn, job.run_id, job.batch_no, batch_bodies(job.run_id, job.wave, job.batch_no, list(job.case_ids),

@@ -142,8 +142,10 @@ def target_fingerprints(rows: dict[str, pl.DataFrame]) -> dict[int, str]:
     # Polars sorts text by its UTF-8 bytes, which is the order of its code points.
     texts = pl.concat([row_texts(table, frame) for table, frame in rows.items()]).sort(CASE_COLUMN, "text")
     joined = texts.group_by(CASE_COLUMN, maintain_order=True).agg(pl.col("text").str.join("\n"))
-    return {case_id: hashlib.sha256(text.encode()).hexdigest()
-            for case_id, text in zip(joined[CASE_COLUMN].to_list(), joined["text"].to_list(), strict=True)}
+    # Hashed as Polars holds the text (UTF-8 bytes), never decoded into Python strings and back.
+    encoded = joined["text"].cast(pl.Binary).to_list()
+    return {case_id: hashlib.sha256(data).hexdigest()
+            for case_id, data in zip(joined[CASE_COLUMN].to_list(), encoded, strict=True)}
 
 
 # Rows that cases of a batch share (a human on two cases, and so that human's addresses): the

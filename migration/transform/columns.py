@@ -12,7 +12,7 @@ import polars as pl
 
 from migration import parsers
 from migration.parsers import MONTHS, YEAR_PIVOT, clean_text, split_name
-from migration.transform.keys import name_digest
+from migration.transform.keys import name_digest, normalised_ho_ref
 
 UK_ZONE = "Europe/London"
 # Polars' bundled zone rules stop at 2099 (no summer time from 2100); zoneinfo's go on, so later
@@ -23,6 +23,7 @@ ZONE_RULES_END_YEAR = 2100
 PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in PY_WHITESPACE) + "]"
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+_NOT_PLAIN = r"[^\t\n\r\x20-\x7E]"
 
 DATE_FIELDS = {"value": pl.Date(), "precision": pl.String(), "problem": pl.String()}
 TIME_FIELDS = {"value": pl.Datetime("us", "UTC"), "problem": pl.String()}
@@ -176,18 +177,31 @@ def _through_python(values: pl.Series, fn: Callable[[Any], Any], keep: pl.Series
 
 def _cleaned_series(values: pl.Series) -> pl.Series:
     raw = values.cast(pl.String)
-    text = raw.str.replace_all(_CONTROL, "")
-    control = (text != raw).fill_null(False)
-    mojibake = pl.Series([False] * len(raw), dtype=pl.Boolean)
-    # ftfy and its detector run once per distinct value holding non-ASCII text: clean_text decides.
-    # (UTF-8 spends one byte a character only on ASCII.)
-    places = (raw.str.len_bytes() != raw.str.len_chars()).fill_null(False).arg_true()
-    if not places.is_empty():
-        memo: dict[str, tuple[str, tuple[str, ...]]] = {}
-        slow = [memo[v] if v in memo else memo.setdefault(v, clean_text(v)) for v in raw.gather(places).to_list()]
-        text = text.scatter(places, pl.Series([t for t, _ in slow], dtype=pl.String))
-        control = control.scatter(places, pl.Series(["control_chars" in r for _, r in slow], dtype=pl.Boolean))
-        mojibake = mojibake.scatter(places, pl.Series(["mojibake" in r for _, r in slow], dtype=pl.Boolean))
+    text = raw.clone()  # scatter writes in place
+    control = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
+    mojibake = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
+    # One scan sets aside the values holding anything but printable ASCII, tab and line ends: only
+    # those can hold a control character or text ftfy would change; the rest stand as they are.
+    odd = raw.str.contains(_NOT_PLAIN).fill_null(False).arg_true()
+    if not odd.is_empty():
+        some = raw.gather(odd)
+        some_text = some.str.replace_all(_CONTROL, "")
+        some_control = some_text != some
+        some_mojibake = pl.repeat(False, len(some), dtype=pl.Boolean, eager=True)
+        # ftfy and its detector run once per distinct value holding non-ASCII text: clean_text decides.
+        # (UTF-8 spends one byte a character only on ASCII.)
+        places = (some.str.len_bytes() != some.str.len_chars()).arg_true()
+        if not places.is_empty():
+            memo: dict[str, tuple[str, tuple[str, ...]]] = {}
+            slow = [memo[v] if v in memo else memo.setdefault(v, clean_text(v)) for v in some.gather(places).to_list()]
+            some_text = some_text.scatter(places, pl.Series([t for t, _ in slow], dtype=pl.String))
+            some_control = some_control.scatter(places, pl.Series(["control_chars" in r for _, r in slow],
+                                                                  dtype=pl.Boolean))
+            some_mojibake = some_mojibake.scatter(places, pl.Series(["mojibake" in r for _, r in slow],
+                                                                    dtype=pl.Boolean))
+        text = text.scatter(odd, some_text)
+        control = control.scatter(odd, some_control)
+        mojibake = mojibake.scatter(odd, some_mojibake)
     cleaned = pl.DataFrame({"text": text, "control_chars": control, "mojibake": mojibake}).to_struct(values.name)
     return pl.select(pl.when(pl.lit(raw).is_not_null()).then(pl.lit(cleaned))).to_series().alias(values.name)
 
@@ -246,4 +260,30 @@ def _keys_series(names: pl.Series) -> pl.Series:
 def key(entity: str, *parts: pl.Expr) -> pl.Expr:
     """keys.key(entity, *parts) per row, as canonical UUID text; null where a part is null."""
     name = pl.concat_str([pl.lit(entity), *(p.cast(pl.String) for p in parts)], separator="/")
+    return name.map_batches(_keys_series, return_dtype=pl.String, is_elementwise=True)
+
+
+def _ho_refs_series(values: pl.Series) -> pl.Series:
+    raw = values.cast(pl.String)
+    # Polars upper-cases ASCII as Python does; text with any other character goes through the
+    # scalar rule (UTF-8 spends one byte a character only on ASCII).
+    refs = raw.str.replace_all(_WHITESPACE_CLASS, "").str.to_uppercase()
+    places = (raw.str.len_bytes() != raw.str.len_chars()).fill_null(False).arg_true()
+    if not places.is_empty():
+        slow = [normalised_ho_ref(v) for v in raw.gather(places).to_list()]
+        refs = refs.scatter(places, pl.Series(slow, dtype=pl.String))
+    return pl.select(pl.when(pl.lit(refs) != "").then(pl.lit(refs))).to_series().alias(values.name)
+
+
+def ho_ref(text: pl.Expr) -> pl.Expr:
+    """Home Office references as keys.normalised_ho_ref reads them: no whitespace, upper case,
+    null when nothing is left."""
+    return text.map_batches(_ho_refs_series, return_dtype=pl.String, is_elementwise=True)
+
+
+def person_key(person_id: pl.Expr, ho: pl.Expr) -> pl.Expr:
+    """keys.person_key_text per row, from PERSON_ID and the reference `ho_ref` gives: the human's
+    key by Home Office reference where there is one, else by PERSON_ID."""
+    name = (pl.when(ho.is_not_null()).then(pl.concat_str(pl.lit("person/ho/"), ho))
+            .otherwise(pl.concat_str(pl.lit("person/id/"), person_id.cast(pl.String))))
     return name.map_batches(_keys_series, return_dtype=pl.String, is_elementwise=True)

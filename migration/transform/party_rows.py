@@ -14,8 +14,8 @@ from migration.extract.reference import LegacyReference
 from migration.parsers import clean_text, normalise_postcode, split_name
 from migration.rules import Rules
 from migration.target_schema import NAME_MAX
+from migration.transform import columns
 from migration.transform.findings import found
-from migration.transform.keys import normalised_ho_ref, person_key_text
 from migration.transform.lookups import code, derive, flag, keys_of, lookup, parsed_dates
 from migration.transform.nationality import NationalityMapper
 
@@ -60,9 +60,9 @@ def _person_values(persons: pl.DataFrame, rules: Rules, nationality: Nationality
         "_forenames_repairs": REPAIRS, "_split": pl.Boolean(), "_nameless": pl.Boolean()})
     frame = parsed_dates(frame, "DOB", "_dob")
     frame = derive(frame, ["NATIONALITY"], nationality.map, {"_iso3": pl.String(), "_how": pl.String()})
-    frame = derive(frame, ["PERSON_ID", "HO_REF"], lambda pid, ho: (normalised_ho_ref(ho), person_key_text(pid, ho)),
-                   {"_ho": pl.String(), "_key": pl.String()})
-    return frame.with_columns(lookup(code("GENDER"), rules.genders).alias("_gender"))
+    frame = frame.with_columns(columns.ho_ref(pl.col("HO_REF")).alias("_ho"))
+    return frame.with_columns(columns.person_key(pl.col("PERSON_ID"), pl.col("_ho")).alias("_key"),
+                              lookup(code("GENDER"), rules.genders).alias("_gender"))
 
 
 def _repairs(frame: pl.DataFrame, column: str, entity: str, field: str, key: str) -> pl.DataFrame:

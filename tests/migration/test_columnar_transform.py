@@ -5,6 +5,7 @@ frames cut and joined by case, and the child tables' contract (`child_frames`)."
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -72,6 +73,19 @@ def test_the_target_fingerprint_sees_every_value_and_no_row_order() -> None:
     changed = dict(result.rows, appointment=result.rows["appointment"].with_columns(
         pl.col("venue").str.to_lowercase()))
     assert target_fingerprints(changed) != prints
+
+
+def test_the_target_fingerprint_is_sha256_of_the_sorted_row_texts_in_utf8() -> None:
+    result = transform_batch(_batch("asylum_dst_rebooked", "control_chars"), REFERENCE, AS_OF)
+    rows = dict(result.rows, appointment=result.rows["appointment"].with_columns(pl.lit("Zoë 東京 🙂").alias("venue")))
+    texts: dict[int, list[str]] = {}
+    for table, frame in rows.items():
+        for case_id, text in row_texts(table, frame).iter_rows():
+            texts.setdefault(case_id, []).append(text)
+    assert len(texts) == 2 and any(not t.isascii() for case in texts.values() for t in case)
+    expected = {case_id: hashlib.sha256("\n".join(sorted(case)).encode()).hexdigest()
+                for case_id, case in texts.items()}
+    assert target_fingerprints(rows) == expected
 
 
 def test_a_null_and_a_text_that_looks_like_one_read_differently() -> None:

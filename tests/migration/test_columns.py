@@ -21,7 +21,7 @@ from migration.parsers import (
     uk_local_to_utc,
 )
 from migration.transform import columns
-from migration.transform.keys import key
+from migration.transform.keys import key, normalised_ho_ref, person_key_text
 
 EXAMPLES = settings(max_examples=150, deadline=None)
 WHITESPACE = st.text(alphabet=st.sampled_from(columns.PY_WHITESPACE + " "), max_size=2)
@@ -192,3 +192,18 @@ def test_keys_of_any_text_are_uuid5_and_null_stays_null(values: list[str | None]
     got = _column(columns.key("person", pl.col("v")), values)
     assert got == [None if v is None else str(key("person", v)) for v in values]
     assert all(k is None or k[14] == "5" and k[19] in "89ab" for k in got)  # version 5, the RFC variant
+
+
+HO_REFS = st.one_of(st.none(), st.text(max_size=12),
+                    st.text(alphabet=st.sampled_from("ab19 \t\x1c\x85\xa0\u3000ßſıé/"), max_size=8))
+
+
+@EXAMPLES
+@given(st.lists(st.tuples(st.integers(1, 10**9), HO_REFS), max_size=30))
+def test_person_keys_and_references_are_those_of_keys_py(people: list[tuple[int, str | None]]) -> None:
+    frame = pl.DataFrame({"id": [p for p, _ in people], "ho": [h for _, h in people]},
+                         schema={"id": pl.Int64, "ho": pl.String})
+    got = frame.with_columns(columns.ho_ref(pl.col("ho")).alias("ho")).with_columns(
+        columns.person_key(pl.col("id"), pl.col("ho")).alias("key"))
+    assert got["ho"].to_list() == [normalised_ho_ref(h) for _, h in people]
+    assert got["key"].to_list() == [person_key_text(p, h) for p, h in people]

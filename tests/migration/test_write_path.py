@@ -32,8 +32,8 @@ from migration.target_schema import (
 )
 from migration.transform import Transform, TransformResult
 from migration.transform.frames import CASE_COLUMN
-from tests.conftest import Databases
 from reconciliation.hashing import target_digests
+from tests.conftest import Databases
 from tests.helpers import AS_OF, dump, generate, recorded_digests
 
 AWKWARD = ["", "say \"hi\"", "a,b", "line\nbreak\r\nand more", "back\\slash", "\\N", "NULL", "Zoë Ł 東京 🙂", " ",
