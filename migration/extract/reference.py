@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.dialects import dialect_of
 from legacy.schema import CASE_HDR, PERSON, REF_NATIONALITY, REF_STATUS, REF_UNIT
 
 
@@ -22,14 +24,22 @@ class LegacyReference:
     colliding_refs: frozenset[str]  # normalised CASE_REF held by more than one case
 
 
-def _normalised(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    return sa.func.upper(sa.func.replace(sa.func.trim(column), " ", ""))
+def _held_twice(conn: Connection, column: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> frozenset[str]:
+    """The references of a column that more than one row holds, each read as the batches read it
+    (no whitespace of any kind, upper case: a tab or a no-break space inside one counts as nothing)."""
+    # Imported here: the transform package imports this module, and columns sits in it.
+    from migration.transform.columns import compact_upper
+
+    stmt = sa.select(column.label("ref")).where(column.is_not(None), *where)
+    frame = dialect_of(conn).read_frame(conn, stmt, pl.Schema({"ref": pl.String()}))
+    counted = frame.group_by(compact_upper(pl.col("ref")).alias("ref")).len()
+    return frozenset(counted.filter(pl.col("len") > 1)["ref"].to_list())
 
 
 def read_reference(conn: Connection, *, cross_case: bool = True) -> LegacyReference:
-    """Read the code tables, and find duplicate Home Office refs and colliding case refs in SQL
-    (unless `cross_case` is false: planning needs only the code tables, and at 1,000,000 cases
-    those two aggregates over every person and case take seconds)."""
+    """Read the code tables, and find duplicate Home Office refs and colliding case refs (unless
+    `cross_case` is false: planning needs only the code tables, and at 1,000,000 cases reading
+    every person's and case's reference takes seconds)."""
     statuses = {
         r.STATUS_CD.strip().upper(): (r.TERMINAL_FLG == "Y", bool((r.RETIRED_DT or "").strip()))
         for r in conn.execute(sa.select(REF_STATUS))
@@ -38,11 +48,6 @@ def read_reference(conn: Connection, *, cross_case: bool = True) -> LegacyRefere
     units = {r.UNIT_CD: r.REGION for r in conn.execute(sa.select(REF_UNIT))}
     if not cross_case:
         return LegacyReference(statuses, nationalities, units, frozenset(), frozenset())
-    ho = _normalised(PERSON.c.HO_REF)
-    dup = conn.execute(sa.select(ho).where(PERSON.c.HO_REF.is_not(None),
-                                           sa.func.coalesce(PERSON.c.DELETED_FLG, "N") != "Y")
-                       .group_by(ho).having(sa.func.count() > 1)).scalars()
-    ref = _normalised(CASE_HDR.c.CASE_REF)
-    col = conn.execute(sa.select(ref).where(CASE_HDR.c.CASE_REF.is_not(None))
-                       .group_by(ref).having(sa.func.count() > 1)).scalars()
-    return LegacyReference(statuses, nationalities, units, frozenset(dup), frozenset(col))
+    dup = _held_twice(conn, PERSON.c.HO_REF, sa.func.coalesce(PERSON.c.DELETED_FLG, "N") != "Y")
+    col = _held_twice(conn, CASE_HDR.c.CASE_REF)
+    return LegacyReference(statuses, nationalities, units, dup, col)

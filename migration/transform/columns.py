@@ -12,7 +12,7 @@ import polars as pl
 
 from migration import parsers
 from migration.parsers import MONTHS, YEAR_PIVOT, clean_text, split_name
-from migration.transform.keys import name_digest, normalised_ho_ref
+from migration.transform.keys import name_digest
 
 UK_ZONE = "Europe/London"
 # Polars' bundled zone rules stop at 2099 (no summer time from 2100); zoneinfo's go on, so later
@@ -263,15 +263,26 @@ def key(entity: str, *parts: pl.Expr) -> pl.Expr:
     return name.map_batches(_keys_series, return_dtype=pl.String, is_elementwise=True)
 
 
-def _ho_refs_series(values: pl.Series) -> pl.Series:
+def _compact_upper_series(values: pl.Series) -> pl.Series:
     raw = values.cast(pl.String)
     # Polars upper-cases ASCII as Python does; text with any other character goes through the
     # scalar rule (UTF-8 spends one byte a character only on ASCII).
-    refs = raw.str.replace_all(_WHITESPACE_CLASS, "").str.to_uppercase()
+    compact = raw.str.replace_all(_WHITESPACE_CLASS, "").str.to_uppercase()
     places = (raw.str.len_bytes() != raw.str.len_chars()).fill_null(False).arg_true()
     if not places.is_empty():
-        slow = [normalised_ho_ref(v) for v in raw.gather(places).to_list()]
-        refs = refs.scatter(places, pl.Series(slow, dtype=pl.String))
+        slow = [parsers.normalise_ref(v) for v in raw.gather(places).to_list()]
+        compact = compact.scatter(places, pl.Series(slow, dtype=pl.String))
+    return compact.alias(values.name)
+
+
+def compact_upper(text: pl.Expr) -> pl.Expr:
+    """References as parsers.normalise_ref reads them: no whitespace of any kind, upper case
+    (null stays null)."""
+    return text.map_batches(_compact_upper_series, return_dtype=pl.String, is_elementwise=True)
+
+
+def _ho_refs_series(values: pl.Series) -> pl.Series:
+    refs = _compact_upper_series(values)
     return pl.select(pl.when(pl.lit(refs) != "").then(pl.lit(refs))).to_series().alias(values.name)
 
 

@@ -16,6 +16,7 @@ from migration.parsers import (
     clean_text,
     flag,
     normalise_postcode,
+    normalise_ref,
     parse_cid_date,
     split_name,
     uk_local_to_utc,
@@ -207,3 +208,9 @@ def test_person_keys_and_references_are_those_of_keys_py(people: list[tuple[int,
         columns.person_key(pl.col("id"), pl.col("ho")).alias("key"))
     assert got["ho"].to_list() == [normalised_ho_ref(h) for _, h in people]
     assert got["key"].to_list() == [person_key_text(p, h) for p, h in people]
+
+
+@EXAMPLES
+@given(st.lists(HO_REFS, max_size=30))
+def test_references_compact_as_normalise_ref_reads_them(refs: list[str | None]) -> None:
+    assert _column(columns.compact_upper(pl.col("v")), refs) == [None if r is None else normalise_ref(r) for r in refs]

@@ -9,11 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.db import create_engine
+from legacy.schema import CASE_HDR
+from legacy.schema import PERSON as LEGACY_PERSON
 from migration.extract.reference import read_reference
+from migration.parsers import normalise_ref
 from migration.plan import classify_cases, split_batches
 from migration.plan.record import MIN_SPLIT
 from migration.run import RunConfig, prepare
 from migration.target_schema import CUTOVER_PLAN
+from migration.transform.keys import normalised_ho_ref
+from tests.conftest import Databases
 from tests.helpers import AS_OF, generate
 
 
@@ -58,3 +63,21 @@ def test_a_wave_of_one_full_batch_is_cut_in_two_for_two_lanes() -> None:
     assert [len(b) for b in split_batches(ids, 4000, lanes=2)] == [1741, 1741]
     assert [len(b) for b in split_batches(list(range(5907)), 4000, lanes=2)] == [2953, 2954]
     assert [len(b) for b in split_batches(list(range(300)), 4000, lanes=2)] == [300]  # not below MIN_SPLIT
+
+
+def test_references_held_twice_are_found_as_the_batches_read_them(databases: Databases) -> None:
+    legacy = databases.new("legacy")
+    generate(legacy, 30, seed=5, scale=0.0)
+    with create_engine(legacy).begin() as conn:
+        people = conn.execute(sa.select(LEGACY_PERSON.c.PERSON_ID).order_by(LEGACY_PERSON.c.PERSON_ID)).scalars().all()
+        cases = conn.execute(sa.select(CASE_HDR.c.CASE_ID).order_by(CASE_HDR.c.CASE_ID)).scalars().all()
+        refs = {people[0]: "zz 900\t001", people[1]: "ZZ900\u00a0001", people[2]: "zz9 00 002", people[3]: "ZZ900003"}
+        for pid, ref in refs.items():
+            conn.execute(sa.update(LEGACY_PERSON).where(pid == LEGACY_PERSON.c.PERSON_ID).values(HO_REF=ref))
+        for cid, ref in ((cases[0], "CID/2025/\t7001"), (cases[1], "cid/2025/7001 ")):
+            conn.execute(sa.update(CASE_HDR).where(cid == CASE_HDR.c.CASE_ID).values(CASE_REF=ref))
+        reference = read_reference(conn)
+    assert {normalised_ho_ref(r) for r in refs.values()} == {"ZZ900001", "ZZ900002", "ZZ900003"}
+    assert "ZZ900001" in reference.duplicate_ho_refs
+    assert not {"ZZ900002", "ZZ900003"} & reference.duplicate_ho_refs
+    assert normalise_ref("CID/2025/\t7001") in reference.colliding_refs

@@ -27,7 +27,9 @@ from migration.target_schema import (
     APPOINTMENT,
     BUSINESS_TABLES,
     CASE,
+    CUTOVER_DIGEST_BUCKET,
     CUTOVER_PERSON_SOURCE,
+    CUTOVER_ROW_DIGEST,
     PERSON,
 )
 from migration.transform import Transform, TransformResult
@@ -125,6 +127,24 @@ def _made(databases: Databases) -> tuple[str, str, TransformResult]:
     return legacy, target, _transformed(legacy, target)
 
 
+def _assert_each_row_digested_once(url: str) -> set[str]:
+    """Every business row has exactly one recorded digest, and it is what reconciliation reads now;
+    returns the tables that hold rows."""
+    holding = set()
+    with create_engine(url).connect() as conn:
+        for table in BUSINESS_TABLES:
+            now = {(str(k), int(r), f) for r, k, f, _ in conn.execute(target_digests(conn, table))}
+            held = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            counted = conn.execute(sa.select(sa.func.count()).where(
+                CUTOVER_ROW_DIGEST.c.entity == table.name)).scalar_one() + conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(CUTOVER_DIGEST_BUCKET.c.row_count), 0)).where(
+                    CUTOVER_DIGEST_BUCKET.c.entity == table.name)).scalar_one()
+            assert len(now) == held == counted, table.name
+            assert recorded_digests(conn, table.name) == now, table.name
+            holding |= {table.name} if held else set()
+    return holding
+
+
 @pytest.fixture
 def transformed(databases: Databases) -> Callable[[], tuple[str, str, TransformResult]]:
     return lambda: _made(databases)
@@ -155,6 +175,7 @@ def test_a_legacy_row_moved_to_a_new_case_is_merged_not_duplicated(  # type: ign
     assert fell_back == [False, True]
     staged = dump(target, (*BUSINESS_TABLES, CUTOVER_PERSON_SOURCE))
     assert staged == _fresh(databases, legacy, result.only(set(_migrated(result))))
+    _assert_each_row_digested_once(target)
 
 
 def test_a_person_another_lane_wrote_meanwhile_is_merged(databases: Databases, transformed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -184,6 +205,7 @@ def test_a_person_another_lane_wrote_meanwhile_is_merged(databases: Databases, t
     assert lanes["other"] == 1 and fell_back == [False, True]
     assert dump(target, (*BUSINESS_TABLES, CUTOVER_PERSON_SOURCE)) == _fresh(databases, legacy,
                                                                               part_of(result, set(shared)))
+    _assert_each_row_digested_once(target)
 
 
 def test_new_cases_are_written_once_and_held_ones_merged(databases: Databases, transformed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -194,8 +216,4 @@ def test_new_cases_are_written_once_and_held_ones_merged(databases: Databases, t
     _write(target, result)
     assert fell_back == [False, False]
     assert dump(target, (*BUSINESS_TABLES, CUTOVER_PERSON_SOURCE)) == _fresh(databases, legacy, result)
-    with create_engine(target).connect() as conn:  # each row's digest once, as reconciliation reads it now
-        for table in BUSINESS_TABLES:
-            now = {(str(k), int(r), f) for r, k, f, _ in conn.execute(target_digests(conn, table))}
-            assert len(now) == conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() > 0
-            assert recorded_digests(conn, table.name) == now, table.name
+    assert _assert_each_row_digested_once(target) == {t.name for t in BUSINESS_TABLES}
