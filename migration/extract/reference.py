@@ -32,8 +32,9 @@ def _held_twice(conn: Connection, column: sa.ColumnElement[Any], *where: sa.Colu
 
     stmt = sa.select(column.label("ref")).where(column.is_not(None), *where)
     frame = dialect_of(conn).read_frame(conn, stmt, pl.Schema({"ref": pl.String()}))
-    counted = frame.group_by(compact_upper(pl.col("ref")).alias("ref")).len()
-    return frozenset(counted.filter(pl.col("len") > 1)["ref"].to_list())
+    # Sorted, a reference held twice follows itself: no hash table over millions of references.
+    refs = frame.select(compact_upper(pl.col("ref"))).to_series().sort()
+    return frozenset(refs.filter(refs == refs.shift(1)).to_list())
 
 
 def read_reference(conn: Connection, *, cross_case: bool = True) -> LegacyReference:
