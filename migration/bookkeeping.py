@@ -14,6 +14,10 @@ from migration.batch import Batch, BatchJob, Left
 from migration.ledgering import batch_bodies, stage
 from migration.load.staging import copy_rows
 from migration.target_schema import CUTOVER_BATCH, CUTOVER_CASE, CUTOVER_EXCLUSION, CUTOVER_FINDING
+from migration.transform import FINDING_FIELDS
+
+# A finding's fields as its table holds them (the case's reference lives with the case).
+RECORDED_FINDING_FIELDS = tuple(name for name in FINDING_FIELDS if name != "legacy_ref")
 
 
 def skip_unchanged(target: Engine, batch: Batch) -> Batch:
@@ -58,8 +62,7 @@ def Bookkeep(conn: Connection, batch: Batch) -> Batch:
              "legacy_fingerprint": o.legacy_fingerprint, "target_fingerprint": o.target_fingerprint,
              "run_id": job.run_id} for o in result.outcomes])
     copy_rows(conn, CUTOVER_FINDING, [
-        {"legacy_case_id": f.legacy_case_id, "rule": f.rule, "entity": f.entity, "field": f.field,
-         "legacy_key": f.legacy_key, "defect": f.defect, "action": f.action, "wave": job.wave, "run_id": job.run_id}
+        {name: getattr(f, name) for name in RECORDED_FINDING_FIELDS} | {"wave": job.wave, "run_id": job.run_id}
         for f in result.findings])
     counts = batch.counts()
     stage(conn, job.run_id, job.batch_no, batch_bodies(job.run_id, job.wave, job.batch_no, list(job.case_ids),

@@ -184,26 +184,31 @@ def _cleaned_series(values: pl.Series) -> pl.Series:
     # those can hold a control character or text ftfy would change; the rest stand as they are.
     odd = raw.str.contains(_NOT_PLAIN).fill_null(False).arg_true()
     if not odd.is_empty():
-        some = raw.gather(odd)
-        some_text = some.str.replace_all(_CONTROL, "")
-        some_control = some_text != some
-        some_mojibake = pl.repeat(False, len(some), dtype=pl.Boolean, eager=True)
-        # ftfy and its detector run once per distinct value holding non-ASCII text: clean_text decides.
-        # (UTF-8 spends one byte a character only on ASCII.)
-        places = (some.str.len_bytes() != some.str.len_chars()).arg_true()
-        if not places.is_empty():
-            memo: dict[str, tuple[str, tuple[str, ...]]] = {}
-            slow = [memo[v] if v in memo else memo.setdefault(v, clean_text(v)) for v in some.gather(places).to_list()]
-            some_text = some_text.scatter(places, pl.Series([t for t, _ in slow], dtype=pl.String))
-            some_control = some_control.scatter(places, pl.Series(["control_chars" in r for _, r in slow],
-                                                                  dtype=pl.Boolean))
-            some_mojibake = some_mojibake.scatter(places, pl.Series(["mojibake" in r for _, r in slow],
-                                                                    dtype=pl.Boolean))
-        text = text.scatter(odd, some_text)
-        control = control.scatter(odd, some_control)
-        mojibake = mojibake.scatter(odd, some_mojibake)
+        some = _cleaned_odd(raw.gather(odd))
+        text.scatter(odd, some["text"])
+        control.scatter(odd, some["control_chars"])
+        mojibake.scatter(odd, some["mojibake"])
     cleaned = pl.DataFrame({"text": text, "control_chars": control, "mojibake": mojibake}).to_struct(values.name)
     return pl.select(pl.when(pl.lit(raw).is_not_null()).then(pl.lit(cleaned))).to_series().alias(values.name)
+
+
+def _cleaned_odd(some: pl.Series) -> pl.DataFrame:
+    """clean_text's answers (TEXT_FIELDS) for texts holding more than plain ASCII: control
+    characters removed in Polars; where non-ASCII text is held, clean_text itself decides (ftfy
+    and its detector), once per distinct text. (UTF-8 spends one byte a character only on ASCII.)"""
+    removed = some.str.replace_all(_CONTROL, "")
+    non_ascii = some.str.len_bytes() != some.str.len_chars()
+    slow = _through_python(some, _clean_text_fields, non_ascii, pl.Struct(TEXT_FIELDS)).struct.unnest()
+    return pl.DataFrame({"removed": removed, "changed": removed != some, "non_ascii": non_ascii,
+                         **{f"_{n}": slow[n] for n in TEXT_FIELDS}}).select(
+        pl.when("non_ascii").then("_text").otherwise("removed").alias("text"),
+        pl.when("non_ascii").then("_control_chars").otherwise("changed").alias("control_chars"),
+        pl.when("non_ascii").then("_mojibake").otherwise(False).alias("mojibake"))
+
+
+def _clean_text_fields(text: str) -> dict[str, Any]:
+    fixed, repairs = clean_text(text)
+    return {"text": fixed, "control_chars": "control_chars" in repairs, "mojibake": "mojibake" in repairs}
 
 
 def cleaned_text(text: pl.Expr) -> pl.Expr:
@@ -259,7 +264,10 @@ def _keys_series(names: pl.Series) -> pl.Series:
 
 def key(entity: str, *parts: pl.Expr) -> pl.Expr:
     """keys.key(entity, *parts) per row, as canonical UUID text; null where a part is null."""
-    name = pl.concat_str([pl.lit(entity), *(p.cast(pl.String) for p in parts)], separator="/")
+    return _key_of_name(pl.concat_str([pl.lit(entity), *(p.cast(pl.String) for p in parts)], separator="/"))
+
+
+def _key_of_name(name: pl.Expr) -> pl.Expr:
     return name.map_batches(_keys_series, return_dtype=pl.String, is_elementwise=True)
 
 
@@ -268,11 +276,10 @@ def _compact_upper_series(values: pl.Series) -> pl.Series:
     # Polars upper-cases ASCII as Python does; text with any other character goes through the
     # scalar rule (UTF-8 spends one byte a character only on ASCII).
     compact = raw.str.replace_all(_WHITESPACE_CLASS, "").str.to_uppercase()
-    places = (raw.str.len_bytes() != raw.str.len_chars()).fill_null(False).arg_true()
-    if not places.is_empty():
-        slow = [parsers.normalise_ref(v) for v in raw.gather(places).to_list()]
-        compact = compact.scatter(places, pl.Series(slow, dtype=pl.String))
-    return compact.alias(values.name)
+    non_ascii = raw.str.len_bytes() != raw.str.len_chars()
+    slow = _through_python(raw, parsers.normalise_ref, non_ascii, pl.String())
+    return pl.select(pl.when(pl.lit(non_ascii)).then(pl.lit(slow)).otherwise(pl.lit(compact))).to_series().alias(
+        values.name)
 
 
 def compact_upper(text: pl.Expr) -> pl.Expr:
@@ -295,6 +302,5 @@ def ho_ref(text: pl.Expr) -> pl.Expr:
 def person_key(person_id: pl.Expr, ho: pl.Expr) -> pl.Expr:
     """keys.person_key_text per row, from PERSON_ID and the reference `ho_ref` gives: the human's
     key by Home Office reference where there is one, else by PERSON_ID."""
-    name = (pl.when(ho.is_not_null()).then(pl.concat_str(pl.lit("person/ho/"), ho))
-            .otherwise(pl.concat_str(pl.lit("person/id/"), person_id.cast(pl.String))))
-    return name.map_batches(_keys_series, return_dtype=pl.String, is_elementwise=True)
+    return _key_of_name(pl.when(ho.is_not_null()).then(pl.concat_str(pl.lit("person/ho/"), ho))
+                        .otherwise(pl.concat_str(pl.lit("person/id/"), person_id.cast(pl.String))))
