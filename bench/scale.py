@@ -109,18 +109,20 @@ def bench(admin_url: str, cases: int, run_args: list[str], keep: bool, report: C
         figures.append(figure)
         report(figure)
 
-    def raw_copy(step: str, source: str, schema: str) -> None:
+    def raw_copy(step: str, source: str, schema: str) -> str:
         name, url = fresh_database(admin_url, step)
         names.append(name)
         copied = _measured([sys.executable, "-c", RAW_COPY, source, url, schema], postmaster=postmaster)
         copied |= json.loads(copied["out"].strip().splitlines()[-1])
         add({"cases": cases, "step": step, **_usage(copied), "rows": copied["rows"]})
+        return url
 
     try:
         legacy_name, legacy = fresh_database(admin_url, "legacy")
         names.append(legacy_name)
         _step("generate", url=legacy, cases=cases, seed=1, workers=2)
-        raw_copy("floor", legacy, "legacy")
+        settle(legacy)
+        settle(raw_copy("floor", legacy, "legacy"))
         target_name, target = fresh_database(admin_url, "target")
         names.append(target_name)
         with tempfile.TemporaryDirectory(prefix="cutover-bench-") as data_dir:
@@ -142,6 +144,18 @@ def bench(admin_url: str, cases: int, run_args: list[str], keep: bool, report: C
             for name in names:
                 _drop(admin_url, name)
     return figures
+
+
+def settle(url: str) -> None:
+    """VACUUM (ANALYZE) a database just written in bulk, untimed: a long-lived CID is vacuumed and
+    its statistics are current, and the floor's scratch copy must not leave the server's
+    autovacuum working through it while the next step is timed."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+    finally:
+        engine.dispose()
 
 
 def _usage(measured: dict) -> dict:

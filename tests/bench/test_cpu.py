@@ -1,5 +1,6 @@
 """The benchmark's CPU figures: a local PostgreSQL server's CPU is read from /proc, and the page
-table shows CPU per in-flight case, or says the server's was not measured."""
+table shows CPU per in-flight case, or says the server's was not measured; a database written in
+bulk is vacuumed before the next step is timed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tests.conftest import pg_admin_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from cpu import postmaster_pid, server_seconds  # noqa: E402  (bench/cpu.py)
-from scale import figures_table  # noqa: E402  (bench/scale.py)
+from run import _drop, fresh_database  # noqa: E402  (bench/run.py)
+from scale import figures_table, settle  # noqa: E402  (bench/scale.py)
 
 
 def test_a_query_s_work_shows_in_the_local_server_s_cpu() -> None:
@@ -50,3 +52,20 @@ def test_the_page_table_says_when_the_server_s_cpu_was_not_measured() -> None:
     table = figures_table("a machine", _figures(None))
     assert "| 1.23 ms / not measured |" in table
     assert table.splitlines()[-1].startswith("The database's CPU was not measured")
+
+
+def test_a_database_written_in_bulk_is_vacuumed_and_analysed_before_the_next_step() -> None:
+    name, url = fresh_database(pg_admin_url(), "settle")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE bulk AS SELECT n FROM generate_series(1, 50000) AS g(n)")
+        settle(url)
+        with engine.connect() as conn:
+            vacuumed, analysed = conn.exec_driver_sql(
+                "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'bulk'").one()
+        assert vacuumed and analysed
+    finally:
+        engine.dispose()
+        _drop(pg_admin_url(), name)
