@@ -136,6 +136,7 @@ def _add_state(p: argparse.ArgumentParser, required: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="cutover", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from core.settings import MAX_BATCH, MIN_BATCH  # imported by every command's run anyway
     from cutover import __version__
 
     parser.add_argument("--version", action="version", version=f"cutover {__version__}")
@@ -219,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_allow_other_tables(p)
     p.add_argument("--batch-size", type=_bounded_int(1, 100_000),
                    help="cases per batch [CUTOVER_BATCH_SIZE; default: chosen per wave, two batches a lane, "
-                   "1,000 to 5,000]")
+                   f"{MIN_BATCH:,} to {MAX_BATCH:,}]")
     p.add_argument("--lanes", type=_bounded_int(1, 64),
                    help="batches that run at once: each wave is cut into a multiple of this many batches of "
                    "even sizes, so that none runs on alone at a wave's end [CUTOVER_LANES; default: the threads "

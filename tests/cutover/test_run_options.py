@@ -14,7 +14,14 @@ import sqlalchemy as sa
 
 import core.settings
 from core.db import create_engine
-from core.settings import LOCAL_CLUSTER_MIN_CASES, Parallelism, batch_size_for, choose_parallelism
+from core.settings import (
+    LOCAL_CLUSTER_MIN_CASES,
+    MAX_BATCH,
+    MIN_BATCH,
+    Parallelism,
+    batch_size_for,
+    choose_parallelism,
+)
 from cutover.cli import build_parser
 from cutover.run_commands import run_config
 from flows.batch_cut import Cut, cut_wave
@@ -44,6 +51,15 @@ def test_a_flag_that_says_where_batches_run_wins_over_every_setting_of_it(
         monkeypatch.setenv(name, value)
     cfg, settings = run_config(build_parser().parse_args(_run_args(*flags)))
     assert choose_parallelism(settings, cfg.target_url, LOCAL_CLUSTER_MIN_CASES, cores=2) == chosen
+
+
+def test_the_help_gives_the_default_batch_size_s_bounds_the_run_chooses_between(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"two batches a lane, {MIN_BATCH:,} to {MAX_BATCH:,}]" in help_text
+    assert batch_size_for(0, 2) == MIN_BATCH and batch_size_for(100 * MAX_BATCH, 2) == MAX_BATCH
 
 
 def test_batch_size_and_lanes_are_fixed_by_flags_over_variables_else_left_open(
