@@ -106,15 +106,36 @@ def _current_addresses(addresses: pl.DataFrame, rules: Rules) -> pl.DataFrame:
 
 def first_matches(facts: pl.DataFrame, table: Sequence[Rule]) -> pl.DataFrame:
     """CASE_ID -> `outcome` and `rule` (its name): the first rule of the table each case's facts
-    match, decided once per distinct combination of facts."""
-    from migration.rules.matching import first_match
-    from migration.transform.lookups import derive
+    match (matching.first_match's rule), as one expression built from the table: of each rule's
+    position where its conditions hold, the first."""
+    holding: list[pl.Expr] = [pl.when(_holds(facts, rule)).then(pl.lit(n, pl.Int32)) for n, rule in enumerate(table)]
+    first = pl.coalesce(holding) if holding else pl.lit(None, pl.Int32)
+    chosen = facts.select("CASE_ID", first.alias("_position"))
+    if chosen["_position"].null_count():
+        raise LookupError("no rule matched and the table has no catch-all")
+    positions = list(range(len(table)))
 
-    names = sorted(FACT_NAMES & set(facts.columns))
+    def of_rule(values: list[str]) -> pl.Expr:
+        return pl.col("_position").replace_strict(positions, values, return_dtype=pl.String)
 
-    def match(*values: object) -> tuple[str, str]:
-        rule = first_match(table, dict(zip(names, values, strict=True)))
-        return rule.outcome, rule.name
+    return chosen.select("CASE_ID", of_rule([r.outcome for r in table]).alias("outcome"),
+                         of_rule([r.name for r in table]).alias("rule"))
 
-    return derive(facts, names, match, {"outcome": pl.String(), "rule": pl.String()}).select(
-        "CASE_ID", "outcome", "rule")
+
+def _holds(facts: pl.DataFrame, rule: Rule) -> pl.Expr:
+    """Whether every condition of the rule holds for each case (Rule.matches, column-wise)."""
+    holds = pl.lit(True)
+    for fact, wanted in rule.when.items():
+        dtype = facts.schema.get(fact) if fact in FACT_NAMES else None
+        options = wanted if isinstance(wanted, frozenset) else (wanted,)
+        equal = [_equals(pl.col(fact), dtype, value) for value in options]
+        holds = holds & pl.any_horizontal(pl.lit(False), *equal)
+    return holds
+
+
+def _equals(column: pl.Expr, dtype: pl.DataType | None, value: object) -> pl.Expr:
+    """The fact equals the value: never for a null, a fact the frame lacks or another type (as
+    Python's == between a bool and a text)."""
+    if isinstance(value, bool) and dtype == pl.Boolean or isinstance(value, str) and dtype == pl.String:
+        return (column == value).fill_null(False)
+    return pl.lit(False)
