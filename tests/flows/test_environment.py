@@ -144,6 +144,32 @@ def test_flows_on_the_run_s_own_local_server_send_no_heartbeats() -> None:
         assert get_current_settings().flows.heartbeat_frequency == default
 
 
+def test_local_workers_share_the_cores_out_for_polars_threads_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 8)
+    assert environment.worker_environment(2) == {"POLARS_MAX_THREADS": "4"}
+    assert environment.worker_environment(3) == {"POLARS_MAX_THREADS": "2"}
+    assert environment.worker_environment(16) == {"POLARS_MAX_THREADS": "1"}
+    monkeypatch.setenv("POLARS_MAX_THREADS", "3")
+    assert environment.worker_environment(2) == {}  # the user's setting reaches the workers as it is
+
+
+@pytest.mark.e2e
+def test_each_local_worker_s_polars_pool_is_its_share_of_the_cores(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import Client
+
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    environment.prepare_prefect_environment(tmp_path)
+    cluster = environment._local_cluster(2)
+    try:
+        with Client(cluster) as client:
+            pools = client.run(lambda: __import__("polars").thread_pool_size())
+    finally:
+        cluster.close()
+    assert list(pools.values()) == [max(1, (environment.os.cpu_count() or 1) // 2)] * 2
+
+
 @pytest.mark.e2e
 def test_what_batches_need_is_read_ahead_once_in_each_local_worker(tmp_path: Path) -> None:
     from distributed import Client
