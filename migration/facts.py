@@ -136,6 +136,6 @@ def _holds(facts: pl.DataFrame, rule: Rule) -> pl.Expr:
 def _equals(column: pl.Expr, dtype: pl.DataType | None, value: object) -> pl.Expr:
     """The fact equals the value: never for a null, a fact the frame lacks or another type (as
     Python's == between a bool and a text)."""
-    if isinstance(value, bool) and dtype == pl.Boolean or isinstance(value, str) and dtype == pl.String:
+    if (isinstance(value, bool) and dtype == pl.Boolean) or (isinstance(value, str) and dtype == pl.String):
         return (column == value).fill_null(False)
     return pl.lit(False)
