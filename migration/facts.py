@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
-from migration.parsers import clean_text, normalise_postcode, parse_cid_date
+from migration.parsers import clean_text, normalise_postcode
 
 if TYPE_CHECKING:
     from migration.rules.matching import Rule
@@ -45,6 +45,7 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
     without one main applicant); `flags`: CASE_FLAG rows; `main_addresses`: the main applicant's
     ADDRESS rows with the CASE_ID they stand for, in ADDRESS_ID order."""
     # Imported on use: the rules files' models import this module, and the transform imports them.
+    from migration.transform.columns import cid_date
     from migration.transform.lookups import code, derive, flag, lookup, stripped
 
     live_flag = (~flag("DELETED_FLG") & (stripped("CLEARED_DT").fill_null("") == "")
@@ -54,7 +55,7 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
         *((pl.col("_kind") == kind).any().alias(f"_{kind}")
           for kind in ("detained", "non_suspensive_appeal", "uasc", "high_profile")))
     frame = cases.join(vulnerable, on="CASE_ID", how="left", maintain_order="left")
-    frame = derive(frame, ["DATE_RCVD"], lambda t: (parse_cid_date(t).value,), {"_received": pl.Date()})
+    frame = frame.with_columns(cid_date(pl.col("DATE_RCVD")).struct.field("value").alias("_received"))
     frame = derive(frame, ["NATIONALITY"], lambda t: (nationality.map(t)[0],), {"_iso3": pl.String()})
     has_main = pl.col("MAIN_PERSON_ID").is_not_null()
     iso3 = pl.when(has_main).then(pl.col("_iso3"))
@@ -85,10 +86,11 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
 def _current_addresses(addresses: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """CASE_ID -> (_accommodation, _postcode) of the address each case is at: of its main
     applicant's addresses that the target keeps, the last with no end date, else the last one."""
+    from migration.transform.columns import cid_date
     from migration.transform.lookups import code, derive, flag, lookup
 
     frame = derive(addresses, ["LINE1"], lambda t: (bool(clean_text(t or "")[0]),), {"_lined": pl.Boolean()})
-    frame = derive(frame, ["TO_DT"], lambda t: (parse_cid_date(t).value is None,), {"_open": pl.Boolean()})
+    frame = frame.with_columns(cid_date(pl.col("TO_DT")).struct.field("value").is_null().alias("_open"))
     kind = lookup(code("ADDR_TYPE"), rules.address_kinds)
     kept = frame.with_columns(kind.alias("_kind")).filter(
         ~flag("DELETED_FLG") & pl.col("_kind").is_not_null() & pl.col("_lined"))
