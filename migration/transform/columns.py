@@ -288,15 +288,10 @@ def compact_upper(text: pl.Expr) -> pl.Expr:
     return text.map_batches(_compact_upper_series, return_dtype=pl.String, is_elementwise=True)
 
 
-def _ho_refs_series(values: pl.Series) -> pl.Series:
-    refs = _compact_upper_series(values)
-    return pl.select(pl.when(pl.lit(refs) != "").then(pl.lit(refs))).to_series().alias(values.name)
-
-
 def ho_ref(text: pl.Expr) -> pl.Expr:
     """Home Office references as keys.normalised_ho_ref reads them: no whitespace, upper case,
     null when nothing is left."""
-    return text.map_batches(_ho_refs_series, return_dtype=pl.String, is_elementwise=True)
+    return compact_upper(text).replace("", None)
 
 
 def person_key(person_id: pl.Expr, ho: pl.Expr) -> pl.Expr:

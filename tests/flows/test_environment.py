@@ -64,40 +64,38 @@ def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: p
     assert environment._default_database() is None
 
 
-@pytest.mark.e2e
-def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def _in_each_local_worker(workers: int, work: Callable[..., object]) -> list[object]:
+    """What `work` returns in each worker of a new local cluster of `workers` processes."""
     from distributed import Client
 
-    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
-    environment.prepare_prefect_environment(tmp_path)
-    cluster = environment._local_cluster(1)
+    cluster = environment._local_cluster(workers)
     try:
         with Client(cluster) as client:
-            # Its sampling thread kept every profile it took: a worker grew with each batch.
-            enabled = client.run(lambda dask_worker: dask_worker.periodic_callbacks.get("profile") is not None)
-        assert list(enabled.values()) == [False]
+            return list(client.run(work).values())
     finally:
         cluster.close()
 
 
 @pytest.mark.e2e
-def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from distributed import Client
+def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
+    environment.prepare_prefect_environment(tmp_path)
+    # Its sampling thread kept every profile it took: a worker grew with each batch.
+    enabled = _in_each_local_worker(1, lambda dask_worker: dask_worker.periodic_callbacks.get("profile") is not None)
+    assert enabled == [False]
 
+
+@pytest.mark.e2e
+def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PREFECT_API_URL", "")  # names no server; restored after the test
     monkeypatch.setattr(environment, "_local_port", None)
     environment.prepare_prefect_environment(tmp_path)
     port = environment.claim_local_server()
     assert port is not None and environment.claim_local_server() == port  # chosen once per process
-    cluster = environment._local_cluster(1)
-    try:
-        with Client(cluster) as client:
-            # Without the address a worker's first task started a Prefect server of its own.
-            seen = client.run(lambda: environment.os.environ.get("PREFECT_API_URL"))
-        assert list(seen.values()) == [f"http://127.0.0.1:{port}/api"]
-    finally:
-        cluster.close()
+    # Without the address a worker's first task started a Prefect server of its own.
+    seen = _in_each_local_worker(1, lambda: environment.os.environ.get("PREFECT_API_URL"))
+    assert seen == [f"http://127.0.0.1:{port}/api"]
 
 
 def test_a_server_named_by_the_user_is_used_and_none_started(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,17 +155,10 @@ def test_local_workers_share_the_cores_out_for_polars_threads_unless_told(monkey
 @pytest.mark.e2e
 def test_each_local_worker_s_polars_pool_is_its_share_of_the_cores(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from distributed import Client
-
     monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     environment.prepare_prefect_environment(tmp_path)
-    cluster = environment._local_cluster(2)
-    try:
-        with Client(cluster) as client:
-            pools = client.run(lambda: __import__("polars").thread_pool_size())
-    finally:
-        cluster.close()
-    assert list(pools.values()) == [max(1, (environment.os.cpu_count() or 1) // 2)] * 2
+    pools = _in_each_local_worker(2, lambda: __import__("polars").thread_pool_size())
+    assert pools == [max(1, (environment.os.cpu_count() or 1) // 2)] * 2
 
 
 @pytest.mark.e2e
