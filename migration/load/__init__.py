@@ -1,4 +1,4 @@
-"""Load: staged batches, each in one transaction, idempotent by UUIDv5 keys."""
+"""Load: staged batches, each in one transaction, idempotent by keys derived from legacy keys."""
 
 from __future__ import annotations
 

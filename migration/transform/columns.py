@@ -1,5 +1,5 @@
 """CID's value rules over whole columns: the Polars forms of migration/parsers.py's dates, UK local
-times, flags, codes, free text, postcodes and names, and of keys.py's UUIDv5 keys. Each gives, value
+times, flags, codes, free text, postcodes and names, and of keys.py's keys. Each gives, value
 for value, what its scalar version gives (tests/migration/test_columns.py holds them equal)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import polars as pl
 
 from migration import parsers
 from migration.parsers import MONTHS, YEAR_PIVOT, clean_text, split_name
-from migration.transform.keys import name_digest
+from migration.transform.keys import ORDERED_DIGITS, ROW_ID, VARIANT_DIGITS, name_digest
 
 UK_ZONE = "Europe/London"
 # Polars' bundled zone rules stop at 2099 (no summer time from 2100); zoneinfo's go on, so later
@@ -245,19 +245,18 @@ def names(surname: pl.Expr, forenames: pl.Expr) -> pl.Expr:
     return pair.map_batches(_names_series, return_dtype=pl.Struct(NAME_FIELDS), is_elementwise=True)
 
 
-# The hex digit of a UUID's variant nibble, by the digit SHA-1 gave there: the RFC variant (10xx)
-# over its two low bits.
-_VARIANT_DIGITS = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
-
-
 def _keys_series(names: pl.Series) -> pl.Series:
     """key_text of each name: SHA-1 in Python (Polars has none), the canonical text in Polars."""
     digests = pl.Series(names.name, [None if n is None else name_digest(n) for n in names.to_list()],
                         dtype=pl.Binary)
     hexed = digests.bin.encode("hex")
-    variant = hexed.str.slice(16, 1).replace_strict(_VARIANT_DIGITS, return_dtype=pl.String)
-    parts = [hexed.str.slice(0, 8), "-", hexed.str.slice(8, 4), "-5", hexed.str.slice(13, 3), "-", variant,
-             hexed.str.slice(17, 3), "-", hexed.str.slice(20, 12)]
+    first = names.str.split("/").list.get(1, null_on_oob=True)
+    ordered = first.str.contains(f"^{ROW_ID}$").fill_null(False)
+    head = pl.select(pl.when(ordered).then(first.str.zfill(ORDERED_DIGITS)).otherwise(hexed.str.slice(0, 12)))
+    version = pl.select(pl.when(ordered).then(pl.lit("-8")).otherwise(pl.lit("-5")))
+    variant = hexed.str.slice(16, 1).replace_strict(VARIANT_DIGITS, return_dtype=pl.String)
+    parts = [head.to_series().str.slice(0, 8), "-", head.to_series().str.slice(8, 4), version.to_series(),
+             hexed.str.slice(13, 3), "-", variant, hexed.str.slice(17, 3), "-", hexed.str.slice(20, 12)]
     texts = pl.select(pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])).to_series()
     return texts.alias(names.name)
 

@@ -1,17 +1,32 @@
-"""Target keys: UUIDv5 derived from legacy keys, so every re-run produces the same keys."""
+"""Target keys derived from legacy keys, so every re-run produces the same keys.
+
+A key is named `entity/part/...` by its legacy key parts. When the first part is a legacy row id
+(1 to ORDERED_DIGITS decimal digits), the key is an RFC 9562 UUIDv8 whose first ORDERED_DIGITS hex
+digits are that id's decimal digits, zero-padded, and whose other bits are those uuid5 of the
+name would have: keys sort as their legacy ids do, so the rows of a batch (consecutive legacy ids)
+land side by side in the target's indexes instead of anywhere in them. Any other name (a person
+keyed by a Home Office reference, a run) gives uuid5 of the name in NAMESPACE."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 
 NAMESPACE = uuid.UUID("5f1c3a52-8d0e-4c55-9a7e-2b8d6c4e9f10")
 _NAMESPACE_BYTES = NAMESPACE.bytes
+ORDERED_DIGITS = 12
+# A legacy row id, as the part after a name's entity (the Polars form, transform/columns.py, reads it too).
+ROW_ID = rf"[0-9]{{1,{ORDERED_DIGITS}}}"
+_ROW_ID = re.compile(ROW_ID)
+# The hex digit of a UUID's variant nibble, by the digit SHA-1 gave there: the RFC variant (10xx)
+# over its two low bits.
+VARIANT_DIGITS = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
 
 
 def key(entity: str, *legacy: object) -> uuid.UUID:
-    """The target key of an entity from its legacy key parts (uuid5 in NAMESPACE of `entity/part/...`)."""
-    return uuid.uuid5(NAMESPACE, "/".join([entity, *map(str, legacy)]))
+    """The target key of an entity from its legacy key parts (see the module's docstring)."""
+    return uuid.UUID(key_text("/".join([entity, *map(str, legacy)])))
 
 
 def name_digest(name: str) -> bytes:
@@ -20,13 +35,14 @@ def name_digest(name: str) -> bytes:
 
 
 def key_text(name: str) -> str:
-    """The canonical text of uuid5(NAMESPACE, name), without building a UUID object (RFC 9562:
-    the first 16 bytes of SHA-1 over namespace and name, version 5 and the RFC variant set)."""
-    digest = bytearray(name_digest(name)[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """The canonical text of the key of `name`, without building a UUID object."""
+    h = name_digest(name)[:16].hex()
+    first = name.split("/", 2)[1] if "/" in name else ""
+    if _ROW_ID.fullmatch(first):
+        head, version = first.zfill(ORDERED_DIGITS), "8"
+    else:
+        head, version = h[:12], "5"
+    return f"{head[:8]}-{head[8:12]}-{version}{h[13:16]}-{VARIANT_DIGITS[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def normalised_ho_ref(ho_ref: str | None) -> str | None:
