@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from core.db import for_batch_statements
 from core.dialects import dialect_of
+from core.read_ahead import read_ahead
 from legacy.schema import ADDRESS, CASE_FLAG, CASE_HDR, CASE_PERSON, DECISION, PERSON
 from migration.extract.reference import LegacyReference
 from migration.facts import ADDRESS_FACTS, fact_frame, first_matches
@@ -123,25 +124,35 @@ def key_ranges(conn: Connection, size: int = RANGE) -> list[tuple[int, int]]:
     return [(keys[start], keys[min(start + size, len(keys)) - 1]) for start in range(0, len(keys), size)]
 
 
-def classified_frames(conn: Connection, as_of: dt.date, reference: LegacyReference, rules: Rules,
-                      window: int | None, *, size: int = RANGE) -> Iterator[pl.DataFrame]:
-    """Every CID case, a key range at a time in key order, as CLASSIFIED_SCHEMA frames: in flight
-    with its wave (the first cohort its facts match) or excluded with the reason."""
+RangeFrames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+
+
+def _range_frames(conn: Connection, with_addresses: bool, size: int) -> Iterator[RangeFrames]:
+    """Each key range of `size` cases: its headers, flags and main applicants' addresses (empty
+    unless `with_addresses`), in key order."""
     # A range's look-ups of its persons and decisions read the indexes, as a batch's do, rather
     # than the whole of PERSON for each range.
     read = dialect_of(for_batch_statements(conn)).read_frame
+    for low, high in key_ranges(conn, size):
+        addresses = (read(conn, _main_addresses(low, high), ADDRESS_SCHEMA) if with_addresses
+                     else pl.DataFrame(schema=ADDRESS_SCHEMA))
+        yield read(conn, _headers(low, high), HEADER_SCHEMA), read(conn, _flags(low, high), FLAG_SCHEMA), addresses
+
+
+def classified_frames(conn: Connection, as_of: dt.date, reference: LegacyReference, rules: Rules,
+                      window: int | None, *, size: int = RANGE) -> Iterator[pl.DataFrame]:
+    """Every CID case, a key range at a time in key order, as CLASSIFIED_SCHEMA frames: in flight
+    with its wave (the first cohort its facts match) or excluded with the reason. The next range
+    is read while this one is classified."""
     nationality = NationalityMapper(reference.nationalities, rules.nationality_aliases)
     # The main applicant's addresses are read only when a wave's cohort asks a fact drawn from them.
     with_addresses = any(ADDRESS_FACTS & set(r.when) for r in rules.waves)
-    for low, high in key_ranges(conn, size):
-        headers = in_flight_columns(read(conn, _headers(low, high), HEADER_SCHEMA), reference, as_of, window, rules)
+    for header_rows, flags, addresses in read_ahead(_range_frames(conn, with_addresses, size)):
+        headers = in_flight_columns(header_rows, reference, as_of, window, rules)
         flying = headers.filter(pl.col("in_flight"))
         waves = pl.DataFrame(schema={"CASE_ID": pl.Int64(), "outcome": _TEXT, "rule": _TEXT})
         if not flying.is_empty():
-            addresses = (read(conn, _main_addresses(low, high), ADDRESS_SCHEMA) if with_addresses
-                         else pl.DataFrame(schema=ADDRESS_SCHEMA))
-            facts = fact_frame(flying, read(conn, _flags(low, high), FLAG_SCHEMA), addresses, as_of, rules,
-                               nationality, reference.unit_regions)
+            facts = fact_frame(flying, flags, addresses, as_of, rules, nationality, reference.unit_regions)
             waves = first_matches(facts, rules.waves)
         yield (headers.join(waves, on="CASE_ID", how="left", maintain_order="left")
                .select("CASE_ID", "CASE_REF", pl.col("outcome").alias("wave"), "rule", "reason"))
