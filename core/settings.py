@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     log_origin: str = ""  # the ledger's origin for a new target; empty: a name and a fresh UUID
     dask_address: str = ""
     rules: Path | None = None  # a folder or file replacing shipped rules files (migration/rules/tables)
+    # Polars' allocator settings (jemalloc's, as _RJEM_MALLOC_CONF takes them) that local workers add
+    # after Polars' own and any the run was given; empty: none added.
+    worker_allocator: str = "muzzy_decay_ms:-1"
 
     @model_validator(mode="before")
     @classmethod

@@ -216,22 +216,24 @@ def _keep_copy(database: Path, template: Path) -> None:
     partial.replace(template)
 
 
-# Polars' allocator (jemalloc) hands freed pages back within a second by Polars' own settings, and a
-# worker's next batch faults them in again; settings in _RJEM_MALLOC_CONF come after Polars' own and
-# win. Kept, at 1,000,000 cases the workers' system time fell from 21 to 11 CPU-seconds (3.5 million
-# page faults from 7.2), for a peak of 680 MiB a worker from 555.
-KEEP_FREED_PAGES = "muzzy_decay_ms:-1"
-
-
 def worker_environment(workers: int) -> dict[str, str]:
-    """What each local worker process sets before it imports Polars, each unless the user set it:
-    the machine's cores shared out among the workers for Polars' own threads (the workers already
-    keep the cores busy; a pool as large as the machine in each only adds threads that wait for
-    work, a tenth more of the transform's CPU on two cores), and Polars' allocator keeping freed
-    pages (KEEP_FREED_PAGES)."""
-    wanted = {"POLARS_MAX_THREADS": str(max(1, (os.cpu_count() or 1) // max(workers, 1))),
-              "_RJEM_MALLOC_CONF": KEEP_FREED_PAGES}
-    return {name: value for name, value in wanted.items() if name not in os.environ}
+    """What each local worker process sets before it imports Polars: the machine's cores shared
+    out among the workers for Polars' own threads unless POLARS_MAX_THREADS is set (the workers
+    already keep the cores busy; a pool as large as the machine in each only adds threads that
+    wait for work, a tenth more of the transform's CPU on two cores), and the allocator settings
+    of CUTOVER_WORKER_ALLOCATOR after those this process has (Polars', once imported here, and the
+    user's): by default Polars' allocator keeps the pages a batch freed for the next batch, where
+    Polars' own settings hand them back within a second to be faulted in again (at 1,000,000
+    cases the workers' system time fell from 21 to 11 CPU-seconds, for a peak of 680 MiB a worker
+    from 555)."""
+    from core.settings import Settings
+
+    wanted = {}
+    if "POLARS_MAX_THREADS" not in os.environ:
+        wanted["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(workers, 1)))
+    if allocator := Settings().worker_allocator:
+        wanted["_RJEM_MALLOC_CONF"] = ",".join(filter(None, (os.environ.get("_RJEM_MALLOC_CONF"), allocator)))
+    return wanted
 
 
 def _local_cluster(workers: int) -> Any:

@@ -144,32 +144,40 @@ def test_flows_on_the_run_s_own_local_server_send_no_heartbeats() -> None:
 
 def test_local_workers_share_the_cores_out_for_polars_threads_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
-    monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:1")
+    monkeypatch.setenv("CUTOVER_WORKER_ALLOCATOR", "")
     monkeypatch.setattr(environment.os, "cpu_count", lambda: 8)
     assert environment.worker_environment(2) == {"POLARS_MAX_THREADS": "4"}
     assert environment.worker_environment(3) == {"POLARS_MAX_THREADS": "2"}
     assert environment.worker_environment(16) == {"POLARS_MAX_THREADS": "1"}
     monkeypatch.setenv("POLARS_MAX_THREADS", "3")
-    assert environment.worker_environment(2) == {}  # the user's settings reach the workers as they are
+    assert environment.worker_environment(2) == {}  # the user's setting reaches the workers as it is
 
 
-def test_local_workers_keep_freed_pages_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_workers_add_the_allocator_settings_after_those_of_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLARS_MAX_THREADS", "1")
+    monkeypatch.delenv("CUTOVER_WORKER_ALLOCATOR", raising=False)
     monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
     assert environment.worker_environment(2) == {"_RJEM_MALLOC_CONF": "muzzy_decay_ms:-1"}
-    monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:1")
+    # What Polars leaves here once imported, the user's settings after its own: ours come last.
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1")
+    assert environment.worker_environment(2) == {
+        "_RJEM_MALLOC_CONF": "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1,muzzy_decay_ms:-1"}
+    monkeypatch.setenv("CUTOVER_WORKER_ALLOCATOR", "")
     assert environment.worker_environment(2) == {}
 
 
 @pytest.mark.e2e
 def test_each_local_worker_s_polars_pool_is_its_share_and_its_allocator_keeps_freed_pages(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars  # as the run's own process has: Polars has put its allocator settings here
+
     monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
-    monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+    monkeypatch.delenv("CUTOVER_WORKER_ALLOCATOR", raising=False)
+    assert "muzzy_decay_ms" in environment.os.environ["_RJEM_MALLOC_CONF"] and polars.thread_pool_size()
     environment.prepare_prefect_environment(tmp_path)
     seen = _in_each_local_worker(2, lambda: (__import__("polars").thread_pool_size(),
                                              environment.os.environ.get("_RJEM_MALLOC_CONF")))
-    # Polars puts its own allocator settings first and the user's after them: the last one counts.
+    # Polars puts its own allocator settings first and those it was given after them: the last one counts.
     assert [(pool, dict(o.split(":") for o in conf.split(","))["muzzy_decay_ms"]) for pool, conf in seen] == [
         (max(1, (environment.os.cpu_count() or 1) // 2), "-1")] * 2
 
