@@ -246,18 +246,22 @@ def names(surname: pl.Expr, forenames: pl.Expr) -> pl.Expr:
 
 
 def _keys_series(names: pl.Series) -> pl.Series:
-    """key_text of each name: SHA-1 in Python (Polars has none), the canonical text in Polars."""
+    """key_text of each name: SHA-1 in Python (Polars has none), the canonical text in Polars (the
+    leading legacy row id's digits in place of the first twelve hex digits, version 8, where the
+    name's first part is one; version 5 otherwise)."""
     digests = pl.Series(names.name, [None if n is None else name_digest(n) for n in names.to_list()],
                         dtype=pl.Binary)
     hexed = digests.bin.encode("hex")
     first = names.str.split("/").list.get(1, null_on_oob=True)
     ordered = first.str.contains(f"^{ROW_ID}$").fill_null(False)
-    head = pl.select(pl.when(ordered).then(first.str.zfill(ORDERED_DIGITS)).otherwise(hexed.str.slice(0, 12)))
-    version = pl.select(pl.when(ordered).then(pl.lit("-8")).otherwise(pl.lit("-5")))
-    variant = hexed.str.slice(16, 1).replace_strict(VARIANT_DIGITS, return_dtype=pl.String)
-    parts = [head.to_series().str.slice(0, 8), "-", head.to_series().str.slice(8, 4), version.to_series(),
-             hexed.str.slice(13, 3), "-", variant, hexed.str.slice(17, 3), "-", hexed.str.slice(20, 12)]
-    texts = pl.select(pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])).to_series()
+    frame = pl.DataFrame({"hexed": hexed, "first": first, "ordered": ordered})
+    hexed_at = pl.col("hexed").str.slice
+    head = pl.when("ordered").then(pl.col("first").str.zfill(ORDERED_DIGITS)).otherwise(hexed_at(0, 12))
+    version = pl.when("ordered").then(pl.lit("-8")).otherwise(pl.lit("-5"))
+    variant = hexed_at(16, 1).replace_strict(VARIANT_DIGITS, return_dtype=pl.String)
+    parts = [head.str.slice(0, 8), "-", head.str.slice(8, 4), version, hexed_at(13, 3), "-", variant,
+             hexed_at(17, 3), "-", hexed_at(20, 12)]
+    texts = frame.select(pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])).to_series()
     return texts.alias(names.name)
 
 
