@@ -83,3 +83,14 @@ def test_a_target_holding_cases_under_uuid5_keys_is_refused_not_rekeyed(database
     assert current_revision(engine) == "0010"
     for label, case_key in (("empty", None), ("keyed_v8", key("case", 4711))):
         assert upgrade_target(_at_revision(databases.new(label), "0010", case_key=case_key)) == head_revision()
+
+
+def test_the_command_line_names_the_refusal_in_one_line(databases, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from cutover.cli import main
+
+    url = databases.new("keyed_v5_cli")
+    engine = _at_revision(url, "0010", case_key=uuid.uuid5(NAMESPACE, "case/4711"))
+    assert main(["init-target", "--target", url]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cutover: error: the target holds cases keyed by uuid5") and "\n" not in err
+    assert current_revision(engine) == "0010"
