@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -21,6 +23,8 @@ from core.dialects.ints import Ints, int_list
 from core.errors import DatabaseError
 
 HAS_ROLES = False
+# How long a connection waits for another's lock before SQLITE_BUSY.
+BUSY_TIMEOUT_MS = 30_000
 insert = sqlite.insert
 FIELD_HASH_CHARS = 8
 
@@ -57,15 +61,30 @@ def set_up(engine: Engine, *, read_only: bool) -> None:
 def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     _read_pragmas(dbapi_conn, _record)
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _switch_to_wal(cur: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode, waiting as the busy timeout would: of processes opening a new
+    database file at once, one switching it can get SQLITE_BUSY at once, the busy handler not
+    called (a run started beside another on a new target then failed to connect)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -142,3 +143,29 @@ def test_a_connection_lost_during_a_frame_read_is_a_fault_the_batch_retries(pg_d
     with engine.connect() as conn, pytest.raises(sa.exc.OperationalError) as raised:
         dialect_of(conn).read_frame(conn, gone, pl.Schema([("n", pl.Boolean)]))
     assert is_transient(raised.value)
+
+
+class _BusyThenFree:
+    """A cursor whose first `busy` executions fail as SQLite fails a lock it will not wait for."""
+
+    def __init__(self, busy: int, code: int) -> None:
+        self.busy, self.code, self.executed = busy, code, 0
+
+    def execute(self, statement: str) -> None:
+        self.executed += 1
+        if self.executed <= self.busy:
+            exc = sqlite3.OperationalError("database is locked")
+            exc.sqlite_errorcode = self.code
+            raise exc
+
+
+def test_switching_a_new_sqlite_file_to_wal_waits_out_an_immediate_busy() -> None:
+    from core.dialects.sqlite import _switch_to_wal
+
+    cursor = _BusyThenFree(busy=3, code=sqlite3.SQLITE_BUSY)
+    _switch_to_wal(cursor)  # type: ignore[arg-type]
+    assert cursor.executed == 4
+    other = _BusyThenFree(busy=1, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(sqlite3.OperationalError):
+        _switch_to_wal(other)  # type: ignore[arg-type]
+    assert other.executed == 1
