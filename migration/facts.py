@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
-from migration.parsers import clean_text, normalise_postcode
+from migration.parsers import clean_text
 
 if TYPE_CHECKING:
     from migration.rules.matching import Rule
@@ -45,7 +45,7 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
     without one main applicant); `flags`: CASE_FLAG rows; `main_addresses`: the main applicant's
     ADDRESS rows with the CASE_ID they stand for, in ADDRESS_ID order."""
     # Imported on use: the rules files' models import this module, and the transform imports them.
-    from migration.transform.columns import cid_date
+    from migration.transform.columns import cid_date, postcode
     from migration.transform.lookups import code, derive, flag, lookup, stripped
 
     live_flag = (~flag("DELETED_FLG") & (stripped("CLEARED_DT").fill_null("") == "")
@@ -61,7 +61,7 @@ def fact_frame(cases: pl.DataFrame, flags: pl.DataFrame, main_addresses: pl.Data
     iso3 = pl.when(has_main).then(pl.col("_iso3"))
     frame = frame.with_columns(iso3.alias("_nationality")).join(
         _current_addresses(main_addresses, rules), on="CASE_ID", how="left", maintain_order="left")
-    frame = derive(frame, ["_postcode"], lambda p: (normalise_postcode(p)[1] if p else None,), {"_area": pl.String()})
+    frame = frame.with_columns(postcode(pl.col("_postcode")).struct.field("area").alias("_area"))
     unit = stripped("OWNING_UNIT_CD").fill_null("")
     specialism = lookup(pl.col("_nationality").fill_null(""), rules.specialism_of)
     return frame.select(

@@ -23,7 +23,7 @@ from migration.transform.findings import (
     finding_records,
     quarantined_by,
 )
-from migration.transform.frames import CASE_COLUMN, TABLE_NAMES, empty_frame, frame_schema
+from migration.transform.frames import CASE_COLUMN, TABLE_NAMES, empty_frame, frame_schema, key_columns
 from migration.transform.nationality import NationalityMapper
 from migration.transform.party_rows import PartyFrames, party_frames
 from migration.transform.routing import routed, task_rows
@@ -120,7 +120,10 @@ def routing_facts(legacy: LegacyBatch, reference: LegacyReference, as_of: dt.dat
 
 def row_texts(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Each row as the text its case's target fingerprint hashes (`_case`, `text`): the table's
-    name, then every value as `length:text` (null as `-`), dates and instants in ISO form."""
+    name, then every value, `|` between them: null as `-`, free text as `bytes:text` (its UTF-8
+    length first, so a `|` or a `-` inside it reads as text), any other value (a key, a number, a
+    flag, a date or instant in ISO form) as it is, since none holds a `|` or is a lone `-`."""
+    keys = set(key_columns(table))
     parts = []
     for name, dtype in frame.schema.items():
         if name == CASE_COLUMN:
@@ -132,8 +135,9 @@ def row_texts(table: str, frame: pl.DataFrame) -> pl.DataFrame:
             text = column.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f")
         else:
             text = column.cast(pl.String)
-        parts.append(pl.when(column.is_null()).then(pl.lit("-"))
-                     .otherwise(pl.concat_str(text.str.len_chars().cast(pl.String), pl.lit(":"), text)))
+        if dtype == pl.String and name not in keys:
+            text = pl.concat_str(text.str.len_bytes().cast(pl.String), pl.lit(":"), text)
+        parts.append(text.fill_null("-"))
     return frame.select(pl.col(CASE_COLUMN), pl.concat_str([pl.lit(table), *parts], separator="|").alias("text"))
 
 

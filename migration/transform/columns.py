@@ -12,7 +12,7 @@ import polars as pl
 
 from migration import parsers
 from migration.parsers import MONTHS, YEAR_PIVOT, clean_text, split_name
-from migration.transform.keys import ORDERED_DIGITS, ROW_ID, VARIANT_DIGITS, name_digest
+from migration.transform.keys import ORDERED_DIGITS, ROW_ID, VARIANT_DIGITS, name_digests
 
 UK_ZONE = "Europe/London"
 # Polars' bundled zone rules stop at 2099 (no summer time from 2100); zoneinfo's go on, so later
@@ -249,8 +249,7 @@ def _keys_series(names: pl.Series) -> pl.Series:
     """key_text of each name: SHA-1 in Python (Polars has none), the canonical text in Polars (the
     leading legacy row id's digits in place of the first twelve hex digits, version 8, where the
     name's first part is one; version 5 otherwise)."""
-    digests = pl.Series(names.name, [None if n is None else name_digest(n) for n in names.to_list()],
-                        dtype=pl.Binary)
+    digests = pl.Series(names.name, name_digests(names.cast(pl.Binary).to_list()), dtype=pl.Binary)
     hexed = digests.bin.encode("hex")
     first = names.str.split("/").list.get(1, null_on_oob=True)
     ordered = first.str.contains(f"^{ROW_ID}$").fill_null(False)

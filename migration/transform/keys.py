@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 
 NAMESPACE = uuid.UUID("5f1c3a52-8d0e-4c55-9a7e-2b8d6c4e9f10")
 _NAMESPACE_BYTES = NAMESPACE.bytes
@@ -32,6 +33,20 @@ def key(entity: str, *legacy: object) -> uuid.UUID:
 def name_digest(name: str) -> bytes:
     """SHA-1 over NAMESPACE and the name: the bytes uuid5 takes its first 16 from (RFC 9562)."""
     return hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()
+
+
+def name_digests(names: Iterable[bytes | None]) -> list[bytes | None]:
+    """name_digest of each name given as UTF-8 bytes (None stays None), NAMESPACE hashed once."""
+    start = hashlib.sha1(_NAMESPACE_BYTES)
+    digests: list[bytes | None] = []
+    for name in names:
+        if name is None:
+            digests.append(None)
+            continue
+        state = start.copy()
+        state.update(name)
+        digests.append(state.digest())
+    return digests
 
 
 def key_text(name: str) -> str:

@@ -11,7 +11,7 @@ import polars as pl
 
 from migration.extract.batch import LegacyBatch
 from migration.extract.reference import LegacyReference
-from migration.parsers import clean_text, normalise_postcode, split_name
+from migration.parsers import clean_text, split_name
 from migration.rules import Rules
 from migration.target_schema import NAME_MAX
 from migration.transform import columns
@@ -115,7 +115,7 @@ def _address_values(addresses: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     frame = addresses
     for column in ("LINE1", "LINE2", "TOWN"):
         frame = derive(frame, [column], _cleaned, {f"_{column}": pl.String(), f"_{column}_repairs": REPAIRS})
-    frame = derive(frame, ["POSTCODE"], lambda p: (normalise_postcode(p)[0],), {"_postcode": pl.String()})
+    frame = frame.with_columns(columns.postcode(pl.col("POSTCODE")).struct.field("postcode").alias("_postcode"))
     frame = parsed_dates(parsed_dates(frame, "FROM_DT", "_from"), "TO_DT", "_to")
     live = ~flag("DELETED_FLG")
     typed = live & pl.col("_kind").is_not_null()

@@ -93,6 +93,17 @@ def test_a_null_and_a_text_that_looks_like_one_read_differently() -> None:
              "priority_band": "standard", "priority_rank": 1, CASE_COLUMN: n} for n, unit in ((1, None), (2, "-"))]
     first, second = row_texts("task", frame_of("task", rows))["text"].to_list()
     assert first.split("|")[3] == "-" and second.split("|")[3] == "1:-"
+    # Keys and numbers, which hold no `|`, stand as they are; free text carries its length in bytes.
+    assert first.split("|")[1:3] == [str(key("task", 1)), str(key("case", 1))]
+    assert first.split("|")[-1] == "1"
+
+
+def test_a_bar_inside_free_text_cannot_stand_for_a_field_boundary() -> None:
+    rows = [{"task_id": key("task", 1), "case_id": key("case", 1), "unit_code": unit, "kind": kind,
+             "priority_band": "standard", "priority_rank": 1, CASE_COLUMN: 1}
+            for unit, kind in (("U1|review_case", "review_case"), ("U1", "review_case|review_case"))]
+    first, second = row_texts("task", frame_of("task", rows))["text"].to_list()
+    assert first != second and "|14:U1|review_case|" in first and "|2:U1|" in second
 
 
 def test_a_batch_cut_and_joined_by_case_keeps_each_cases_rows_and_persons() -> None:
