@@ -109,9 +109,10 @@ def test_a_batch_transaction_runs_without_jit_or_parallel_workers_and_compresses
     with engine.begin() as conn:
         for_batch_statements(conn)
         if databases.kind == "postgresql":
-            settings = ("jit", "max_parallel_workers_per_gather", "random_page_cost", "default_toast_compression")
+            settings = ("jit", "max_parallel_workers_per_gather", "random_page_cost", "enable_seqscan",
+                        "default_toast_compression")
             shown = [conn.exec_driver_sql(f"SHOW {s}").scalar() for s in settings]
-            assert shown == ["off", "0", "1.1", "lz4"]  # the server of `make test` is built with lz4
+            assert shown == ["off", "0", "1.1", "off", "lz4"]  # the server of `make test` is built with lz4
             notes = sa.Table("notes", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True),
                              sa.Column("t", sa.Text))
             notes.create(conn)
@@ -121,6 +122,28 @@ def test_a_batch_transaction_runs_without_jit_or_parallel_workers_and_compresses
     if databases.kind == "postgresql":
         with engine.connect() as conn:  # SET LOCAL: the next transaction has the server's own settings
             assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
+
+
+def test_a_batch_looks_its_keys_up_in_the_index_where_the_planner_would_read_the_table(
+        pg_databases: Databases) -> None:
+    engine = create_engine(pg_databases.new("lookups"))
+    rows = sa.Table("rows", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True), sa.Column("t", sa.Text))
+    with engine.begin() as conn:
+        rows.create(conn)
+        conn.exec_driver_sql("INSERT INTO rows SELECT n, repeat('x', 40) FROM generate_series(1, 20000) n")
+        conn.exec_driver_sql("ANALYZE rows")
+    # A third of the table's keys, as a batch's key lists send them: one array constant.
+    keys = "{" + ",".join(str(n) for n in range(1, 20000, 3)) + "}"
+
+    def plan(conn: sa.Connection) -> str:
+        explained = conn.exec_driver_sql(f"EXPLAIN SELECT t FROM rows WHERE n = ANY('{keys}'::integer[])")
+        return "\n".join(explained.scalars())
+
+    with engine.begin() as conn:
+        assert "Seq Scan on rows" in plan(conn)  # the planner alone reads the whole table
+    with engine.begin() as conn:
+        batch_plan = plan(for_batch_statements(conn))
+        assert "Seq Scan" not in batch_plan and "rows_pkey" in batch_plan
 
 
 def test_a_frame_read_is_utf8_whatever_the_client_would_default_to(pg_databases: Databases,
