@@ -71,19 +71,26 @@ def for_batch_statements(conn: Connection) -> Connection:
     other lanes use; both are turned off for the transaction. And at its default cost of a random
     page read (4, a disk's), it reads a table of a million rows end to end rather than look its
     thousands of keys up in the index: a random read is costed as on the SSD storage or the
-    cache a target runs from (1.1), and an index is used for a batch's keys. Even so, for the
-    ten to twenty thousand keys whose rows a batch's digests read back, it would read the
-    growing person, case and task tables end to end, batch after batch: sequential scans are off
-    for the transaction, so an index serves wherever the table has one (a table without, such as
-    a staging table, is still read whole). Long values (case notes, digest packs) are compressed
-    with lz4 where the server has it: pglz, the default, took a third of the time of writing case
-    notes."""
+    cache a target runs from (1.1), and an index is used for a batch's keys. Long values (case
+    notes, digest packs) are compressed with lz4 where the server has it: pglz, the default, took
+    a third of the time of writing case notes."""
     backend = dialect_of(conn)
     backend.set_local(conn, "jit", "off")
     backend.set_local(conn, "max_parallel_workers_per_gather", "0")
     backend.set_local(conn, "random_page_cost", "1.1")
-    backend.set_local(conn, "enable_seqscan", "off")
     backend.compress_cheaply(conn)
+    return conn
+
+
+def for_target_batch(conn: Connection) -> Connection:
+    """for_batch_statements, for a batch's transaction on the target, with sequential scans off.
+    For the ten to twenty thousand keys whose rows a batch's digests read back, PostgreSQL's
+    estimates would have it read the growing person, case and task tables end to end, batch after
+    batch; every target table is indexed on the keys a batch looks up, so an index serves (a table
+    without one, such as a staging table, is still read whole). CID's reads keep the planner's
+    choice: a CID is not ours to index."""
+    for_batch_statements(conn)
+    dialect_of(conn).set_local(conn, "enable_seqscan", "off")
     return conn
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.db import for_batch_statements, key_list
+from core.db import for_target_batch, key_list
 from migration.batch import Batch, BatchJob, Left
 from migration.ledgering import batch_bodies, stage
 from migration.load.staging import copy_rows
@@ -25,7 +25,7 @@ def skip_unchanged(target: Engine, batch: Batch) -> Batch:
     departures already recorded as excluded; count the unchanged."""
     case_ids = batch.job.case_ids
     with target.connect() as conn:
-        records = for_batch_statements(conn).execute(
+        records = for_target_batch(conn).execute(
             sa.select(CUTOVER_CASE.c.legacy_case_id, CUTOVER_CASE.c.state, CUTOVER_CASE.c.legacy_fingerprint)
             .where(key_list(conn, CUTOVER_CASE.c.legacy_case_id, case_ids))).all()
     known = {cid: fp for cid, state, fp in records if state == "migrated"}

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from audit.entries import make_body
 from audit.ledger import append
 from audit.provenance import provenance_fields
-from core.db import create_engine, for_batch_statements
+from core.db import create_engine, for_target_batch
 from core.errors import CutoverError
 from core.log import get_logger
 from migration.batch import Batch, BatchJob
@@ -238,7 +238,7 @@ def _migrate_once(cfg: RunConfig, batch: Batch) -> dict[str, int]:
 def _load_and_record(target: Engine, batch: Batch) -> Batch:
     """The business rows and the tool's record of the batch, in one target transaction."""
     with target.begin() as conn:
-        batch = Load(for_batch_statements(conn), batch)
+        batch = Load(for_target_batch(conn), batch)
         return Bookkeep(conn, batch)
 
 
