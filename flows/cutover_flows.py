@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import threading
 import uuid
 from array import array
 from collections import deque
@@ -19,13 +17,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.credentials import resolved_config
 from core.log import get_logger
 from flows.batch_cut import Cut, cut_wave
-from migration.extract import LegacyReference, read_reference
+from flows.references import legacy_reference
 from migration.retry import fault_name
 from migration.rules.waves import WAVE_ORDER
 from migration.run import (
     RunConfig,
     WaveRun,
-    engine_for,
     finish_wave,
     ledger_upto,
     migrate_batch,
@@ -44,42 +41,6 @@ class WaveFailed(RuntimeError):
 progress_hook: Callable[[int], None] | None = None
 
 
-# The legacy reference of the latest runs, by run token, in this process (a long-lived worker
-# serves run after run: only the latest few are kept).
-_REFERENCES: dict[str, LegacyReference] = {}
-_KEEPING = threading.Lock()  # batches on threads keep and evict side by side
-KEPT_REFERENCES = 4
-
-
-def _reference(legacy_url: str, token: str) -> LegacyReference:
-    """The run's legacy reference in this process: the one kept ahead for it, else read once (it
-    holds Home Office refs, so it is never a task or flow parameter that Prefect would store)."""
-    reference = _REFERENCES.get(token)
-    if reference is None:
-        with engine_for(legacy_url, read_only=True).connect() as conn:
-            reference = read_reference(conn)
-        keep_reference(token, reference)
-    return reference
-
-
-def keep_reference(token: str, reference: LegacyReference) -> None:
-    """Keep the run's legacy reference in this process for its batches."""
-    with _KEEPING:
-        _REFERENCES[token] = reference
-        while len(_REFERENCES) > KEPT_REFERENCES:
-            _REFERENCES.pop(next(iter(_REFERENCES)))
-
-
-def reference_ahead(cfg: RunConfig, token: str) -> Callable[[], None]:
-    """Read the run's legacy reference once, in the command's own process while the plan is
-    recorded, and return what keeps it in a batch process (each worker of a local cluster, where
-    Dask hands it over in memory, or this process): the batches then neither wait for its
-    aggregates over all of CID nor run them once per worker."""
-    cfg = resolved_config(cfg)
-    with engine_for(cfg.legacy_url, read_only=True).connect() as conn:
-        return functools.partial(keep_reference, token, read_reference(conn))
-
-
 @task(name="migrate-batch", task_run_name="{wave}-batch-{batch_no}", cache_policy=NO_CACHE,
       persist_result=False, retries=2, retry_delay_seconds=5)
 def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID, batch_no: int,
@@ -87,7 +48,7 @@ def migrate_batch_task(cfg: RunConfig, token: str, wave: str, run_id: uuid.UUID,
     """One batch, in one target transaction (transient DB faults retried inside with tenacity;
     the task's own retries cover anything else that kills an attempt)."""
     cfg = resolved_config(cfg)
-    return migrate_batch(cfg, _reference(cfg.legacy_url, token), wave, run_id, batch_no, list(case_ids))
+    return migrate_batch(cfg, legacy_reference(cfg.legacy_url, token), wave, run_id, batch_no, list(case_ids))
 
 
 def task_runner(max_workers: int, dask_address: str | None = None, dask_workers: int | None = None) -> Any:

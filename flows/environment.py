@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import http.client
+import importlib.metadata
 import os
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -120,7 +126,7 @@ class Warmup:
     def __init__(self, local_workers: int | None = None, local_server: int | None = None,
                  ahead: Callable[[], Callable[[], None]] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cutover-warmup")
-        self._server = self._pool.submit(_start_local_server, local_server)
+        self._server = self._pool.submit(start_local_server(local_server))
         made = self._pool.submit(ahead) if ahead is not None else None
         self._cluster = self._pool.submit(_local_cluster, local_workers) if local_workers else None
         self._ahead: Future[None] | None = None
@@ -137,7 +143,7 @@ class Warmup:
         return address
 
     def close(self) -> None:
-        """Stop the local cluster (Prefect stops its own server when the process exits)."""
+        """Stop the local cluster (the local server stops when this process exits)."""
         self._pool.shutdown(wait=True)
         if self._cluster is not None and self._cluster.exception() is None:
             self._cluster.result().close()
@@ -155,38 +161,96 @@ def _hand_over(made: Future[Callable[[], None]], cluster: Future[Any] | None) ->
             run_in_each_worker(cluster.result(), work, max(deadline - time.monotonic(), 1.0))
 
 
-def _start_local_server(port: int | None) -> None:
-    """Start Prefect's temporary local server on this port (None: PREFECT_API_URL names a server)."""
-    if port is None:
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import (
-        PREFECT_API_BLOCKS_REGISTER_ON_START,
-        PREFECT_API_DATABASE_MIGRATE_ON_START,
-        temporary_settings,
-    )
-
+def start_local_server(port: int | None) -> Callable[[], None]:
+    """Start Prefect's temporary local server on this port now, in a process of its own (None:
+    PREFECT_API_URL names a server); returns what waits until it answers. A second start on the
+    same port in this process finds it running."""
+    running = _servers.get(port) if port is not None else None
+    if port is None or (running is not None and running.poll() is None):
+        return _nothing
     database = _default_database()
     template = _database_template()
-    copied = False
+    environment = dict(os.environ)
     if database is not None and not database.exists() and template.exists():
         shutil.copyfile(template, database)
         database.chmod(0o600)
-        copied = True
-    # A copy of the template is a database this Prefect version built: migrated, its block types
-    # registered. Its server skips both checks at start (about a CPU-second, on the run's critical
-    # path); any other database gets them.
-    skipped = {PREFECT_API_DATABASE_MIGRATE_ON_START: False, PREFECT_API_BLOCKS_REGISTER_ON_START: False}
-    server = SubprocessASGIServer(port)  # one per port and process: a second start is a no-op
-    with temporary_settings(updates=skipped if copied else {}):  # passed on to the server's process
-        server.start()
-    if server.port != port:  # Prefect moves to another port when the one it was given is taken
-        raise RuntimeError(f"Prefect's local server could not listen on port {port} (taken meanwhile); "
-                           "run the command again")
+        # A copy of the template is a database this Prefect version built: migrated, its block
+        # types registered. Its server skips both checks at start (about a CPU-second, on the
+        # run's critical path); any other database gets them.
+        environment.update(SKIPPED_CHECKS)
+    # Started at once: Prefect's own SubprocessASGIServer would first load Prefect's whole server
+    # into this process (3 s on two cores beside the planning) and only then start it.
+    server = subprocess.Popen([sys.executable, "-m", LOCAL_SERVER_MODULE, str(port), str(os.getpid())],
+                              env=environment)
+    _servers[port] = server
+    atexit.register(_stop, server)
+    return functools.partial(_until_up, server, port, database, template)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _until_up(server: subprocess.Popen[bytes], port: int, database: Path | None, template: Path) -> None:
+    """Wait for the server; then keep a copy of the database it built, if it built one."""
+    _wait_until_up(server, port)
     if database is not None and database.exists():
         database.chmod(0o600)
         if not template.exists():
             _keep_copy(database, template)
+
+
+# The module that serves Prefect's API for a run (`python -m MODULE PORT PARENT_PID`).
+LOCAL_SERVER_MODULE = "flows.local_server"
+
+# Prefect's settings that skip what a database built by this Prefect version needs no more.
+SKIPPED_CHECKS = {"PREFECT_SERVER_DATABASE_MIGRATE_ON_START": "false",
+                  "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+                  # its memo of registered blocks loads every Prefect collection (Dask's included) to hash them
+                  "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
+
+# The local servers this process started, by port (each lives until the process ends).
+_servers: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
+    """Wait until the server answers its health check, for as long as Prefect would wait for its
+    own temporary server; a server that stopped or never answered is a one-line error."""
+    limit = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 20)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            # uvicorn's exit code 3: it could not start (its port taken meanwhile, say)
+            raise RuntimeError(f"Prefect's local server on port {port} stopped as it started "
+                               f"(exit code {server.returncode}); run the command again")
+        if _answers(port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"Prefect's local server did not answer within {limit:.0f} s "
+                       "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
+
+
+def _answers(port: int) -> bool:
+    """Whether the server on this port answers its health check (plain HTTP on the loopback, no proxy)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/api/health")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop a local server as the run ends: asked first, killed if it lingers."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _default_database() -> Path | None:
@@ -200,10 +264,8 @@ def _default_database() -> Path | None:
 def _database_template() -> Path:
     """Where an empty Prefect database of this Prefect version is kept: Prefect builds one in a new
     home through its ~100 migrations (about 9 s of CPU); every later new home starts from the copy."""
-    import prefect
-
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cutover"
-    return cache / f"prefect-{prefect.__version__}.db"
+    return cache / f"prefect-{importlib.metadata.version('prefect')}.db"
 
 
 def _keep_copy(database: Path, template: Path) -> None:

@@ -1,61 +1,116 @@
-"""Prefect's local server starts from a kept copy of an empty database in every new home."""
+"""Prefect's local server: started at once in a process of its own, from a kept copy of an empty
+database in every new home, gone with the run; the local workers' environment; the read-ahead."""
 
 from __future__ import annotations
 
+import json
 import pickle
+import socket
 import sqlite3
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flows import environment
 
-
-class FakeServer:
-    """Stands for Prefect's SubprocessASGIServer: builds the database when the home has none."""
-
-    found: list[bool] = []
-    checks: list[tuple[bool, bool]] = []  # (migrate, register blocks) in the settings the server starts with
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def start(self) -> None:
-        from prefect.settings import PREFECT_API_BLOCKS_REGISTER_ON_START, PREFECT_API_DATABASE_MIGRATE_ON_START
-
-        database = Path(environment.os.environ["PREFECT_HOME"]) / "prefect.db"
-        FakeServer.found.append(database.exists())
-        FakeServer.checks.append((PREFECT_API_DATABASE_MIGRATE_ON_START.value(),
-                                  PREFECT_API_BLOCKS_REGISTER_ON_START.value()))
-        with sqlite3.connect(database) as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS flow (id INTEGER)")
-            conn.execute("INSERT INTO flow VALUES (1)")
+REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import prefect.server.api.server as server
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    monkeypatch.setattr(server, "SubprocessASGIServer", FakeServer)
+
+@pytest.fixture
+def fake_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local servers started by the test are the fake one, with a cache of their own, and are
+    stopped after it."""
+    monkeypatch.setattr(environment, "LOCAL_SERVER_MODULE", "tests.flows.fake_local_server")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(REPO)  # where `python -m tests...` finds the fake
+    yield
+    for port, server in list(environment._servers.items()):
+        environment._stop(server)
+        environment._servers.pop(port)
+
+
+def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 fake_server: None) -> None:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    FakeServer.found, FakeServer.checks = [], []
+    for name in environment.SKIPPED_CHECKS:
+        monkeypatch.delenv(name, raising=False)
     for home in ("first", "second", "second"):
         monkeypatch.setenv("PREFECT_HOME", str(tmp_path / home))
         (tmp_path / home).mkdir(exist_ok=True)
-        environment._start_local_server(4321)
-    assert FakeServer.found == [False, True, True]  # built once, then copied in before the server starts
+        environment.start_local_server(_free_port())()
+    starts = [json.loads(line) for home in ("first", "second")
+              for line in (tmp_path / home / "starts.jsonl").read_text().splitlines()]
+    assert [start["found"] for start in starts] == [False, True, True]  # built once, then copied in before the start
     # A copy this Prefect version built needs no migration nor block registration; a database the
     # home already held (maybe of an older Prefect) gets both, as a new one does.
-    assert FakeServer.checks == [(True, True), (False, False), (True, True)]
+    skipped = {"PREFECT_SERVER_DATABASE_MIGRATE_ON_START": "false", "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false"}
+    unset = dict.fromkeys(skipped)
+    assert [start["checks"] for start in starts] == [unset, skipped, unset]
+    assert {start["parent"] for start in starts} == {environment.os.getpid()}  # each follows this process
     kept = environment._database_template()
     assert kept.parent == tmp_path / "cache" / "cutover"
     with sqlite3.connect(kept) as conn:  # the copy taken right after the first build, not later
         assert conn.execute("SELECT count(*) FROM flow").fetchone() == (1,)
     with sqlite3.connect(tmp_path / "second" / "prefect.db") as conn:
         assert conn.execute("SELECT count(*) FROM flow").fetchone() == (3,)
+
+
+def test_a_second_start_on_the_port_finds_the_server_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               fake_server: None) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    port = _free_port()
+    environment.start_local_server(port)()
+    environment.start_local_server(port)()  # one server per port and process: the run after a run reuses it
+    assert len((tmp_path / "starts.jsonl").read_text().splitlines()) == 1
+    assert environment.start_local_server(None) is environment._nothing  # a server named by the user: none
+
+
+def test_a_local_server_that_stops_as_it_starts_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    fake_server: None) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.setenv("FAKE_SERVER_EXIT", "3")  # as uvicorn stops when it cannot listen on its port
+    port = _free_port()
+    with pytest.raises(RuntimeError) as raised:
+        environment.start_local_server(port)()
+    assert str(raised.value) == (f"Prefect's local server on port {port} stopped as it started (exit code 3); "
+                                 "run the command again")
+
+
+@pytest.mark.e2e
+def test_the_local_server_serves_prefect_s_api_and_stops_when_the_run_is_killed(tmp_path: Path) -> None:
+    port = _free_port()
+    run = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from flows import environment\n"
+        f"environment.prepare_prefect_environment(Path({str(tmp_path)!r}))\n"
+        f"environment.start_local_server({port})()\n"
+        f"print(environment._servers[{port}].pid, flush=True)\n"
+        "time.sleep(600)\n")], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout is not None
+        server = int(run.stdout.readline())
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/api") as client:
+            assert client.get("/health").status_code == 200
+            assert client.post("/flows/filter", json={}).json() == []  # Prefect's own API, its store empty
+    finally:
+        run.kill()  # as a run killed outright: nothing of it stops the server
+        run.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Path(f"/proc/{server}").exists():
+        time.sleep(0.2)
+    assert not environment._answers(port) and not Path(f"/proc/{server}").exists()
 
 
 def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,23 +265,23 @@ def test_a_read_ahead_that_fails_is_left_to_the_first_batch() -> None:
 
 def test_the_reference_read_ahead_is_the_one_the_batches_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.db import create_engine
-    from flows import cutover_flows
+    from flows import references
     from migration.extract import read_reference
     from migration.run import RunConfig
     from tests.helpers import AS_OF, generate
 
     legacy = f"sqlite:///{tmp_path / 'l.db'}"
     generate(legacy, 40, seed=3)
-    keep = cutover_flows.reference_ahead(RunConfig(legacy, f"sqlite:///{tmp_path / 't.db'}", AS_OF), "run-1")
+    keep = references.reference_ahead(RunConfig(legacy, f"sqlite:///{tmp_path / 't.db'}", AS_OF), "run-1")
     keep = pickle.loads(pickle.dumps(keep))  # as Dask hands it to a worker
-    monkeypatch.setattr(cutover_flows, "read_reference", None)  # a batch process reads nothing of its own
+    monkeypatch.setattr(references, "read_reference", None)  # a batch process reads nothing of its own
     keep()
-    reference = cutover_flows._reference(legacy, "run-1")
+    reference = references.legacy_reference(legacy, "run-1")
     with create_engine(legacy).connect() as conn:
         assert reference == read_reference(conn)  # the cross-case sets the batches need included
-    for n in range(cutover_flows.KEPT_REFERENCES):
-        cutover_flows.keep_reference(f"later-{n}", reference)
-    assert "run-1" not in cutover_flows._REFERENCES  # a long-lived worker keeps only the latest runs'
+    for n in range(references.KEPT_REFERENCES):
+        references.keep_reference(f"later-{n}", reference)
+    assert "run-1" not in references._REFERENCES  # a long-lived worker keeps only the latest runs'
 
 
 def test_a_run_s_start_hands_over_what_it_made_ahead_once_or_leaves_it_to_the_batches() -> None:
