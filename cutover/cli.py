@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check both databases and show the as-of date and what it changes; write nothing")
     _add_allow_other_tables(p)
     p.add_argument("--batch-size", type=_bounded_int(1, 100_000),
-                   help="cases per batch [CUTOVER_BATCH_SIZE; default: chosen per wave, two batches a lane, "
+                   help="cases per batch [CUTOVER_BATCH_SIZE; default: chosen per wave, a batch a lane, "
                    f"{MIN_BATCH:,} to {MAX_BATCH:,}]")
     p.add_argument("--lanes", type=_bounded_int(1, 64),
                    help="batches that run at once: each wave is cut into a multiple of this many batches of "

@@ -58,7 +58,7 @@ def test_the_help_gives_the_default_batch_size_s_bounds_the_run_chooses_between(
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert f"two batches a lane, {MIN_BATCH:,} to {MAX_BATCH:,}]" in help_text
+    assert f"a batch a lane, {MIN_BATCH:,} to {MAX_BATCH:,}]" in help_text
     assert batch_size_for(0, 2) == MIN_BATCH and batch_size_for(100 * MAX_BATCH, 2) == MAX_BATCH
 
 
@@ -90,16 +90,17 @@ def _runs(target: str, wave: str) -> list[tuple[str, int, int]]:
 
 def test_a_chosen_cut_is_recorded_and_a_resume_keeps_it_on_other_lanes(
         databases, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(core.settings, "MIN_BATCH", 10)  # a small CID then still gets several batches a lane
+    monkeypatch.setattr(core.settings, "MIN_BATCH", 10)  # a small CID then still gets a batch a lane
     legacy, target = databases.new("legacy"), databases.new("target")
     generate(legacy, 300, seed=7)
     cfg = RunConfig(legacy, target, AS_OF)
     reference, _ = prepare(cfg)
     wave, cases = _biggest_wave(target)
     first = cut_wave(cfg, wave, Cut(), lanes_running=2)
-    assert (first.batch_size, first.lanes) == (math.ceil(cases / 4), 2)
+    batches = 2 * core.settings.BATCHES_PER_LANE
+    assert (first.batch_size, first.lanes) == (math.ceil(cases / batches), 2)
     run = start_wave(first, wave)
-    assert len(run.batches) == 4 and _runs(target, wave) == [("running", first.batch_size, 2)]
+    assert len(run.batches) == batches and _runs(target, wave) == [("running", first.batch_size, 2)]
     migrate_batch(first, reference, wave, run.run_id, 0, run.batches[0])  # then the run is interrupted
 
     again = cut_wave(cfg, wave, Cut(), lanes_running=3)  # resumed where three batches run at once
