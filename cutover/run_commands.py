@@ -136,9 +136,10 @@ def run(args: argparse.Namespace) -> int:
 
     token = uuid.uuid4().hex  # keys the run's legacy reference, read once ahead and kept in each batch process
     ahead = functools.partial(reference_ahead, masked_config(cfg), token)
-    warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
-                    ahead=None if parallel.dask_address else ahead)
+    warmup: Warmup | None = None
     try:
+        warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
+                        ahead=None if parallel.dask_address else ahead)
         from flows import cutover_flows
         from flows.batch_cut import Cut
 
@@ -169,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
 
         write_checkpoint(settings, create_engine(cfg.target_url))
     finally:
-        warmup.close()
+        if warmup is not None:
+            warmup.close()
         release_lock(cfg, holder)
     for wave, totals in results.items():
         print(f"wave {wave:<14} migrated {totals['migrated']:>8,}  quarantined {totals['quarantined']:>6,}  "

@@ -117,8 +117,9 @@ def flow_settings(local_server: int | None) -> Iterator[None]:
 
 
 class Warmup:
-    """Prefect's local server and, when asked, a local Dask cluster, started in threads so that
-    they come up while the plan is being recorded (on two cores they cost ~10 s in sequence).
+    """Prefect's local server (its process started here at once, waited for in a thread) and, when
+    asked, a local Dask cluster (started in a thread), so that they come up while Prefect loads in
+    this process and the plan is recorded (on two cores they cost ~10 s in sequence).
     `ahead`, when given, is called once here, in a thread of its own, and what it returns is then
     run once in each process that will run batches (each worker of the local cluster, or this
     process): what every batch needs, made once and handed over before the first batch."""
@@ -179,9 +180,11 @@ def start_local_server(port: int | None) -> Callable[[], None]:
         # run's critical path); any other database gets them.
         environment.update(SKIPPED_CHECKS)
     # Started at once: Prefect's own SubprocessASGIServer would first load Prefect's whole server
-    # into this process (3 s on two cores beside the planning) and only then start it.
-    server = subprocess.Popen([sys.executable, "-m", LOCAL_SERVER_MODULE, str(port), str(os.getpid())],
-                              env=environment)
+    # into this process (3 s on two cores beside the planning) and only then start it. `-P`: a
+    # folder of the user's named like ours never stands in for it. A session of its own: a Ctrl-C
+    # stops the run, whose exit then stops the server, not the server under the run's last reports.
+    server = subprocess.Popen([sys.executable, "-P", "-m", LOCAL_SERVER_MODULE, str(port), str(os.getpid())],
+                              env=environment, start_new_session=True)
     _servers[port] = server
     atexit.register(_stop, server)
     return functools.partial(_until_up, server, port, database, template)
@@ -215,17 +218,20 @@ _servers: dict[int, subprocess.Popen[bytes]] = {}
 
 def _wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
     """Wait until the server answers its health check, for as long as Prefect would wait for its
-    own temporary server; a server that stopped or never answered is a one-line error."""
+    own temporary server; a server that stopped or never answered is stopped and a one-line error."""
     limit = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 20)
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            # uvicorn's exit code 3: it could not start (its port taken meanwhile, say)
-            raise RuntimeError(f"Prefect's local server on port {port} stopped as it started "
-                               f"(exit code {server.returncode}); run the command again")
+            _servers.pop(port, None)
+            # uvicorn's exit code 3: it could not start (its port taken meanwhile, Prefect's database unusable)
+            raise RuntimeError(f"Prefect's local server on port {port} could not start (exit code "
+                               f"{server.returncode}; its own message is above)")
         if _answers(port):
             return
         time.sleep(0.05)
+    _stop(server)
+    _servers.pop(port, None)
     raise RuntimeError(f"Prefect's local server did not answer within {limit:.0f} s "
                        "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
 

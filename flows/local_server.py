@@ -11,8 +11,9 @@ import sys
 import threading
 import time
 
-# How often the server looks for the run's process (seconds).
+# How often the server looks for the run's process, and how long it then has to stop (seconds).
 FOLLOW_SECONDS = 0.5
+STOP_SECONDS = 10.0
 
 
 def main(argv: list[str]) -> None:
@@ -23,15 +24,17 @@ def main(argv: list[str]) -> None:
     from prefect.server.api.server import create_app
 
     uvicorn.run(create_app(ephemeral=True, final=True), host="127.0.0.1", port=port, log_level="error",
-                lifespan="on")
+                lifespan="on", timeout_graceful_shutdown=5)
 
 
 def _follow(parent: int) -> None:
     """Stop this server (as a terminal's stop would) once the run's process is gone: a run killed
-    outright never stops it itself."""
+    outright never stops it itself. A stop that hangs ends the process."""
     while os.getppid() == parent:
         time.sleep(FOLLOW_SECONDS)
     os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(STOP_SECONDS)
+    os._exit(1)
 
 
 if __name__ == "__main__":

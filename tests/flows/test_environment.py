@@ -33,11 +33,11 @@ def fake_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     stopped after it."""
     monkeypatch.setattr(environment, "LOCAL_SERVER_MODULE", "tests.flows.fake_local_server")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(REPO)  # where `python -m tests...` finds the fake
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # where the server's process finds the fake
+    before = set(environment._servers)
     yield
-    for port, server in list(environment._servers.items()):
-        environment._stop(server)
-        environment._servers.pop(port)
+    for port in set(environment._servers) - before:
+        environment._stop(environment._servers.pop(port))
 
 
 def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -83,34 +83,72 @@ def test_a_local_server_that_stops_as_it_starts_is_a_one_line_error(tmp_path: Pa
     port = _free_port()
     with pytest.raises(RuntimeError) as raised:
         environment.start_local_server(port)()
-    assert str(raised.value) == (f"Prefect's local server on port {port} stopped as it started (exit code 3); "
-                                 "run the command again")
+    assert str(raised.value) == (f"Prefect's local server on port {port} could not start (exit code 3; "
+                                 "its own message is above)")
+    assert port not in environment._servers  # a later start starts a new one
+
+
+def _gone(pid: int) -> bool:
+    """Whether the process has ended (an unreaped zombie counts: it runs nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def _run_holding_a_local_server(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+    """A process that starts the real local server on the port, as a run does, then waits (as the
+    `cutover` command does, it does not look for modules in the folder it runs in)."""
+    env = {**environment.os.environ, "PREFECT_HOME": str(tmp_path / "prefect"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    return subprocess.Popen([sys.executable, "-P", "-c", (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from flows import environment\n"
+        f"environment.prepare_prefect_environment(Path({str(tmp_path)!r}))\n"
+        "try:\n"
+        f"    environment.start_local_server({port})()\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc, flush=True)\n"
+        "    sys.exit(5)\n"
+        f"print(environment._servers[{port}].pid, flush=True)\n"
+        "time.sleep(600)\n")], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
 
 
 @pytest.mark.e2e
 def test_the_local_server_serves_prefect_s_api_and_stops_when_the_run_is_killed(tmp_path: Path) -> None:
     port = _free_port()
-    run = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from flows import environment\n"
-        f"environment.prepare_prefect_environment(Path({str(tmp_path)!r}))\n"
-        f"environment.start_local_server({port})()\n"
-        f"print(environment._servers[{port}].pid, flush=True)\n"
-        "time.sleep(600)\n")], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    (tmp_path / "flows").mkdir()  # a package of the user's named like ours, where the run is started
+    (tmp_path / "flows" / "__init__.py").touch()
+    (tmp_path / "flows" / "local_server.py").write_text("raise SystemExit(7)\n")
+    run = _run_holding_a_local_server(tmp_path, port)
     try:
         assert run.stdout is not None
         server = int(run.stdout.readline())
         with httpx.Client(base_url=f"http://127.0.0.1:{port}/api") as client:
             assert client.get("/health").status_code == 200
-            assert client.post("/flows/filter", json={}).json() == []  # Prefect's own API, its store empty
+            assert client.post("/flows/filter", json={}).json() == []  # Prefect's own API, its store new
     finally:
         run.kill()  # as a run killed outright: nothing of it stops the server
         run.wait()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and Path(f"/proc/{server}").exists():
+    while time.monotonic() < deadline and not _gone(server):
         time.sleep(0.2)
-    assert not environment._answers(port) and not Path(f"/proc/{server}").exists()
+    assert _gone(server) and not environment._answers(port)
+
+
+@pytest.mark.e2e
+def test_a_local_server_whose_port_is_taken_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        run = _run_holding_a_local_server(tmp_path, port)
+        out, _ = run.communicate(timeout=120)
+    assert run.returncode == 5
+    assert out.splitlines() == [f"Prefect's local server on port {port} could not start (exit code 3; "
+                                "its own message is above)"]
 
 
 def test_a_database_set_by_the_user_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
