@@ -39,12 +39,16 @@ def command_console(quiet: bool) -> Iterator[None]:
     finally:
         if own:
             signal.signal(signal.SIGINT, previous)
+        if _interrupted:
+            # Ctrl-C's silence outlives --quiet, whose warning filters were put back as it ended:
+            # a coroutine that Prefect made and the interrupt left unawaited is reported at exit.
+            warnings.simplefilter("ignore")
 
 
 @contextlib.contextmanager
 def _interrupt_wins() -> Iterator[None]:
-    """After Ctrl-C, whatever fails while the work unwinds (Prefect reporting the crash to its local
-    server, which the same Ctrl-C stopped) is the interrupt."""
+    """After Ctrl-C, whatever fails while the work unwinds (Prefect reporting the crash to a server
+    that is going, say) is the interrupt."""
     global _interrupted
     _interrupted = False
     try:
@@ -109,7 +113,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
                 handler.addFilter(silence)
     warnings.simplefilter("ignore")
     # Prefect's handler that sends logs to its API writes its own failures to standard error unless
-    # logging is told not to report handler errors (its local server got the Ctrl-C too).
+    # logging is told not to report handler errors (the run's local server stops as the run exits).
     logging.raiseExceptions = False
     raise KeyboardInterrupt
 

@@ -43,8 +43,8 @@ def test_the_interrupted_line_is_the_command_to_paste_with_passwords_masked() ->
 
 
 def test_after_ctrl_c_whatever_fails_on_the_way_out_is_the_interrupt() -> None:
-    """Prefect reports the crash to its local server, which the same Ctrl-C stopped: that error is
-    not the story; and library consoles are silent from the interrupt on."""
+    """Prefect reports the crash to a server that may be going: that error is not the story; and
+    library consoles are silent from the interrupt on."""
     import logging
 
     console = logging.StreamHandler(sys.stderr)
@@ -65,6 +65,26 @@ def test_after_ctrl_c_whatever_fails_on_the_way_out_is_the_interrupt() -> None:
     finally:
         library.removeHandler(console)
         logging.raiseExceptions = True
+
+
+def test_after_ctrl_c_under_quiet_a_coroutine_left_unawaited_is_not_reported_at_exit() -> None:
+    """The interrupt can land between Prefect making a coroutine and awaiting it; Python reports
+    such a coroutine as the process ends, after --quiet has put its warning filters back."""
+    script = (
+        "import os, signal, sys, time\n"
+        "from cutover.console import command_console\n"
+        "async def create_run(): pass\n"
+        "left = []\n"
+        "try:\n"
+        "    with command_console(quiet=True):\n"
+        "        left.append(create_run())\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', file=sys.stderr)\n"
+        "    sys.exit(130)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "interrupted\n")
 
 
 def test_quiet_drops_standard_output_only(capsys: pytest.CaptureFixture[str]) -> None:
