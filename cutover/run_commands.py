@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(parallel.describe() + (f", {settings.batch_size:,} cases each" if settings.batch_size
                                      else ", their size chosen per wave"))
     # One local cluster for the whole run (its workers start once, not per wave); it and Prefect's
-    # local server come up while Prefect loads here and the plan is recorded.
+    # local server come up while the plan is recorded and Prefect loads here.
     from flows.references import reference_ahead
 
     token = uuid.uuid4().hex  # keys the run's legacy reference, read once ahead and kept in each batch process
@@ -140,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
                         ahead=None if parallel.dask_address else ahead)
+        prepare(cfg, cross_case=False)  # plan recorded before the flows start, so progress knows the total
+        # Prefect loads here after the planning, which it held back by seconds beside the start.
         from flows import cutover_flows
         from flows.batch_cut import Cut
-
-        prepare(cfg, cross_case=False)  # plan recorded before the flows start, so progress knows the total
 
         with create_engine(cfg.target_url).connect() as conn:
             total = int(conn.execute(sa.select(sa.func.count()).where(CUTOVER_PLAN.c.wave.in_(waves))).scalar() or 0)
