@@ -228,6 +228,9 @@ def _wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
             raise RuntimeError(f"Prefect's local server on port {port} could not start (exit code "
                                f"{server.returncode}; its own message is above)")
         if _answers(port):
+            # A new server's first answer on its API takes 0.2-0.4 s: asked here, while the run
+            # still waits for its workers, not by the run's first flow.
+            _answers(port, "/api/admin/version")
             return
         time.sleep(0.05)
     _stop(server)
@@ -236,11 +239,12 @@ def _wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
                        "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
 
 
-def _answers(port: int) -> bool:
-    """Whether the server on this port answers its health check (plain HTTP on the loopback, no proxy)."""
+def _answers(port: int, path: str = "/api/health") -> bool:
+    """Whether the server on this port answers GET `path`, its health check unless told (plain
+    HTTP on the loopback, no proxy)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection.request("GET", "/api/health")
+        connection.request("GET", path)
         return connection.getresponse().status == 200
     except OSError:
         return False

@@ -1,6 +1,7 @@
 """Stands for flows.local_server in tests (`python -m tests.flows.fake_local_server PORT PARENT`):
-builds Prefect's database when the home has none, notes the start checks it was given, and answers
-the health check; with FAKE_SERVER_EXIT set it stops at once with that exit code."""
+builds Prefect's database when the home has none, notes the start checks it was given and the
+paths asked of it, and answers the health check and the API version; with FAKE_SERVER_EXIT set it
+stops at once with that exit code."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from pathlib import Path
 
 class _Health(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-        self.send_response(200 if self.path == "/api/health" else 404)
+        with (Path(os.environ["PREFECT_HOME"]) / "requests.log").open("a") as log:
+            log.write(self.path + "\n")
+        self.send_response(200 if self.path in ("/api/health", "/api/admin/version") else 404)
         self.end_headers()
 
     def log_message(self, *args: object) -> None:

@@ -71,6 +71,9 @@ def test_a_second_start_on_the_port_finds_the_server_running(tmp_path: Path, mon
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     port = _free_port()
     environment.start_local_server(port)()
+    # Up once it answers its health check; its API is then asked once, so that a new server's slow
+    # first answer is not the run's first flow's.
+    assert (tmp_path / "requests.log").read_text().splitlines()[-2:] == ["/api/health", "/api/admin/version"]
     environment.start_local_server(port)()  # one server per port and process: the run after a run reuses it
     assert len((tmp_path / "starts.jsonl").read_text().splitlines()) == 1
     assert environment.start_local_server(None) is environment._nothing  # a server named by the user: none
