@@ -117,9 +117,9 @@ def flow_settings(local_server: int | None) -> Iterator[None]:
 
 
 class Warmup:
-    """Prefect's local server (its process started here at once, waited for in a thread) and, when
-    asked, a local Dask cluster (started in a thread), so that they come up while Prefect loads in
-    this process and the plan is recorded (on two cores they cost ~10 s in sequence).
+    """Prefect's local server and, when asked, a local Dask cluster, started in threads (the
+    server's process at once) so that they come up while the plan is recorded and Prefect loads in
+    this process (on two cores they cost ~10 s in sequence).
     `ahead`, when given, is called once here, in a thread of its own, and what it returns is then
     run once in each process that will run batches (each worker of the local cluster, or this
     process): what every batch needs, made once and handed over before the first batch."""
@@ -127,7 +127,7 @@ class Warmup:
     def __init__(self, local_workers: int | None = None, local_server: int | None = None,
                  ahead: Callable[[], Callable[[], None]] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cutover-warmup")
-        self._server = self._pool.submit(start_local_server(local_server))
+        self._server = self._pool.submit(_serve, local_server)
         made = self._pool.submit(ahead) if ahead is not None else None
         self._cluster = self._pool.submit(_local_cluster, local_workers) if local_workers else None
         self._ahead: Future[None] | None = None
@@ -192,6 +192,11 @@ def start_local_server(port: int | None) -> Callable[[], None]:
 
 def _nothing() -> None:
     return None
+
+
+def _serve(port: int | None) -> None:
+    """Start the local server and wait until it answers (a fault is the waiting run's to report)."""
+    start_local_server(port)()
 
 
 def _until_up(server: subprocess.Popen[bytes], port: int, database: Path | None, template: Path) -> None:
