@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,10 @@ def recorded_digests(conn: sa.Connection, entity: str) -> set[tuple[str, int, st
             range_key, row_key, fields = entry.split(",", 2)
             out.add((str(uuid.UUID(row_key)), int(range_key), fields))
     return out
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,9 @@ from core.db import create_engine
 from migration.run import RunConfig
 from migration.target_schema import CUTOVER_LEDGER
 from reconciliation import reconcile
-from tests.helpers import AS_OF, committed_batches, dump, generate, run_all
+from tests.helpers import AS_OF, committed_batches, dump, free_port, generate, run_all
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _spawn(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
@@ -38,7 +31,7 @@ def _spawn(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
 @pytest.fixture
 def dask_cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A scheduler and two single-threaded workers (no nanny: a killed worker stays dead)."""
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [_spawn("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard", cwd=tmp_path)]
     time.sleep(2)

@@ -17,14 +17,9 @@ import httpx
 import pytest
 
 from flows import environment
+from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -48,7 +43,7 @@ def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path,
     for home in ("first", "second", "second"):
         monkeypatch.setenv("PREFECT_HOME", str(tmp_path / home))
         (tmp_path / home).mkdir(exist_ok=True)
-        environment.start_local_server(_free_port())()
+        environment.start_local_server(free_port())()
     starts = [json.loads(line) for home in ("first", "second")
               for line in (tmp_path / home / "starts.jsonl").read_text().splitlines()]
     assert [start["found"] for start in starts] == [False, True, True]  # built once, then copied in before the start
@@ -69,7 +64,7 @@ def test_a_new_home_starts_from_the_database_the_first_one_built(tmp_path: Path,
 def test_a_second_start_on_the_port_finds_the_server_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                fake_server: None) -> None:
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
-    port = _free_port()
+    port = free_port()
     environment.start_local_server(port)()
     # Up once it answers its health check; its API is then asked once, so that a new server's slow
     # first answer is not the run's first flow's.
@@ -83,7 +78,7 @@ def test_a_local_server_that_stops_as_it_starts_is_a_one_line_error(tmp_path: Pa
                                                                     fake_server: None) -> None:
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.setenv("FAKE_SERVER_EXIT", "3")  # as uvicorn stops when it cannot listen on its port
-    port = _free_port()
+    port = free_port()
     with pytest.raises(RuntimeError) as raised:
         environment.start_local_server(port)()
     assert str(raised.value) == (f"Prefect's local server on port {port} could not start (exit code 3; "
@@ -121,7 +116,7 @@ def _run_holding_a_local_server(tmp_path: Path, port: int) -> subprocess.Popen[s
 
 @pytest.mark.e2e
 def test_the_local_server_serves_prefect_s_api_and_stops_when_the_run_is_killed(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     (tmp_path / "flows").mkdir()  # a package of the user's named like ours, where the run is started
     (tmp_path / "flows" / "__init__.py").touch()
     (tmp_path / "flows" / "local_server.py").write_text("raise SystemExit(7)\n")
