@@ -1,11 +1,15 @@
-"""CPU time for the benchmark: of a process tree (rusage of a waited-for process) and of a local
-PostgreSQL server (its postmaster and every server process, read from /proc)."""
+"""CPU time for the benchmark: of a process tree (rusage of a waited-for process and of the
+orphans it left, adopted) and of a local PostgreSQL server (its postmaster and every server
+process, read from /proc)."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import resource
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +21,43 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", None, ""}
 def tree_seconds(usage: resource.struct_rusage) -> float:
     """User and system CPU seconds of a waited-for process and the children it waited for."""
     return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class TreeUsage:
+    """What a command's whole process tree used: its exit status, CPU seconds and the largest
+    peak resident memory of any of its processes (KiB)."""
+
+    status: int
+    cpu_s: float
+    peak_kib: int
+
+
+def adopt_orphans() -> None:
+    """Become the reaper of this process's descendants' orphans (Linux PR_SET_CHILD_SUBREAPER): a
+    process that a measured command started and that outlives it (the fork server of a local
+    Dask cluster, whose workers it waited for) is then waited for here and counted. Elsewhere a
+    no-op: orphans go uncounted there."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def wait_for_tree(pid: int) -> TreeUsage:
+    """Wait for the process `pid`, then for every orphan of its tree this process adopted (see
+    adopt_orphans; call it before starting the command, and start nothing else meanwhile)."""
+    _, status, usage = os.wait4(pid, 0)
+    cpu, peak = tree_seconds(usage), usage.ru_maxrss
+    while True:
+        try:
+            _, _, usage = os.wait4(-1, 0)
+        except ChildProcessError:
+            return TreeUsage(status, cpu, peak)
+        cpu += tree_seconds(usage)
+        peak = max(peak, usage.ru_maxrss)
+
+
+# prctl's option that makes the caller adopt its descendants' orphans (linux/prctl.h).
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def postmaster_pid(admin_url: str) -> int | None:

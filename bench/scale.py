@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from cpu import postmaster_pid, server_seconds, tree_seconds
+from cpu import adopt_orphans, postmaster_pid, server_seconds, wait_for_tree
 from run import _drop, _step, fresh_database
 
 AS_OF = "2026-11-01"
@@ -77,23 +77,23 @@ print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
 
 
 def _measured(argv: list[str], env: dict[str, str] | None = None, postmaster: int | None = None) -> dict:
-    """Run a process to its end: wall seconds, peak resident memory (the process, or the largest
-    of the children it waited for), CPU seconds of the process tree and of the server (None
+    """Run a process to its end: wall seconds, peak resident memory (the largest of any process of
+    its tree), CPU seconds of the process tree (orphans it left included) and of the server (None
     when it is not local), its output."""
     environment = {**{k: v for k, v in os.environ.items() if k not in RUN_SETTINGS}, **(env or {})}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         server_before = server_seconds(postmaster) if postmaster else None
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=environment)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
+        tree = wait_for_tree(proc.pid)
+        seconds = time.perf_counter() - start  # the command's end; what it left running is counted, not timed
+        proc.returncode = os.waitstatus_to_exitcode(tree.status)
         server_cpu = server_seconds(postmaster) - server_before if postmaster and server_before is not None else None
         out.seek(0)
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"bench: {' '.join(argv[:3])} failed:\n{err.read()[-3000:]}")
-        return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "cpu_s": tree_seconds(usage),
+        return {"seconds": seconds, "peak_mib": tree.peak_kib / 1024, "cpu_s": tree.cpu_s,
                 "server_cpu_s": server_cpu, "out": out.read()}
 
 
@@ -247,6 +247,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--page", type=Path, help="a Markdown page whose figures table is replaced by this run's")
     args = parser.parse_args()
+    adopt_orphans()  # a step's processes that outlive it (a local Dask cluster's) are counted too
     figures: list[dict] = []
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"{server_settings(args.pg_url)}")

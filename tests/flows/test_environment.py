@@ -189,6 +189,37 @@ def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monk
     assert seen == [f"http://127.0.0.1:{port}/api"]
 
 
+@pytest.mark.e2e
+def test_local_workers_fork_from_one_single_threaded_server_and_see_the_environment_of_their_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    environment.prepare_prefect_environment(tmp_path)
+
+    def parent() -> tuple[int, str, int, bool]:
+        ppid = environment.os.getppid()
+        return (ppid, Path(f"/proc/{ppid}/cmdline").read_text(), len(list(Path(f"/proc/{ppid}/task").iterdir())),
+                "polars" in sys.modules)
+
+    first = _in_each_local_worker(2, parent)
+    server = {ppid for ppid, _, _, _ in first}
+    assert len(server) == 1 and server != {environment.os.getpid()}  # both forked by one process, not this one
+    assert all("forkserver" in cmd for _, cmd, _, _ in first)
+    # One thread in the fork server: nothing it loaded (Polars above all) left a lock held in the forks.
+    assert all(threads == 1 for _, _, threads, _ in first)
+    assert all(loaded for *_, loaded in first)  # the worker's own preload loaded the batch code
+    # The fork server outlives this cluster with the environment of its start; a later cluster's
+    # workers still see the environment of theirs.
+    monkeypatch.setenv("CUTOVER_PROBE_SET_LATER", "seen")
+    assert _in_each_local_worker(1, lambda: environment.os.environ.get("CUTOVER_PROBE_SET_LATER")) == ["seen"]
+
+
+@pytest.mark.parametrize("shadow", ["sqlalchemy.py", "prefect", "prefect_dask.py", "distributed"])
+def test_a_working_folder_that_would_shadow_a_preloaded_package_starts_workers_by_spawn(
+        tmp_path: Path, shadow: str) -> None:
+    assert environment.worker_start_method(tmp_path) == "forkserver"
+    (tmp_path / shadow).mkdir() if "." not in shadow else (tmp_path / shadow).write_text("raise SystemExit\n")
+    assert environment.worker_start_method(tmp_path) == "spawn"
+
+
 def test_a_server_named_by_the_user_is_used_and_none_started(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(environment, "_local_port", None)
     monkeypatch.setenv("PREFECT_API_URL", "http://prefect.internal:4200/api")
