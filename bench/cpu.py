@@ -4,7 +4,6 @@ process, read from /proc)."""
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import resource
@@ -23,41 +22,45 @@ def tree_seconds(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# prctl's option that makes the caller adopt its descendants' orphans (linux/prctl.h).
+PR_SET_CHILD_SUBREAPER = 36
+
+
 @dataclass
 class TreeUsage:
-    """What a command's whole process tree used: its exit status, CPU seconds and the largest
-    peak resident memory of any of its processes (KiB)."""
+    """What a command's whole process tree used: its exit status, when it ended (perf_counter),
+    CPU seconds and the largest peak resident memory of any of its processes (KiB)."""
 
     status: int
+    ended: float
     cpu_s: float
     peak_kib: int
 
 
-def adopt_orphans() -> None:
-    """Become the reaper of this process's descendants' orphans (Linux PR_SET_CHILD_SUBREAPER): a
-    process that a measured command started and that outlives it (the fork server of a local
-    Dask cluster, whose workers it waited for) is then waited for here and counted. Elsewhere a
-    no-op: orphans go uncounted there."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+def adopt_orphans() -> bool:
+    """Become the reaper of this process's descendants' orphans (Linux PR_SET_CHILD_SUBREAPER), so
+    that a process a measured command started and that outlives it (the fork server of a local
+    Dask cluster, whose workers it waited for) is waited for here and counted; False where that
+    is not possible: such processes then go uncounted."""
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def wait_for_tree(pid: int) -> TreeUsage:
     """Wait for the process `pid`, then for every orphan of its tree this process adopted (see
     adopt_orphans; call it before starting the command, and start nothing else meanwhile)."""
     _, status, usage = os.wait4(pid, 0)
+    ended = time.perf_counter()  # the command's end: what it left running is counted, not timed
     cpu, peak = tree_seconds(usage), usage.ru_maxrss
     while True:
         try:
             _, _, usage = os.wait4(-1, 0)
         except ChildProcessError:
-            return TreeUsage(status, cpu, peak)
+            return TreeUsage(status, ended, cpu, peak)
         cpu += tree_seconds(usage)
         peak = max(peak, usage.ru_maxrss)
-
-
-# prctl's option that makes the caller adopt its descendants' orphans (linux/prctl.h).
-PR_SET_CHILD_SUBREAPER = 36
 
 
 def postmaster_pid(admin_url: str) -> int | None:

@@ -49,7 +49,7 @@ def main() -> int:
                                      "--legacy", legacy, "--target", target, "--quiet", *flags],
                                     env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
             tree = wait_for_tree(proc.pid)
-            seconds = time.perf_counter() - start
+            seconds = tree.ended - start
             if os.waitstatus_to_exitcode(tree.status) != 0:
                 err.seek(0)
                 print(f"{label}: failed\n{err.read()[-2000:]}")

@@ -86,7 +86,7 @@ def _measured(argv: list[str], env: dict[str, str] | None = None, postmaster: in
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=environment)
         tree = wait_for_tree(proc.pid)
-        seconds = time.perf_counter() - start  # the command's end; what it left running is counted, not timed
+        seconds = tree.ended - start
         proc.returncode = os.waitstatus_to_exitcode(tree.status)
         server_cpu = server_seconds(postmaster) - server_before if postmaster and server_before is not None else None
         out.seek(0)
@@ -247,7 +247,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--page", type=Path, help="a Markdown page whose figures table is replaced by this run's")
     args = parser.parse_args()
-    adopt_orphans()  # a step's processes that outlive it (a local Dask cluster's) are counted too
+    if not adopt_orphans():
+        print("Processes a step leaves running (a local Dask cluster's fork server and its workers) are not "
+              "counted: this system does not let the benchmark adopt them.", flush=True)
     figures: list[dict] = []
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"{server_settings(args.pg_url)}")

@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from flows.fork_server import preload_fork_server, worker_start_method
+
 
 def prepare_prefect_environment(data_dir: Path) -> None:
     """Default PREFECT_HOME under the data folder (one SQLite store per project, no sharing
@@ -321,41 +323,14 @@ def _local_cluster(workers: int) -> Any:
     # set them; the nannies hand this process's configuration to the workers they start.
     method = {"distributed": {"worker": {"multiprocessing-method": worker_start_method(Path.cwd())}}}
     with dask.config.set(dask.config.merge(dask.config.config, method, dask.config.collect_env())):
-        _preload_fork_server()
-        # A worker gets this process's environment as it is now: a fork server started for an
-        # earlier cluster of this process holds the environment of that moment.
+        preload_fork_server()
+        # A worker gets this process's environment as it is now (flows.worker_preload then has
+        # Prefect read its settings again): a fork server started for an earlier cluster of this
+        # process holds the environment of that moment. A variable removed since stays set.
         cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None,
                                preload=["flows.worker_preload"],
                                env={**os.environ, **worker_environment(workers)})
     return cluster
-
-
-# What the fork server that starts the local workers loads once, for all of them (two workers on
-# two cores each loaded it themselves, about 2 CPU-seconds of a run's start). Not Polars, nor
-# anything that imports it: Polars starts threads as it loads (its allocator's, its memory
-# manager's), and a process forked from one with threads may inherit a lock that no thread will
-# ever release.
-FORK_SERVER_PRELOAD = ("distributed", "prefect.task_engine", "prefect_dask", "sqlalchemy", "psycopg", "pandera")
-
-
-def worker_start_method(folder: Path) -> str:
-    """How local workers start: forked from a fork server (FORK_SERVER_PRELOAD loaded once), unless
-    the working folder holds a file or folder named like one of those packages; Python 3.11's fork
-    server loads them with the working folder first on its path, so such a file would stand in
-    for the package. Then each worker is a new interpreter (spawn), whose path is this process's."""
-    names = {name.split(".")[0] for name in FORK_SERVER_PRELOAD}
-    shadowed = any((folder / name).exists() or (folder / f"{name}.py").exists() for name in names)
-    return "spawn" if shadowed else "forkserver"
-
-
-def _preload_fork_server() -> None:
-    """Have the fork server, if Dask's configuration asks for one, load FORK_SERVER_PRELOAD (after
-    Dask's own choice of modules, which it sets once per process)."""
-    import dask
-    from distributed.utils import get_mp_context
-
-    if dask.config.get("distributed.worker.multiprocessing-method") == "forkserver":
-        get_mp_context().set_forkserver_preload(list(FORK_SERVER_PRELOAD))
 
 
 def run_in_each_worker(cluster: Any, work: Callable[[], None], limit: float | None = None) -> None:

@@ -4,6 +4,8 @@ bulk is vacuumed before the next step is timed."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +28,32 @@ def test_a_query_s_work_shows_in_the_local_server_s_cpu() -> None:
         conn.exec_driver_sql("SELECT count(*) FROM generate_series(1, 3000000) AS g(n) WHERE mod(n, 7) = 0").scalar()
     engine.dispose()
     assert server_seconds(postmaster) - before > 0.1
+
+
+# In a process of its own, as the benchmark is: adopting orphans changes the process that does it.
+MEASURE_A_COMMAND_THAT_LEAVES_AN_ORPHAN = """
+import json, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from cpu import adopt_orphans, wait_for_tree
+assert adopt_orphans()
+busy = "import time; end = time.process_time() + 0.6\\nwhile time.process_time() < end: pass"
+# The command starts a process that burns CPU after the command has ended, as a fork server does.
+command = [sys.executable, "-c", "import subprocess, sys; subprocess.Popen([sys.executable, '-c', sys.argv[1]])", busy]
+start = time.perf_counter()
+tree = wait_for_tree(subprocess.Popen(command).pid)
+print(json.dumps({"timed": tree.ended - start, "waited": time.perf_counter() - start, "cpu": tree.cpu_s,
+                  "status": tree.status}))
+"""
+
+
+def test_a_step_s_cpu_counts_what_it_left_running_and_its_time_does_not() -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    out = subprocess.run([sys.executable, "-c", MEASURE_A_COMMAND_THAT_LEAVES_AN_ORPHAN, str(bench)],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    figures = json.loads(out)
+    assert figures["status"] == 0
+    assert figures["cpu"] >= 0.6  # the orphan's CPU, counted once it was waited for
+    assert figures["timed"] < figures["waited"] - 0.3  # the command's end, not the orphan's
 
 
 def test_a_remote_server_is_not_measured() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows import environment
+from flows import environment, fork_server
 from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,18 +206,35 @@ def test_local_workers_fork_from_one_single_threaded_server_and_see_the_environm
     # One thread in the fork server: nothing it loaded (Polars above all) left a lock held in the forks.
     assert all(threads == 1 for _, _, threads, _ in first)
     assert all(loaded for *_, loaded in first)  # the worker's own preload loaded the batch code
+    # What the fork server loaded is mapped in it (compiled parts of pydantic, Prefect's, and of
+    # SQLAlchemy and psycopg); Polars' is not.
+    mapped = Path(f"/proc/{server.pop()}/maps").read_text()
+    assert all(f"site-packages/{part}/" in mapped for part in ("pydantic_core", "sqlalchemy", "psycopg_binary"))
+    assert "polars" not in mapped
     # The fork server outlives this cluster with the environment of its start; a later cluster's
-    # workers still see the environment of theirs.
+    # workers still see the environment of theirs, and Prefect's settings read from it.
     monkeypatch.setenv("CUTOVER_PROBE_SET_LATER", "seen")
-    assert _in_each_local_worker(1, lambda: environment.os.environ.get("CUTOVER_PROBE_SET_LATER")) == ["seen"]
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+
+    def seen() -> tuple[str | None, str | None]:
+        from prefect.settings import get_current_settings
+
+        return environment.os.environ.get("CUTOVER_PROBE_SET_LATER"), get_current_settings().api.url
+
+    assert _in_each_local_worker(1, seen) == [("seen", "http://127.0.0.1:9/api")]
 
 
-@pytest.mark.parametrize("shadow", ["sqlalchemy.py", "prefect", "prefect_dask.py", "distributed"])
-def test_a_working_folder_that_would_shadow_a_preloaded_package_starts_workers_by_spawn(
+@pytest.mark.parametrize("shadow", ["sqlalchemy.py", "prefect/__init__.py", "prefect_dask.py", "logging.py",
+                                    "anyio/__init__.py"])
+def test_a_working_folder_that_would_shadow_a_module_the_fork_server_loads_starts_workers_by_spawn(
         tmp_path: Path, shadow: str) -> None:
-    assert environment.worker_start_method(tmp_path) == "forkserver"
-    (tmp_path / shadow).mkdir() if "." not in shadow else (tmp_path / shadow).write_text("raise SystemExit\n")
-    assert environment.worker_start_method(tmp_path) == "spawn"
+    for harmless in ("flows/__init__.py", "migration/__init__.py", "docs/index.md", "data/cid.db", "notes.txt"):
+        (tmp_path / harmless).parent.mkdir(exist_ok=True)  # this project's own packages, and no modules
+        (tmp_path / harmless).write_text("")
+    assert fork_server.worker_start_method(tmp_path) == "forkserver"
+    (tmp_path / shadow).parent.mkdir(exist_ok=True)
+    (tmp_path / shadow).write_text("raise SystemExit\n")
+    assert fork_server.worker_start_method(tmp_path) == "spawn"
 
 
 def test_a_server_named_by_the_user_is_used_and_none_started(monkeypatch: pytest.MonkeyPatch) -> None:
