@@ -1,5 +1,5 @@
 """Loaded by each local Dask worker as it starts (Dask's `preload`): the batch code, Prefect's
-task engine, pandas and pandera's schemas are made ready while the plan is recorded and Prefect's
+task engine and pandera's schemas are made ready while the plan is recorded and Prefect's
 server starts, not when the first batch arrives."""
 
 import prefect.task_engine  # noqa: F401
