@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 
 AS_OF = dt.date(2026, 11, 1)
 ENGINES = ("sqlite", "postgresql")
+# `copy(cases, seed, batch_size)` -> (legacy URL, target URL) of a fresh copy of a migrated template.
+Copier = Callable[..., tuple[str, str]]
 
 
 def pg_admin_url() -> str:
@@ -152,14 +154,24 @@ def migrated_templates(session_databases: Callable[[str, str], str]) -> Callable
     return template
 
 
-@pytest.fixture
-def migrated_copy(databases: Databases,
-                  migrated_templates: Callable[..., tuple[str, str]]) -> Callable[..., tuple[str, str]]:
-    """A test's own copy of a small migrated CID and its target, on this test's engine:
-    `migrated_copy(cases, seed, batch_size)` -> (legacy URL, target URL)."""
+def _copier(databases: Databases, templates: Copier) -> Copier:
+    """A Copier onto the engine of `databases`."""
 
     def copy(cases: int, seed: int, batch_size: int) -> tuple[str, str]:
-        legacy, target = migrated_templates(databases.kind, cases, seed, batch_size)
+        legacy, target = templates(databases.kind, cases, seed, batch_size)
         return databases.copy(legacy, "legacy"), databases.copy(target, "target")
 
     return copy
+
+
+@pytest.fixture
+def migrated_copy(databases: Databases, migrated_templates: Copier) -> Copier:
+    """A test's own copy of a small migrated CID and its target, on this test's engine:
+    `migrated_copy(cases, seed, batch_size)` -> (legacy URL, target URL)."""
+    return _copier(databases, migrated_templates)
+
+
+@pytest.fixture
+def sqlite_migrated_copy(tmp_path: Path, migrated_templates: Copier) -> Copier:
+    """As `migrated_copy`, on SQLite only (for what needs no server)."""
+    return _copier(Databases("sqlite", tmp_path), migrated_templates)

@@ -15,19 +15,11 @@ from cutover.cli import main
 from cutover.hints import command_line
 from migration.run import RunConfig, prepare, run_wave_locally
 from migration.target_schema import CUTOVER_CASE
-from tests.conftest import AS_OF, Databases
+from tests.conftest import AS_OF, Copier
 from tests.cutover.snapshots import digest
 from tests.helpers import dump, generate, run_all
 
 LATER = AS_OF + dt.timedelta(days=120)
-
-
-def migrated(databases: Databases, cases: int = 200) -> tuple[str, str]:
-    """A legacy database and a target that one cutover ran into at AS_OF."""
-    legacy, target = databases.new("cid"), databases.new("atlas")
-    generate(legacy, cases, seed=7)
-    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF, batch_size=50))
-    return legacy, target
 
 
 def outcome(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -49,8 +41,8 @@ def test_a_first_run_without_as_of_is_refused(tmp_path: Path, capsys: pytest.Cap
     assert not target.exists() and digest(legacy) == before
 
 
-def test_run_without_as_of_keeps_the_recorded_date(databases: Databases, capsys: pytest.CaptureFixture) -> None:
-    legacy, target = migrated(databases)
+def test_run_without_as_of_keeps_the_recorded_date(migrated_copy: Copier, capsys: pytest.CaptureFixture) -> None:
+    legacy, target = migrated_copy(200, seed=7, batch_size=50)
     before = digest(legacy), digest(target)
     code, out, _ = outcome(capsys, "run", "--wave", "uasc", "--legacy", legacy, "--target", target, "--dry-run")
     assert code == 0
@@ -58,8 +50,8 @@ def test_run_without_as_of_keeps_the_recorded_date(databases: Databases, capsys:
     assert (digest(legacy), digest(target)) == before
 
 
-def test_an_earlier_as_of_is_refused_naming_both_dates(databases: Databases, capsys: pytest.CaptureFixture) -> None:
-    legacy, target = migrated(databases)
+def test_an_earlier_as_of_is_refused_naming_both_dates(migrated_copy: Copier, capsys: pytest.CaptureFixture) -> None:
+    legacy, target = migrated_copy(200, seed=7, batch_size=50)
     before = digest(legacy), digest(target)
     code, _, err = outcome(capsys, "run", "--wave", "uasc", "--as-of", "2026-10-01", "--legacy", legacy,
                            "--target", target)
@@ -69,10 +61,8 @@ def test_an_earlier_as_of_is_refused_naming_both_dates(databases: Databases, cap
 
 
 def test_a_later_as_of_shows_what_it_changes_and_dry_run_writes_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", f"sqlite:///{tmp_path / 'atlas.db'}"
-    generate(legacy, 200, seed=7)
-    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF, batch_size=50))
+        sqlite_migrated_copy: Copier, capsys: pytest.CaptureFixture) -> None:
+    legacy, target = sqlite_migrated_copy(200, seed=7, batch_size=50)
     before = digest(legacy), digest(target)
     code, out, _ = outcome(capsys, "run", "--all", "--as-of", LATER.isoformat(), "--legacy", legacy,
                            "--target", target, "--dry-run")
@@ -90,17 +80,16 @@ def test_a_later_as_of_shows_what_it_changes_and_dry_run_writes_nothing(
     assert left == leaving
 
 
-def test_reconcile_judges_on_the_recorded_date(databases: Databases, capsys: pytest.CaptureFixture) -> None:
-    legacy, target = migrated(databases)
+def test_reconcile_judges_on_the_recorded_date(migrated_copy: Copier, capsys: pytest.CaptureFixture) -> None:
+    legacy, target = migrated_copy(200, seed=7, batch_size=50)
     code, out, _ = outcome(capsys, "reconcile", "--legacy", legacy, "--target", target)
     assert code == 0 and out.startswith(f"Reconciliation as of {AS_OF.isoformat()}: BALANCED")
 
 
-def test_reconcile_of_a_wave_judges_it_on_the_date_it_ran(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_reconcile_of_a_wave_judges_it_on_the_date_it_ran(sqlite_migrated_copy: Copier,
+                                                          capsys: pytest.CaptureFixture) -> None:
     """After catch-up ran at a later date, the wave that ran earlier is judged on its own date."""
-    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", f"sqlite:///{tmp_path / 'atlas.db'}"
-    generate(legacy, 200, seed=7)
-    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF, batch_size=50))
+    legacy, target = sqlite_migrated_copy(200, seed=7, batch_size=50)
     later = RunConfig(legacy_url=legacy, target_url=target, as_of=LATER, batch_size=50)
     reference, _ = prepare(later)
     run_wave_locally(later, reference, "catch_up")
@@ -118,10 +107,9 @@ def test_hints_are_whole_commands_without_passwords() -> None:
                     "--target postgresql+psycopg://cutover@db:5432/atlas")
 
 
-def test_rollback_hint_runs_the_wave_again_at_the_recorded_date(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    legacy, target = f"sqlite:///{tmp_path / 'cid.db'}", f"sqlite:///{tmp_path / 'atlas.db'}"
-    generate(legacy, 120, seed=7)
-    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF, batch_size=50))
+def test_rollback_hint_runs_the_wave_again_at_the_recorded_date(sqlite_migrated_copy: Copier,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    _, target = sqlite_migrated_copy(200, seed=7, batch_size=50)
     code, out, _ = outcome(capsys, "rollback", "--wave", "rest", "--yes", "--target", target)
     assert code == 0
     assert out.splitlines()[-1].endswith(f"to run it again: cutover run --wave rest --as-of {AS_OF.isoformat()} "

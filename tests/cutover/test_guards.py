@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from audit.keys import load_or_create_key
 from core.db import create_engine
 from cutover.cli import main
-from migration.run import RunConfig, engine_for
-from tests.conftest import AS_OF, Databases
+from migration.run import engine_for
+from tests.conftest import AS_OF, Copier, Databases
 from tests.cutover.snapshots import digest
-from tests.helpers import generate, run_all
+from tests.helpers import generate
 
 RUN = ["run", "--wave", "uasc", "--as-of", AS_OF.isoformat(), "--quiet"]
 
@@ -29,14 +29,6 @@ def refused(capsys: pytest.CaptureFixture, *args: str) -> str:
     assert code == 2, err
     assert err.startswith("cutover: error:") and "\n" not in err, err
     return err
-
-
-def migrated(databases: Databases, cases: int = 120) -> tuple[str, str]:
-    """A legacy database and a target that one cutover ran into."""
-    legacy, target = databases.new("cid"), databases.new("atlas")
-    generate(legacy, cases, seed=5)
-    run_all(RunConfig(legacy_url=legacy, target_url=target, as_of=AS_OF, batch_size=50))
-    return legacy, target
 
 
 def execute(url: str, *statements: str) -> None:
@@ -106,8 +98,8 @@ def test_target_with_another_applications_tables_needs_allowing(databases: Datab
 
 
 def test_target_at_an_unknown_revision_is_refused_by_every_command(
-        databases: Databases, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    legacy, target = migrated(databases)
+        migrated_copy: Copier, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy, target = migrated_copy(120, seed=5, batch_size=50)
     key = tmp_path / "ledger-key.pem"
     load_or_create_key(key)  # audit export needs a key before it looks at the target
     monkeypatch.setenv("CUTOVER_SIGNING_KEY", str(key))
@@ -162,9 +154,9 @@ def test_plan_leaves_a_sqlite_cid_byte_for_byte(tmp_path: Path, capsys: pytest.C
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cid.db"]
 
 
-def test_plan_and_reconcile_against_a_migrated_target_write_neither(databases: Databases,
+def test_plan_and_reconcile_against_a_migrated_target_write_neither(migrated_copy: Copier,
                                                                     capsys: pytest.CaptureFixture) -> None:
-    legacy, target = migrated(databases)
+    legacy, target = migrated_copy(120, seed=5, batch_size=50)
     before = digest(legacy), digest(target)
     assert main(["plan", "--legacy", legacy, "--target", target, "--format", "json"]) == 0
     assert f'"as_of": "{AS_OF.isoformat()}"' in capsys.readouterr().out  # the recorded date, not today
@@ -205,9 +197,9 @@ def test_a_target_schema_is_created_only_after_the_checks(databases: Databases, 
     engine.dispose()
 
 
-def test_reading_commands_name_an_older_schema_and_leave_it(databases: Databases,
+def test_reading_commands_name_an_older_schema_and_leave_it(migrated_copy: Copier,
                                                             capsys: pytest.CaptureFixture) -> None:
-    legacy, target = migrated(databases)
+    legacy, target = migrated_copy(120, seed=5, batch_size=50)
     execute(target, "UPDATE alembic_version SET version_num = '0005'")
     before = digest(legacy), digest(target)
     for args in (["status"], ["reconcile", "--legacy", legacy], ["explain", "CID/2020/0000001"]):
@@ -217,9 +209,9 @@ def test_reading_commands_name_an_older_schema_and_leave_it(databases: Databases
     assert (digest(legacy), digest(target)) == before
 
 
-def test_churn_of_a_database_that_is_not_cid_changes_nothing(databases: Databases,
+def test_churn_of_a_database_that_is_not_cid_changes_nothing(migrated_copy: Copier,
                                                              capsys: pytest.CaptureFixture) -> None:
-    _, target = migrated(databases, cases=40)
+    _, target = migrated_copy(120, seed=5, batch_size=50)
     before = digest(target)
     assert refused(capsys, "churn", "--seed", "1", "--legacy", target).endswith("no CASE_HDR: not a CID database")
     assert digest(target) == before

@@ -18,6 +18,7 @@ from cutover.cli import main
 from legacy.churn import apply_churn
 from migration.run import RunConfig, acquire_lock, release_lock, start_wave
 from migration.target_schema import CASE, CUTOVER_LOCK
+from tests.conftest import Copier
 from tests.helpers import AS_OF, generate, run_all
 
 
@@ -68,11 +69,10 @@ def test_changes_are_counted_by_fingerprint_and_the_rows_add_up(databases, tmp_p
     assert int(total[2].replace(",", "")) == sum(r["planned"] for r in resynced)
 
 
-def test_a_run_whose_process_is_gone_shows_as_interrupted(databases, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    legacy, target = databases.new("legacy"), databases.new("target")
-    generate(legacy, 200, seed=42)
+def test_a_run_whose_process_is_gone_shows_as_interrupted(migrated_copy: Copier,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    legacy, target = migrated_copy(200, seed=7, batch_size=50)
     cfg = RunConfig(legacy, target, AS_OF, batch_size=50)
-    run_all(cfg)
     start_wave(cfg, "rest")  # a run of wave rest started, its process then stopped before it finished
 
     by_wave = {r["wave"]: r for r in _status(capsys, legacy, target)}
