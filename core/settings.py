@@ -31,8 +31,8 @@ RANGES: dict[str, tuple[str, int, int | None]] = {
 # ms a case) for a worker's peak of 625 MiB against 465; above MAX_BATCH memory grows on.
 MIN_BATCH, MAX_BATCH = 1_000, 10_000
 # Batches per lane in a wave, below MAX_BATCH: one. Each batch pays its own costs (see MIN_BATCH)
-# and a wave's lanes start together; a second round of smaller batches only paid them twice (at
-# 100,000 cases, whose waves are all under MAX_BATCH a lane, the run took 2 s longer).
+# and a wave's lanes start together; a second round of smaller batches pays them twice (at
+# 100,000 cases, whose waves are all under MAX_BATCH a lane, the run takes 2 s longer).
 BATCHES_PER_LANE = 1
 # Local Dask workers at most, one per core below that: PostgreSQL and the run's own process need
 # cores too, and more writers than this only queue on the target's locks.

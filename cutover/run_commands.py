@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         warmup = Warmup(local_workers=parallel.workers, local_server=local_server,
                         ahead=None if parallel.dask_address else ahead)
         prepare(cfg, cross_case=False)  # plan recorded before the flows start, so progress knows the total
-        # Prefect loads here after the planning, which it held back by seconds beside the start.
+        # Prefect loads here, after the planning: loaded beside it, it holds the planning back by seconds.
         from flows import cutover_flows
         from flows.batch_cut import Cut
 

@@ -81,7 +81,7 @@ def wave_flow(cfg: RunConfig, token: str, wave: str, max_workers: int = 1, dask_
             progress_hook(sum(len(ids) for n, ids in enumerate(run.batches) if n in run.committed))
         # A bounded window of batches in flight: the runner (and Dask's scheduler in this process)
         # holds each submitted task's parameters and state until it is released, so submitting a
-        # whole wave at once made this process grow with the wave.
+        # whole wave at once would make this process grow with the wave.
         window: deque[tuple[int, list[int], Any]] = deque()
         ahead = batches_ahead(runner, max_workers)
         resolved = resolved_config(cfg)

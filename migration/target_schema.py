@@ -226,7 +226,7 @@ CUTOVER_RUN = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("batch_size", sa.Integer, nullable=False),
-    sa.Column("lanes", sa.Integer),  # batches run at once, for which the wave was cut (NULL: before 0006)
+    sa.Column("lanes", sa.Integer),  # batches run at once, for which the wave was cut (NULL: not recorded)
     sa.Column("migrated", sa.Integer, nullable=False, server_default="0"),
     sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
     sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),

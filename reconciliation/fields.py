@@ -79,7 +79,7 @@ def check_fields(legacy: Connection, target: Connection) -> list[Discrepancy]:
         reads = [read for _, read in fields.values()]
         seen: list[dict[Any, Any]] = [{} for _ in reads]
         # One sorted stream per table, cut into chunks here: the target has no index on most legacy
-        # keys, so a query per chunk (ORDER BY ... LIMIT) scanned the whole table each time
+        # keys, so a query per chunk (ORDER BY ... LIMIT) would scan the whole table each time
         # (1,000,000 cases: 72 scans of 1.4 million appointments).
         stream = target.execute(sa.select(*wanted).order_by(t_table.c[t_key]), execution_options={"yield_per": CHUNK})
         for chunk in stream.partitions(CHUNK):

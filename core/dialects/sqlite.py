@@ -69,7 +69,7 @@ def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
 def _switch_to_wal(cur: sqlite3.Cursor) -> None:
     """Put the database in WAL mode, waiting as the busy timeout would: of processes opening a new
     database file at once, one switching it can get SQLITE_BUSY at once, the busy handler not
-    called (a run started beside another on a new target then failed to connect)."""
+    called (without this wait, a run started beside another on a new target fails to connect)."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     while True:
         try:

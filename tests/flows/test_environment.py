@@ -172,7 +172,7 @@ def test_local_workers_run_without_dask_s_statistical_profiler(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
     environment.prepare_prefect_environment(tmp_path)
-    # Its sampling thread kept every profile it took: a worker grew with each batch.
+    # Its sampling thread keeps every profile it takes: a worker would grow with each batch.
     enabled = _in_each_local_worker(1, lambda dask_worker: dask_worker.periodic_callbacks.get("profile") is not None)
     assert enabled == [False]
 
@@ -184,7 +184,7 @@ def test_local_workers_report_to_the_run_s_own_local_server(tmp_path: Path, monk
     environment.prepare_prefect_environment(tmp_path)
     port = environment.claim_local_server()
     assert port is not None and environment.claim_local_server() == port  # chosen once per process
-    # Without the address a worker's first task started a Prefect server of its own.
+    # Without the address a worker's first task would start a Prefect server of its own.
     seen = _in_each_local_worker(1, lambda: environment.os.environ.get("PREFECT_API_URL"))
     assert seen == [f"http://127.0.0.1:{port}/api"]
 
@@ -274,7 +274,7 @@ def test_flows_on_the_run_s_own_local_server_send_no_heartbeats() -> None:
     assert default is not None  # Prefect's default: a heartbeat every few minutes
     with environment.flow_settings(4321):
         # The local server dies with the run: nothing outlives it to read them, and each flow's
-        # end waited up to a second for its heartbeat thread.
+        # end would wait up to a second for its heartbeat thread.
         assert get_current_settings().flows.heartbeat_frequency is None
     assert get_current_settings().flows.heartbeat_frequency == default
     with environment.flow_settings(None):  # a lasting server named by the user keeps them

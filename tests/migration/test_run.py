@@ -43,7 +43,7 @@ def test_a_run_resumes_only_cut_as_it_was(tmp_path: Path, monkeypatch: pytest.Mo
     assert (again.resumed, again.run_id, again.batches, again.committed) == (True, first.run_id, first.batches, {0})
 
     # Other lanes cut the wave otherwise: a new run, as for another batch size; so does a run
-    # recorded before lanes were (revision 0006). What the old run committed is skipped as unchanged.
+    # whose lanes are not recorded (NULL). What the interrupted run committed is skipped as unchanged.
     with create_engine(target).begin() as conn:
         conn.execute(sa.update(CUTOVER_RUN).where(CUTOVER_RUN.c.run_id == first.run_id).values(lanes=None))
     for lanes in (3, 1):
