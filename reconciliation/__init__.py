@@ -16,7 +16,7 @@ from migration.rules.waves import wave_order
 from reconciliation.attribution import attributed
 from reconciliation.cases import balance
 from reconciliation.changes import changed_since_migration
-from reconciliation.compare import Discrepancy, Reconciliation, UnknownWave, restricted
+from reconciliation.compare import Discrepancy, Reconciliation, UnknownWave, distinct, restricted
 from reconciliation.fields import check_fields
 from reconciliation.integrity import check_integrity
 
@@ -59,7 +59,7 @@ def reconcile(legacy: Engine, target: Engine, as_of: dt.date, *, wave: str | Non
     result.discrepancies.extend(Discrepancy("changed_since_migration", "case", case_id, None, case_id)
                                 for case_id in changed)
     with _session(legacy) as legacy_conn, _session(target) as target_conn:
-        result.discrepancies = attributed(legacy_conn, target_conn, result.discrepancies)
+        result.discrepancies = attributed(legacy_conn, target_conn, distinct(result.discrepancies))
     return result if wave is None else restricted(result, wave)
 
 

@@ -47,6 +47,24 @@ class Reconciliation:
         }
 
 
+# Kinds that state one fact about a row: a row CID holds that the target lacks is "missing" whether
+# the balance (against CID) or the integrity check (against what was loaded) finds it.
+SAME_FACT = {"child_row_missing": "missing_in_target"}
+
+
+def distinct(found: list[Discrepancy]) -> list[Discrepancy]:
+    """Each difference once, as the first check to find it named it: the checks overlap (a field
+    changed in the target differs both from CID's value and from the digest recorded at load)."""
+    seen: set[tuple[str, str, int | None, str | None]] = set()
+    out = []
+    for d in found:
+        fact = (SAME_FACT.get(d.kind, d.kind), d.entity, d.legacy_key, d.field)
+        if fact not in seen:
+            seen.add(fact)
+            out.append(d)
+    return out
+
+
 class UnknownWave(CutoverError):
     """A wave name that is not one of the cutover's waves."""
 
