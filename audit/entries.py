@@ -32,15 +32,16 @@ class EntryError(ValueError):
 
 def check_body(body: dict[str, Any]) -> None:
     """Refuse a body with an unknown field, a wrong type or an unknown kind."""
+    # What a body holds is never echoed: a tampered body can hold anything, personal data included.
     for name, value in body.items():
         if name not in FIELDS:
-            raise EntryError(f"ledger field {name!r} is not allowed")
+            raise EntryError("a ledger field is not one an entry may hold")
         if value is not None and not isinstance(value, FIELDS[name]):
             raise EntryError(f"ledger field {name!r} has type {type(value).__name__}")
         if isinstance(value, bool):
             raise EntryError(f"ledger field {name!r} must not be a boolean")
     if body.get("kind") not in KINDS:
-        raise EntryError(f"ledger kind {body.get('kind')!r} is not known")
+        raise EntryError("the ledger kind is not one of the known kinds")
     counts = body.get("counts") or {}
     if not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in counts.items()):
         raise EntryError("ledger counts must map names to whole numbers")

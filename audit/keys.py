@@ -50,6 +50,25 @@ def load_public_pem(text: str) -> Ed25519PublicKey:
     return key
 
 
+def load_any_public_key(path: Path) -> Ed25519PublicKey:
+    """The Ed25519 public key in a PEM file holding it, or holding its private key."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CutoverError(f"no key file at {path}") from exc
+    try:
+        return load_public_pem(data.decode())
+    except (ValueError, UnicodeDecodeError):
+        pass
+    try:
+        private = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CutoverError(f"{path} is not a PEM Ed25519 key") from exc
+    if not isinstance(private, Ed25519PrivateKey):
+        raise CutoverError(f"{path} is not an Ed25519 key")
+    return private.public_key()
+
+
 def fingerprint(key: Ed25519PublicKey) -> str:
     """SHA-256 of the raw public key, hex: what an auditor pins with --expect-key."""
     return hashlib.sha256(public_bytes(key)).hexdigest()

@@ -8,14 +8,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import bagit
 import bagit_utils
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
@@ -26,7 +27,7 @@ from audit.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from audit.note import split
 from audit.origin import read_origin
 from audit.provenance import rules_digest, software_version
-from audit.verify import Verification, verify_ledger
+from audit.verify import Verification, Witness, of_origin, verify_ledger
 from core.errors import CutoverError
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_REPORT
 
@@ -103,35 +104,91 @@ def signed_blob(path: Path) -> bytes:
     return blob
 
 
-def verify_pack(path: Path, expect_key: str | None, extra_notes: Sequence[str] = ()) -> Verification:
+def verify_pack(path: Path, expect_key: str | None, published: Sequence[str] = (),
+                witness: Witness | None = None) -> Verification:
     """Validate the bag with both validators, reject unexpected files, check the signature, the
-    ledger, every checkpoint (the pack's and `extra_notes`), every report and its inclusion proof."""
+    ledger, every checkpoint (the pack's and those of its log among `published`), every report
+    and its inclusion proof, and the witness's cosignature when one is given. Raise CutoverError
+    only for what is not a pack at all; anything wrong inside a pack fails the verification."""
     if not path.is_dir():
         raise CutoverError(f"no evidence pack at {path}")
+    if not (path / "bagit.txt").is_file():
+        raise CutoverError(f"no evidence pack at {path}: it holds no bagit.txt")
     result = Verification()
     failure = _bag_problem(path)
     if failure:
         result.failure = failure
         return result
     data = path / "data"
-    key = load_public_pem((data / "public_key.pem").read_text())
+    try:
+        key = pack_key(path)
+    except (CutoverError, ValueError, UnsupportedAlgorithm, OSError):
+        result.failure = "the pack's public key is not a PEM Ed25519 public key"
+        return result
     if expect_key and fingerprint(key).lower() != expect_key.lower():
         result.failure = f"the pack's key {fingerprint(key)} is not the expected {expect_key}"
         return result
     try:
         key.verify(base64.b64decode((path / SIGNATURE).read_text()), signed_blob(path))
-    except (InvalidSignature, FileNotFoundError, ValueError):
+    except (InvalidSignature, OSError, ValueError):
         result.failure = "the pack's signature does not verify (the pack was changed or re-signed)"
         return result
-    origin = pack_origin(path)
-    notes = [json.loads(line)["note"] for line in (data / "checkpoints.jsonl").read_text().splitlines() if line]
-    # Only "\n" ends an entry: canonical JSON escapes it inside strings, but not U+2028 and its kin.
-    with (data / "ledger.jsonl").open(encoding="utf-8", newline="\n") as lines:
-        entries = (_file_entry(n, line.removesuffix("\n")) for n, line in enumerate(lines, start=1))
-        result = verify_ledger(entries, [*notes, *extra_notes], key, expect_key, origin, keep_leaves=True)
+    try:
+        origin = pack_origin(path)
+        notes = [_record(line, "note", str) for line in _lines(data / "checkpoints.jsonl")]
+    except PackError as exc:
+        result.failure = str(exc)
+        return result
+    ours = of_origin(published, origin)
+    if published and not ours:
+        result.failure = f"the published checkpoints hold none of log {origin}, the pack's"
+        return result
+    entries = (_file_entry(n, line) for n, line in enumerate(_ledger_lines(data / "ledger.jsonl"), start=1))
+    try:
+        result = verify_ledger(entries, [*notes, *ours], key, expect_key, origin, keep_leaves=True, witness=witness)
+    except PackError as exc:
+        result = Verification(failure=str(exc))
+    result.origin = origin
     if result.ok:
-        _check_reports(result, data)
+        try:
+            _check_reports(result, data)
+        except PackError as exc:
+            result.failure = str(exc)
     return result
+
+
+class PackError(ValueError):
+    """A file of the pack that does not hold what a pack's file holds."""
+
+
+def _lines(file: Path) -> list[str]:
+    """The lines of one of the pack's text files."""
+    try:
+        return [line for line in file.read_bytes().decode("utf-8").splitlines() if line]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"{file.name} is not a text file of the pack") from exc
+
+
+def _record(line: str, field: str, kind: type) -> Any:
+    """The `field` of one JSON line of the pack."""
+    try:
+        value = json.loads(line)[field]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackError(f"a line of the pack holds no {field}") from exc
+    if not isinstance(value, kind):
+        raise PackError(f"a line of the pack holds no {field}")
+    return value
+
+
+def _ledger_lines(file: Path) -> Iterator[str]:
+    """The ledger file's entries. Only "\n" ends one: canonical JSON escapes it inside strings,
+    but not U+2028 and its kin."""
+    with file.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            try:
+                yield raw.removesuffix(b"\n").decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PackError(f"entry {number}: the line is not UTF-8 text") from exc
 
 
 def pack_key(path: Path) -> Ed25519PublicKey:
@@ -144,11 +201,22 @@ def pack_origin(path: Path) -> str:
     info = bagit.Bag(str(path)).info
     origin = info.get("Log-Origin")
     if not isinstance(origin, str):
-        raise CutoverError(f"the pack at {path} names no single log origin")
+        raise PackError("the pack's bag-info names no single log origin")
     return origin
 
 
 def _bag_problem(path: Path) -> str | None:
+    # bagit logs each file that fails its checksum, values included: the one line below says enough.
+    quiet = logging.getLogger("bagit")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        return _bag_check(path)
+    finally:
+        quiet.setLevel(level)
+
+
+def _bag_check(path: Path) -> str | None:
     try:
         bag = bagit.Bag(str(path))
     except bagit.BagError as exc:
@@ -163,12 +231,24 @@ def _bag_problem(path: Path) -> str | None:
     try:
         bag.validate(fast=False)
     except bagit.BagValidationError as exc:
-        return f"the bag does not validate: {str(exc).splitlines()[0][:300]}"
+        return f"the bag does not validate: {_first_detail(exc)}"
     report = bagit_utils.Bag(path).validate()
     if not report.valid:
         first = next((i.message for i in report.issues if i.level == "error"), "invalid")
-        return f"the bag does not validate: {first.splitlines()[0][:300]}"
+        return f"the bag does not validate: {first.splitlines()[0][:200]}"
     return None
+
+
+def _first_detail(exc: bagit.BagValidationError) -> str:
+    """The first failure bagit found, named by its file (no checksums, which say nothing to a reader)."""
+    for detail in exc.details:
+        if isinstance(detail, bagit.ChecksumMismatch):
+            return f"{detail.path}: its content differs from the manifest's checksum"
+        if isinstance(detail, bagit.FileMissing):
+            return f"{detail.path}: listed in a manifest but missing"
+        if isinstance(detail, bagit.UnexpectedFile):
+            return f"{detail.path}: not listed in the manifests"
+    return str(exc).splitlines()[0][:200]
 
 
 def _file_entry(line_no: int, line: str) -> Entry:
@@ -184,11 +264,11 @@ def _file_entry(line_no: int, line: str) -> Entry:
 
 def _check_reports(result: Verification, data: Path) -> None:
     """Every report entry has its file and its inclusion proof; no file is left over."""
-    files = {p.name for p in (data / "reports").iterdir()}
+    files = {p.name for p in (data / "reports").iterdir()} if (data / "reports").is_dir() else set()
     proofs = {}
-    for line in (data / "proofs.jsonl").read_text().splitlines():
-        proof = json.loads(line)
-        proofs[proof.get("entry")] = proof
+    for line in _lines(data / "proofs.jsonl"):
+        seq = _record(line, "entry", int)
+        proofs[seq] = json.loads(line)
     for entry in result.reports:
         name = report_file(entry["seq"], entry["report"])
         if name not in files:
@@ -200,7 +280,10 @@ def _check_reports(result: Verification, data: Path) -> None:
             result.failure = f"report {name} is not the one the ledger recorded"
             return
         if name.endswith(".json"):
-            totals = {k: int(v) for k, v in json.loads(body).get("totals", {}).items() if not isinstance(v, bool)}
+            try:
+                totals = {k: int(v) for k, v in json.loads(body).get("totals", {}).items() if not isinstance(v, bool)}
+            except (ValueError, TypeError, AttributeError):
+                totals = None
             if totals != entry.get("counts"):
                 result.failure = f"report {name}: its totals differ from the ledger's"
                 return

@@ -43,6 +43,8 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
 
 def audit_verify(args: argparse.Namespace) -> int:
     """`cutover audit verify`: exit 0 verified, 1 not (naming the first failure), 2 bad input."""
+    if args.pack and args.target:
+        raise CutoverError("give --pack or --target, not both: a pack is verified on its own")
     if args.pack:
         result, what = _verify_pack(args)
     else:
@@ -51,46 +53,66 @@ def audit_verify(args: argparse.Namespace) -> int:
         print(f"cutover: audit failed: {result.failure}", file=sys.stderr)
         return 1
     pinned = "" if args.expect_key or args.state else " (key not pinned: give --expect-key or --state)"
-    signed = ""
-    if result.signed_at is not None:
-        import datetime as dt
-
-        signed = f", the last signed {dt.datetime.fromtimestamp(result.signed_at, dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
-    print(f"{what}: verified, {result.entries:,} entries, {result.checkpoints} checkpoints{signed}{pinned}")
+    signed = "" if result.signed_at is None else f", the last signed {_utc(result.signed_at)}"
+    witnessed = ""
+    if result.witnessed is not None:
+        at = "" if result.witnessed_at is None else f" at {_utc(result.witnessed_at)}"
+        witnessed = f", cosigned by witness {result.witness_name} up to size {result.witnessed.size:,}{at}"
+    print(f"{what}: verified, {result.entries:,} entries, {result.checkpoints} checkpoints{signed}{witnessed}{pinned}")
     return 0
 
 
-def _extra_notes(file: Path | None, origin: str) -> list[str]:
-    """The checkpoints of `origin` in a file published elsewhere; a missing or malformed file is bad input."""
+def _utc(seconds: int) -> str:
+    import datetime as dt
+
+    return f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _published(file: Path | None) -> list[str]:
+    """The checkpoints in a file published elsewhere; a missing or malformed file is bad input."""
     if file is None:
         return []
     from audit.checkpoint import NoteError, parse_text
     from audit.ledger import read_checkpoint_file
     from audit.note import split
 
-    notes = []
-    for note in read_checkpoint_file(file):
+    notes = read_checkpoint_file(file)
+    for note in notes:
         try:
-            text, _ = split(note)
-            if parse_text(text).origin == origin:
-                notes.append(note)
+            parse_text(split(note)[0])
         except NoteError as exc:
             raise CutoverError(f"{file} holds a malformed note: {exc}") from exc
     if not notes:
-        raise CutoverError(f"{file} holds no checkpoint of log {origin}")
+        raise CutoverError(f"{file} holds no checkpoint")
     return notes
 
 
-def _verify_pack(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from audit.pack import pack_key, pack_origin, verify_pack
+def _witness(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The witness to insist on (--witness-key, --witness-name), or None."""
+    path = getattr(args, "witness_key", None)
+    if path is None:
+        if getattr(args, "witness_name", None):
+            raise CutoverError("--witness-name needs --witness-key")
+        return None
+    from audit.keys import fingerprint, load_any_public_key
+    from audit.note import valid_name
+    from audit.verify import Witness
 
-    if not args.pack.is_dir():
-        raise CutoverError(f"no evidence pack at {args.pack}")
-    origin = pack_origin(args.pack)
-    seen = _seen(args, origin)
-    result = verify_pack(args.pack, args.expect_key, _extra_notes(args.checkpoints, origin))
-    _hold_to_state(args, result, seen, pack_key(args.pack))
-    return result, f"evidence pack {args.pack} (log {origin})"
+    key = load_any_public_key(path)
+    name = args.witness_name or f"witness.local/{fingerprint(key)[:16]}"
+    if not valid_name(name):
+        raise CutoverError("--witness-name is not a key name (no spaces, no plus sign)")
+    return Witness(name, key)
+
+
+def _verify_pack(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from audit.pack import pack_key, verify_pack
+
+    published, witness = _published(args.checkpoints), _witness(args)
+    result = verify_pack(args.pack, args.expect_key, published, witness)
+    if result.ok and result.origin is not None:
+        _hold_to_state(args, result, _seen(args, result.origin), pack_key(args.pack))
+    return result, f"evidence pack {args.pack} (log {result.origin})"
 
 
 def _seen(args: argparse.Namespace, origin: str):  # type: ignore[no-untyped-def]
@@ -114,33 +136,46 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from audit.keys import load_or_create_key, load_public_pem
     from audit.ledger import iter_entries
     from audit.origin import checkpoints_file, read_origin
-    from audit.verify import verify_ledger
+    from audit.verify import Verification, of_origin, verify_ledger
     from cutover.guards import open_target_for_reading
-    from migration.target_schema import CUTOVER_CHECKPOINT
+    from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
     settings = load_settings(target_url=args.target)
     engine = open_target_for_reading(settings.target_url)
     if not sa.inspect(engine).has_table(CUTOVER_CHECKPOINT.name):
         raise CutoverError("the target has no ledger; run `cutover run` first")
+    witness = _witness(args)
+    given = args.checkpoints or settings.checkpoints
+    published = _published(given)
     with engine.connect() as conn:
         origin = read_origin(conn)
         stored = conn.execute(sa.select(CUTOVER_CHECKPOINT.c.note, CUTOVER_CHECKPOINT.c.public_key)
                               .order_by(CUTOVER_CHECKPOINT.c.checkpoint_id)).all()
+        held = conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_LEDGER)).scalar() or 0
+        if not held and not stored:
+            raise CutoverError("the ledger has no checkpoint to verify against; run `cutover run` first")
         if origin is None or not stored:
-            raise CutoverError("the ledger has no checkpoint to verify against")
+            # Entries that no checkpoint, or no log, stands for: the records that sign them were removed.
+            gone = "log record" if origin is None else "checkpoints"
+            return Verification(entries=held, failure=f"the target holds {held:,} ledger entries but its {gone} "
+                                                      "are gone: nothing signed covers them"), "ledger"
         seen = _seen(args, origin)
-        file = args.checkpoints or settings.checkpoints or checkpoints_file(settings.data_dir, origin)
-        given = args.checkpoints is not None or settings.checkpoints is not None
+        file = given or checkpoints_file(settings.data_dir, origin)
+        outside = published if given else _published(file) if file.exists() else []
+        ours = of_origin(outside, origin)
+        if given and not ours:
+            return Verification(failure=f"the published checkpoints hold none of log {origin}, the target's"), \
+                f"ledger of log {origin}"
         # The same checkpoint kept in the target and in the file outside it is one checkpoint.
-        notes = list(dict.fromkeys([note for note, _ in stored]
-                                   + (_extra_notes(file, origin) if given or file.exists() else [])))
+        notes = list(dict.fromkeys([note for note, _ in stored] + ours))
         if settings.signing_key is not None and settings.signing_key.exists():
             key = load_or_create_key(settings.signing_key).public_key()
         else:
             key = load_public_pem(stored[-1][1])
         # The checkpoints are read before the entries: one written meanwhile covers only entries
         # that already exist, so a run going on beside the audit cannot fail it.
-        result = verify_ledger(iter_entries(conn), notes, key, args.expect_key, origin, keep_leaves=bool(args.state))
+        result = verify_ledger(iter_entries(conn), notes, key, args.expect_key, origin,
+                               keep_leaves=bool(args.state), witness=witness)
     _hold_to_state(args, result, seen, key)
     return result, f"ledger of log {origin}"
 
@@ -194,6 +229,8 @@ def audit_cosign(args: argparse.Namespace) -> int:
         raise CutoverError(f"no witness key at {args.key}")
     witness = load_or_create_key(args.key)
     args.expect_key = getattr(args, "expect_key", None)
+    if not args.pack.is_dir():
+        raise CutoverError(f"no evidence pack at {args.pack}")
     result, _ = _verify_pack(args)
     if not result.ok or result.latest is None:
         print(f"cutover: audit failed: {result.failure}", file=sys.stderr)

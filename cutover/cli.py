@@ -78,6 +78,12 @@ def _existing_folder(text: str) -> Path:
     return path
 
 
+def _fingerprint(text: str) -> str:
+    if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise argparse.ArgumentTypeError("is not a key fingerprint (the 64 hex digits of its SHA-256)")
+    return text.lower()
+
+
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -297,7 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.add_argument("--pack", type=_existing_folder, help="verify this evidence pack instead (no database needed)")
     p.add_argument("--checkpoints", type=Path, help="checkpoints file kept outside the database [CUTOVER_CHECKPOINTS]")
-    p.add_argument("--expect-key", metavar="FPR", help="the signing key's SHA-256 fingerprint to insist on")
+    p.add_argument("--expect-key", metavar="FPR", type=_fingerprint,
+                   help="the signing key's SHA-256 fingerprint to insist on")
+    p.add_argument("--witness-key", metavar="PEM", type=Path,
+                   help="insist on a cosignature by this witness's Ed25519 key (its public or private PEM)")
+    p.add_argument("--witness-name", metavar="NAME",
+                   help="the witness's key name (default: witness.local/ and its key fingerprint, as cosign names it)")
     _add_state(p)
     p.set_defaults(handler=_handler("audit_commands", "audit_verify"))
     p = _command(audit_sub, common, "export", help="write the evidence pack (BagIt, signed)")

@@ -63,3 +63,14 @@ def make_ledger(legacy: str, target: str, tmp_path: Path):  # type: ignore[no-un
         record_report(conn, "reconciliation-all.json", {"as_of": AS_OF.isoformat(), **report.as_dict()})
         write_checkpoint(conn, key, None, checkpoints)
     return target, key, checkpoints
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One data folder (and so one signing key) for every target of a test."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("CUTOVER_DATA_DIR", str(folder))
+    monkeypatch.delenv("CUTOVER_LOG_ORIGIN", raising=False)
+    monkeypatch.delenv("CUTOVER_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("CUTOVER_SIGNING_KEY", raising=False)
+    return folder

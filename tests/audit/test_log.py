@@ -23,17 +23,6 @@ from cutover.cli import main
 from migration.load.schema import upgrade_target
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """One data folder (and so one signing key) for every target of a test."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("CUTOVER_DATA_DIR", str(folder))
-    monkeypatch.delenv("CUTOVER_LOG_ORIGIN", raising=False)
-    monkeypatch.delenv("CUTOVER_CHECKPOINTS", raising=False)
-    monkeypatch.delenv("CUTOVER_SIGNING_KEY", raising=False)
-    return folder
-
-
 def grow(target: str, entries: int, label: str = "a", report: bool = False) -> None:
     """Append `entries` run entries (and a report), then sign a checkpoint as the CLI does after a run."""
     engine = create_engine(target)
