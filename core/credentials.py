@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import os
 from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -18,10 +19,22 @@ Side = Literal["legacy", "target"]
 MASK = "***"
 
 
+def parse_url(url: str) -> URL:
+    """The URL parsed, its password whole even when it holds an unescaped `@` (the last `@` before
+    the host ends the password, as libpq reads it); raise ArgumentError when it is not a URL."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if sep and netloc.count("@") > 1:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, password = userinfo.partition(":")
+        url = f"{scheme}://{user}{':' + quote(password, safe='') if colon else ''}@{hostport}{slash}{path}"
+    return make_url(url)
+
+
 def masked(url: str) -> str:
     """The URL with its password replaced by `***` (a URL without one, or not a URL, unchanged)."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
         return url
     if "password" in parsed.query:  # libpq takes one from the query too
@@ -47,7 +60,7 @@ def resolve(url: str, side: Side) -> str:
     names the same user, host, port and database; the Prefect Secret block named by
     CUTOVER_<SIDE>_PASSWORD_BLOCK; else it is dropped, and libpq reads PGPASSWORD or ~/.pgpass."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
         return url
     if MASK not in (parsed.password, parsed.query.get("password")):

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from core.credentials import parse_url
 from core.dialects import BACKENDS, dialect_of
 from core.dialects.ints import Ints, JoinedInts, joined_ints
 from core.errors import DatabaseError
@@ -22,7 +23,7 @@ def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False
     A read-only engine writes nothing: SQLite opened with `mode=ro` (no file or folder created, no
     journal-mode switch), PostgreSQL sessions with `default_transaction_read_only`."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
         raise DatabaseError("not a database URL (expected dialect+driver://user@host/database)") from None
     backend = BACKENDS.get(parsed.get_backend_name())
@@ -47,7 +48,7 @@ def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False
 def safe_url(url: str) -> str:
     """Render a URL without its password."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return parse_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid url>"
 

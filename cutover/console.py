@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Iterator, Sequence
 from types import FrameType
 
-from core.credentials import masked
 from core.log import LOGGER_NAME
 
 RESUME = "run the same command again to resume"
@@ -94,8 +93,8 @@ def _environment(**values: str) -> Iterator[None]:
 
 
 def interrupted_line(argv: Sequence[str]) -> str:
-    """The one line printed on Ctrl-C: the command to resume with, passwords masked."""
-    command = shlex.join(["cutover", *(masked(arg) for arg in argv)])
+    """The one line printed on Ctrl-C: the command to resume with, passwords left out."""
+    command = shlex.join(["cutover", *(_without_password(arg) for arg in argv)])
     return f"interrupted: {RESUME}: {command}"
 
 
@@ -134,3 +133,14 @@ def _is_console(handler: logging.Handler) -> bool:
     """A handler writing to the terminal (Prefect's console handler, Dask's, ours)."""
     return isinstance(handler, logging.StreamHandler) and handler.stream in (
         sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+
+
+def _without_password(arg: str) -> str:
+    """An argument with any URL's password left out, `--flag=URL` too: pasted back, the command
+    reads the password where it keeps it (PGPASSWORD, ~/.pgpass), as the other hints do."""
+    from cutover.hints import without_password
+
+    flag, equals, value = arg.partition("=")
+    if arg.startswith("--") and equals:
+        return f"{flag}={without_password(value)}"
+    return without_password(arg)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.db import create_engine
+from core.dialects.sqlite import check_url as check_sqlite_url
 from core.errors import CutoverError
 from cutover.hints import command_line
 from legacy.schema import CASE_HDR, LEGACY_TABLES
@@ -91,8 +92,10 @@ def survey_target(url: str) -> Targets:
         parsed = make_url(url)
     except ArgumentError:
         parsed = None  # create_engine names the fault
-    if parsed is not None and parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        return Targets(exists=False, tables=frozenset(), revision=None)
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        check_sqlite_url(parsed)  # before its path is looked at: a URI's path is not the file's
+        if not Path(parsed.database or "").is_file():
+            return Targets(exists=False, tables=frozenset(), revision=None)
     engine = create_engine(url, read_only=True)
     try:
         return _holdings(engine)

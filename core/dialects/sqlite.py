@@ -29,9 +29,17 @@ insert = sqlite.insert
 FIELD_HASH_CHARS = 8
 
 
+def check_url(url: URL) -> None:
+    """Refuse what a SQLite URL may say beyond a file's path: a user, host or options, or a
+    `file:` URI, whose path the checks that tell the legacy database from the target would not see."""
+    if url.username or url.password or url.host or url.port or url.query or str(url.database or "").startswith("file:"):
+        raise DatabaseError("a SQLite URL names a file and nothing else: sqlite:///path/to/file.db")
+
+
 def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
     """A file URL checked (DatabaseError when it must exist and does not), its folder made for a
     writable one, and `mode=ro` for a read-only one (no file or folder created, no journal switch)."""
+    check_url(url)
     if url.database in (None, "", ":memory:"):
         return url
     path = Path(str(url.database))

@@ -9,7 +9,7 @@ from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
 from core import credentials
-from core.db import DatabaseError, create_engine
+from core.db import DatabaseError, create_engine, safe_url
 from migration.run import RunConfig
 
 WITH_PASSWORD = "postgresql+psycopg://mover:s3cr%40t@db.internal:5433/atlas"
@@ -89,3 +89,10 @@ def test_a_malformed_url_is_not_echoed() -> None:
     with pytest.raises(DatabaseError) as caught:
         create_engine("postgres ql://mover:hunter2@db/atlas")
     assert "hunter2" not in str(caught.value) and "mover" not in str(caught.value)
+
+
+def test_a_password_holding_an_unescaped_at_sign_is_masked_whole() -> None:
+    url = "postgresql+psycopg://mover:s3c@ret@db:5432/atlas"
+    assert credentials.masked(url) == "postgresql+psycopg://mover:***@db:5432/atlas"
+    assert safe_url(url) == "postgresql+psycopg://mover:***@db:5432/atlas"
+    assert credentials.parse_url(url).password == "s3c@ret" and credentials.parse_url(url).host == "db"

@@ -228,3 +228,27 @@ def test_the_legacy_engine_cannot_write(databases: Databases) -> None:
         with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
             conn.exec_driver_sql('UPDATE "CASE_HDR" SET "DELETED_FLG" = \'Y\'')
     assert digest(legacy) == before
+
+
+def test_a_sqlite_url_that_says_more_than_a_path_is_refused_before_any_write(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    legacy = f"sqlite:///{tmp_path / 'cid.db'}"
+    generate(legacy, 20, seed=1)
+    before = digest(legacy)
+    for target in (f"sqlite:///file:{tmp_path / 'cid.db'}?uri=true", f"sqlite:///{tmp_path / 'cid.db'}?mode=rw",
+                   f"sqlite://mover:s3cret@/{tmp_path / 'new.db'}"):
+        err = refused(capsys, *RUN, "--legacy", legacy, "--target", target)
+        assert "names a file and nothing else" in err or "names the legacy database" in err, err
+        assert "s3cret" not in err
+    assert digest(legacy) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("cid.db-")) == ["cid.db"]
+
+
+def test_generate_into_a_migrated_target_changes_nothing(migrated_copy: Copier,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    _, target = migrated_copy(120, seed=5, batch_size=50)
+    before = digest(target)
+    for extra in ([], ["--replace"]):
+        err = refused(capsys, "generate", "--cases", "10", "--seed", "1", "--legacy", target, "--quiet", *extra)
+        assert "that are not CID's" in err
+    assert digest(target) == before

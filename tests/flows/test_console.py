@@ -35,11 +35,12 @@ def _cutover(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def test_the_interrupted_line_is_the_command_to_paste_with_passwords_masked() -> None:
+def test_the_interrupted_line_is_the_command_to_paste_without_passwords() -> None:
     line = interrupted_line(["run", "--wave", "uasc", "--as-of", "2026-11-01", "--target",
-                             "postgresql://mover:hunter2@db/atlas"])
+                             "postgresql://mover:hunter2@db/atlas", "--legacy=postgresql://reader:s3c@ret@cid/cid"])
+    # pasted, it reads the passwords where they are kept (PGPASSWORD, ~/.pgpass), as every hint does
     assert line == ("interrupted: run the same command again to resume: cutover run --wave uasc --as-of 2026-11-01 "
-                    "--target 'postgresql://mover:***@db/atlas'")
+                    "--target postgresql://mover@db/atlas --legacy=postgresql://reader@cid/cid")
 
 
 def test_after_ctrl_c_whatever_fails_on_the_way_out_is_the_interrupt() -> None:
