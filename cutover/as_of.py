@@ -31,9 +31,15 @@ def choose_as_of(given: dt.date | None, recorded: dt.date | None) -> dt.date:
             raise GuardError("the target has no recorded as-of date: give --as-of YYYY-MM-DD (the day the "
                              "cutover judges cases in flight on)")
         return recorded
+    return not_before(given, recorded)
+
+
+def not_before(given: dt.date, recorded: dt.date | None, what: str = "the target's recorded as-of") -> dt.date:
+    """`given`, unless it is earlier than the recorded date: no command judges the target on a day
+    before the one it was migrated on (every case run since would look unexpected)."""
     if recorded is not None and given < recorded:
-        raise GuardError(f"--as-of {given.isoformat()} is earlier than the target's recorded as-of "
-                         f"{recorded.isoformat()}; the as-of date never moves backwards")
+        raise GuardError(f"--as-of {given.isoformat()} is earlier than {what} {recorded.isoformat()}; "
+                         "the as-of date never moves backwards")
     return given
 
 

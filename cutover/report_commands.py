@@ -13,15 +13,23 @@ import sqlalchemy as sa
 from core.db import create_engine
 from core.errors import CutoverError
 from core.settings import load_settings
-from cutover.as_of import wave_as_of
+from cutover.as_of import not_before, recorded_as_of, wave_as_of
 from cutover.guards import guard_write, open_legacy, open_target_for_reading
 from cutover.progress import progress
 from migration.target_schema import CUTOVER_PLAN, CUTOVER_RUN
 from reconciliation import STEPS
 
 
-def _as_of(engine: sa.Engine, given: dt.date | None) -> dt.date:
-    """The as-of date: given, else the newest run's, else the recorded plan's."""
+def _as_of(engine: sa.Engine, given: dt.date | None, wave: str | None = None) -> dt.date:
+    """The as-of date: given (never before the date the wave, or the target, last ran at), else
+    the wave's, else the newest run's, else the recorded plan's."""
+    if wave is not None:
+        ran = wave_as_of(engine, wave)
+        if given:
+            return not_before(given, ran, f"the date wave {wave} last ran at,")
+        given = ran
+    elif given:
+        return not_before(given, recorded_as_of(engine))
     if given:
         return given
     if sa.inspect(engine).has_table(CUTOVER_RUN.name):
@@ -44,7 +52,7 @@ def reconcile(args: argparse.Namespace) -> int:
         raise CutoverError(f"unknown wave {args.wave!r}; waves are: {', '.join(WAVE_ORDER)}")
     legacy = open_legacy(settings.legacy_url)
     target = open_target_for_reading(settings.target_url)
-    as_of = _as_of(target, args.as_of or (wave_as_of(target, args.wave) if args.wave else None))
+    as_of = _as_of(target, args.as_of, args.wave)
     with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
         result = run_reconcile(legacy, target, as_of, wave=args.wave, appeal_window_days=settings.appeal_window_days,
                                progress=advance)

@@ -21,7 +21,7 @@ from core.db import create_engine, safe_url
 from core.errors import CutoverError
 from core.process import freeze_imports
 from core.settings import MIN_BATCH, Settings, choose_parallelism, load_settings
-from cutover.as_of import choose_as_of, recorded_as_of, resync_changes
+from cutover.as_of import choose_as_of, not_before, recorded_as_of, resync_changes
 from cutover.guards import guard_write, open_legacy, open_target_for_reading, survey_target
 from cutover.hints import command_line
 from cutover.progress import progress
@@ -75,7 +75,8 @@ def plan(args: argparse.Namespace) -> int:
     if survey_target(cfg.target_url).has_cutover:  # the given target, or the default one when it exists
         target = open_target_for_reading(cfg.target_url)
         recorded = recorded_plan(target)
-        cfg, _ = run_config(args, as_of=args.as_of or recorded_as_of(target))
+        recorded_date = recorded_as_of(target)
+        cfg, _ = run_config(args, as_of=not_before(args.as_of, recorded_date) if args.as_of else recorded_date)
     result = Plan(as_of=cfg.as_of)
     by_record: Counter[str] = Counter()
     with legacy.connect() as conn:

@@ -60,6 +60,17 @@ def test_an_earlier_as_of_is_refused_naming_both_dates(migrated_copy: Copier, ca
     assert (digest(legacy), digest(target)) == before
 
 
+def test_reading_commands_refuse_an_earlier_as_of_too(migrated_copy: Copier, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    legacy, target = migrated_copy(200, seed=7, batch_size=50)
+    before = digest(legacy), digest(target)
+    for words in (["reconcile"], ["reconcile", "--wave", "rest"], ["plan"], ["report", "--out", str(tmp_path / "r")]):
+        code, _, err = outcome(capsys, *words, "--as-of", "2026-10-01", "--legacy", legacy, "--target", target)
+        assert code == 2 and "\n" not in err, (words, err)
+        assert "--as-of 2026-10-01 is earlier than" in err and "2026-11-01" in err, err
+    assert (digest(legacy), digest(target)) == before and not (tmp_path / "r").exists()
+
+
 def test_a_later_as_of_shows_what_it_changes_and_dry_run_writes_nothing(
         sqlite_migrated_copy: Copier, capsys: pytest.CaptureFixture) -> None:
     legacy, target = sqlite_migrated_copy(200, seed=7, batch_size=50)
