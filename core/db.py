@@ -24,7 +24,8 @@ def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False
     journal-mode switch), PostgreSQL sessions with `default_transaction_read_only`."""
     try:
         parsed = parse_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - a port that is not a number fails here, not deep in a driver
+    except (ArgumentError, ValueError):
         raise DatabaseError("not a database URL (expected dialect+driver://user@host/database)") from None
     backend = BACKENDS.get(parsed.get_backend_name())
     connect_args: dict[str, Any] = {}
@@ -33,7 +34,7 @@ def create_engine(url: str, *, must_exist: bool = False, read_only: bool = False
         connect_args = backend.connect_args(read_only=read_only)
     try:
         engine = sa.create_engine(parsed, future=True, pool_pre_ping=True, connect_args=connect_args)
-    except (NoSuchModuleError, ArgumentError) as exc:
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise DatabaseError(f"unsupported database URL: {safe_url(url)}") from exc
     if engine.dialect.name in BACKENDS:
         dialect_of(engine).set_up(engine, read_only=read_only)
@@ -49,7 +50,7 @@ def safe_url(url: str) -> str:
     """Render a URL without its password."""
     try:
         return parse_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<invalid url>"
 
 

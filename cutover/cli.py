@@ -71,6 +71,20 @@ def _folder(text: str) -> Path:
     return path
 
 
+def _new_folder(text: str) -> Path:
+    path = _folder(text)
+    if path.is_dir() and any(path.iterdir()):
+        raise argparse.ArgumentTypeError(f"{text} is not empty; give a new folder")
+    return path
+
+
+def _file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    return path
+
+
 def _existing_folder(text: str) -> Path:
     path = Path(text)
     if not path.is_dir():
@@ -267,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wave", help="reconcile one wave only")
     p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
     _add_format(p)
-    p.add_argument("--out", type=Path, help="write the report to this file instead of standard output")
+    p.add_argument("--out", type=_file, help="write the report to this file instead of standard output, and "
+                   "record it in the ledger")
     _add_rules(p)
     p.set_defaults(handler=_handler("report_commands", "reconcile"))
 
@@ -313,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_handler("audit_commands", "audit_verify"))
     p = _command(audit_sub, common, "export", help="write the evidence pack (BagIt, signed)")
     _add_target(p)
-    p.add_argument("--out", type=Path, required=True, help="a new folder for the pack")
+    p.add_argument("--out", type=_new_folder, required=True, help="a new folder for the pack")
     p.set_defaults(handler=_handler("audit_commands", "audit_export"))
     p = _command(audit_sub, common, "cosign", help="verify a pack against your state, then cosign its checkpoint",
                  description="As a witness: verify the pack as `audit verify --state` does, then add a timestamped "

@@ -109,6 +109,8 @@ def explain(args: argparse.Namespace) -> int:
             refs += [line.strip() for line in Path(args.refs_file).read_text().splitlines() if line.strip()]
         except OSError as exc:
             raise CutoverError(f"cannot read --refs-file {args.refs_file}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CutoverError(f"--refs-file {args.refs_file} is not a text file of case references") from exc
     if not refs:
         raise CutoverError("give case references, or --refs-file FILE")
     settings = load_settings(target_url=args.target)

@@ -275,10 +275,12 @@ def rollback(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise CutoverError(f"rolling back wave {args.wave} removes its cases from the target; add --yes")
-        answer = input(f"Remove every case of wave {args.wave} from {safe_url(settings.target_url)}? [y/N] ")
+        try:
+            answer = input(f"Remove every case of wave {args.wave} from {safe_url(settings.target_url)}? [y/N] ")
+        except EOFError:
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
-            print("nothing rolled back")
-            return 1
+            raise CutoverError(f"nothing rolled back: wave {args.wave} stays as it is")
     cfg = RunConfig(legacy_url="", target_url=settings.target_url, as_of=dt.date.today())
     holder = acquire_lock(cfg)
     try:
