@@ -252,3 +252,36 @@ def test_generate_into_a_migrated_target_changes_nothing(migrated_copy: Copier,
         err = refused(capsys, "generate", "--cases", "10", "--seed", "1", "--legacy", target, "--quiet", *extra)
         assert "that are not CID's" in err
     assert digest(target) == before
+
+
+def test_careless_arguments_are_one_line_and_change_nothing(migrated_copy: Copier, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy, target = migrated_copy(120, seed=5, batch_size=50)
+    monkeypatch.setenv("CUTOVER_SIGNING_KEY", str(tmp_path / "ledger-key.pem"))
+    load_or_create_key(tmp_path / "ledger-key.pem")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept.txt").write_text("x")
+    (tmp_path / "binary.db").write_bytes(bytes(range(256)))
+    before = digest(legacy), digest(target)
+    capsys.readouterr()
+    for args, said in [
+        (["audit", "export", "--target", target, "--out", str(tmp_path / "binary.db")], "is a file, not a folder"),
+        (["audit", "export", "--target", target, "--out", str(tmp_path / "full")], "is not empty"),
+        (["reconcile", "--legacy", legacy, "--target", target, "--out", str(tmp_path)], "is a folder, not a file"),
+        (["explain", "--refs-file", str(tmp_path / "binary.db"), "--target", target], "is not a text file"),
+        (["status", "--target", "mysql://mover:s3cret@127.0.0.1:1/x"], "unsupported database URL"),
+        (["status", "--target", "postgresql+psycopg://mover:s3cret@127.0.0.1:abc/x"], "not a database URL"),
+    ]:
+        with contextlib.suppress(SystemExit):  # argparse's own refusals exit through SystemExit
+            assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert said in err and "\n" not in err and "s3cret" not in err, (args, err)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", closed)  # Ctrl-D at the question
+    assert "nothing rolled back" in refused(capsys, "rollback", "--wave", "rest", "--target", target)
+    assert (digest(legacy), digest(target)) == before
