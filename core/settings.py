@@ -84,10 +84,11 @@ class Settings(BaseSettings):
         if value is None:
             return None
         name, low, high = RANGES[str(info.field_name)]
+        setting = f"setting {info.field_name} (CUTOVER_{str(info.field_name).upper()})"
         if high is None and value < low:
-            raise ValueError(f"{name} must be at least {low}, got {value}")
+            raise ValueError(f"{setting}: {name} must be at least {low}, got {value}")
         if high is not None and not low <= value <= high:
-            raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+            raise ValueError(f"{setting}: {name} must be between {low} and {high}, got {value}")
         return value
 
     @property

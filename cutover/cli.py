@@ -245,11 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="batches that run at once: each wave is cut into a multiple of this many batches of "
                    "even sizes, so that none runs on alone at a wave's end [CUTOVER_LANES; default: the threads "
                    "or workers]. An interrupted run resumes with the batch size and lanes it recorded")
-    p.add_argument("--threads", type=_bounded_int(1, 64),
-                   help="run the batches on N threads of this process [CUTOVER_THREADS]")
-    p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
-                   help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
-    p.add_argument("--workers", type=_bounded_int(1, 64),
+    runner = p.add_mutually_exclusive_group()
+    runner.add_argument("--threads", type=_bounded_int(1, 64),
+                        help="run the batches on N threads of this process [CUTOVER_THREADS]")
+    runner.add_argument("--dask-address", metavar="tcp://HOST:PORT",
+                        help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
+    runner.add_argument("--workers", type=_bounded_int(1, 64),
                    help="run the batches on a local Dask cluster of N processes [CUTOVER_WORKERS]. With none of "
                    "these three: one thread on SQLite; on PostgreSQL a process per core (up to 8) for a CID of "
                    "50,000 cases or more on 2+ cores, else two threads")

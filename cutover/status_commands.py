@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from core.db import DatabaseError
+from core.db import DatabaseError, safe_url
 from core.errors import CutoverError
 from core.settings import Settings, load_settings
 from cutover.as_of import recorded_as_of
@@ -35,7 +35,7 @@ def status(args: argparse.Namespace) -> int:
     as_of = recorded_as_of(engine)
     with engine.connect() as conn:
         rows = wave_rows(conn, args)
-    changed = changed_by_wave(settings, engine)
+    changed = changed_by_wave(settings, engine, required=args.legacy is not None)
     for row in rows:
         row["changed_in_cid_since"] = None if changed is None else changed.get(row["wave"], 0)
     if args.format == "json":
@@ -43,6 +43,9 @@ def status(args: argparse.Namespace) -> int:
         return 0
     print(f"as of {as_of.isoformat() if as_of else '-'} (the target's recorded date)")
     _print_table(rows)
+    if changed is None:
+        print(f"changed: - (CID cannot be read at {safe_url(settings.legacy_url)}, so the cases changed there "
+              "since they migrated are not counted)")
     return 0
 
 
@@ -105,14 +108,17 @@ def _holder_alive(holder: str) -> bool:
     return True
 
 
-def changed_by_wave(settings: Settings, target: Engine) -> dict[str, int] | None:
+def changed_by_wave(settings: Settings, target: Engine, *, required: bool = False) -> dict[str, int] | None:
     """Per wave, migrated cases whose rows in CID no longer match the fingerprint taken when they
-    migrated (CID fingerprints them all in one pass); None when CID cannot be read."""
+    migrated (CID fingerprints them all in one pass); None when CID cannot be read, unless it was
+    named on the command line (`required`): then its fault is the command's."""
     from reconciliation.changes import changed_since_migration
 
     try:
         legacy = open_legacy(settings.legacy_url)
     except DatabaseError:
+        if required:
+            raise
         return None
     with legacy.connect() as source, target.connect() as conn:
         changed = changed_since_migration(source, conn)

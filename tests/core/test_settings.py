@@ -53,9 +53,10 @@ def test_the_periods_are_those_of_the_rules(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("CUTOVER_BATCH_SIZE", "many", "setting batch_size (CUTOVER_BATCH_SIZE): Input should be a valid integer"),
-    ("CUTOVER_BATCH_SIZE", "0", "batch size must be between 1 and 100000, got 0"),
-    ("CUTOVER_WORKERS", "0", "workers must be between 1 and 64, got 0"),
-    ("CUTOVER_THREADS", "65", "threads must be between 1 and 64, got 65"),
+    ("CUTOVER_BATCH_SIZE", "0", "setting batch_size (CUTOVER_BATCH_SIZE): batch size must be between 1 and 100000, "
+                                "got 0"),
+    ("CUTOVER_WORKERS", "0", "setting workers (CUTOVER_WORKERS): workers must be between 1 and 64, got 0"),
+    ("CUTOVER_THREADS", "65", "setting threads (CUTOVER_THREADS): threads must be between 1 and 64, got 65"),
     ("CUTOVER_RETRY_ATTEMPTS", "secret-pw", "setting retry_attempts (CUTOVER_RETRY_ATTEMPTS): Input should be"),
 ])
 def test_a_bad_value_is_named_in_one_line_without_echoing_text(monkeypatch: pytest.MonkeyPatch, variable: str,

@@ -272,6 +272,8 @@ def test_careless_arguments_are_one_line_and_change_nothing(migrated_copy: Copie
         (["explain", "--refs-file", str(tmp_path / "binary.db"), "--target", target], "is not a text file"),
         (["status", "--target", "mysql://mover:s3cret@127.0.0.1:1/x"], "unsupported database URL"),
         (["status", "--target", "postgresql+psycopg://mover:s3cret@127.0.0.1:abc/x"], "not a database URL"),
+        (["status", "--target", target, "--legacy", f"sqlite:///{tmp_path / 'mistyped.db'}"], "no SQLite database"),
+        ([*RUN, "--legacy", legacy, "--target", target, "--threads", "2", "--workers", "2"], "not allowed with"),
     ]:
         with contextlib.suppress(SystemExit):  # argparse's own refusals exit through SystemExit
             assert main(args) == 2
