@@ -156,9 +156,9 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             raise CutoverError("the ledger has no checkpoint to verify against; run `cutover run` first")
         if origin is None or not stored:
             # Entries that no checkpoint, or no log, stands for: the records that sign them were removed.
-            gone = "log record" if origin is None else "checkpoints"
-            return Verification(entries=held, failure=f"the target holds {held:,} ledger entries but its {gone} "
-                                                      "are gone: nothing signed covers them"), "ledger"
+            gone = "no log record" if origin is None else "no checkpoint"
+            return Verification(entries=held, failure=f"the target holds {held:,} ledger entries and {gone}: "
+                                                      "nothing signed covers them (removed, or never signed)"), "ledger"
         seen = _seen(args, origin)
         file = given or checkpoints_file(settings.data_dir, origin)
         outside = published if given else _published(file) if file.exists() else []

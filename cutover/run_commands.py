@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -63,6 +64,16 @@ def recorded_plan(engine: Engine) -> dict[int, str]:
         return {}
     with engine.connect() as conn:
         return dict(conn.execute(sa.select(CUTOVER_PLAN.c.legacy_case_id, CUTOVER_PLAN.c.wave)).all())
+
+
+def _sign_on_interrupt(settings: Settings, cfg: RunConfig) -> None:
+    """Sign what the interrupted run committed, so that its ledger verifies until it resumes: one
+    attempt, as whoever pressed Ctrl-C waits; if it fails, `audit verify` names the entries no
+    checkpoint covers and the resumed run signs them."""
+    from cutover.audit_commands import write_checkpoint
+
+    with contextlib.suppress(Exception):
+        write_checkpoint(settings.model_copy(update={"retry_attempts": 1}), create_engine(cfg.target_url))
 
 
 def plan(args: argparse.Namespace) -> int:
@@ -170,6 +181,9 @@ def run(args: argparse.Namespace) -> int:
         from cutover.audit_commands import write_checkpoint
 
         write_checkpoint(settings, create_engine(cfg.target_url))
+    except KeyboardInterrupt:
+        _sign_on_interrupt(settings, cfg)
+        raise
     finally:
         if warmup is not None:
             warmup.close()

@@ -110,6 +110,8 @@ def test_ctrl_c_mid_run_prints_one_line_and_the_same_command_resumes(tmp_path: P
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err[-3000:]
     assert (out, err) == ("", f"cutover: {interrupted_line(list(args))}\n")  # no Prefect crash report
+    verified = _cutover(tmp_path, "audit", "verify", "--target", target, "--quiet")
+    assert verified.returncode == 0, verified.stderr  # what the interrupted run committed is signed
 
     again = _cutover(tmp_path, *args)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
