@@ -22,6 +22,7 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
     from audit.keys import fingerprint, load_or_create_key
     from audit.ledger import write_checkpoint as write
     from audit.origin import checkpoints_file, ensure_origin
+    from cutover.hints import command_line
     from migration.retry import with_retries
 
     assert settings.signing_key is not None
@@ -35,8 +36,9 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
     origin, checkpoint = with_retries(sign, settings.retry_attempts, settings.retry_max_wait_seconds,
                                       what="the ledger checkpoint")
     pinned = fingerprint(key.public_key())
+    verify = command_line(["audit", "verify", "--expect-key", pinned], target=settings.target_url)
     line = (f"ledger checkpoint: {checkpoint.size:,} entries of log {origin}, signed by key {pinned}; an auditor "
-            f"pins it: cutover audit verify --expect-key {pinned}")
+            f"pins it: {verify}")
     print(line)
     return line
 

@@ -134,7 +134,8 @@ def check_target(target: Targets, *, allow_other_tables: bool = True) -> None:
 def guard_write(legacy_url: str | None, target_url: str, *, allow_other_tables: bool = False) -> Targets:
     """Every check of both databases a writing command needs, before it writes anything."""
     if legacy_url is not None and same_database(legacy_url, target_url):
-        raise GuardError("--target names the legacy database; the cutover never writes into CID")
+        raise GuardError("--legacy and --target name the same database (the target is the legacy database); "
+                         "the cutover never writes into CID")
     if legacy_url is not None:
         open_legacy(legacy_url).dispose()
     target = survey_target(target_url)

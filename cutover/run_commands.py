@@ -288,7 +288,9 @@ def rollback(args: argparse.Namespace) -> int:
     as_of = recorded_as_of(engine)
     if not args.yes:
         if not sys.stdin.isatty():
-            raise CutoverError(f"rolling back wave {args.wave} removes its cases from the target; add --yes")
+            confirmed = command_line(["rollback", "--wave", args.wave, "--yes"], target=args.target)
+            raise CutoverError(f"rolling back wave {args.wave} removes its cases from the target; to do it: "
+                               f"{confirmed}")
         try:
             answer = input(f"Remove every case of wave {args.wave} from {safe_url(settings.target_url)}? [y/N] ")
         except EOFError:
