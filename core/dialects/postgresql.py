@@ -20,9 +20,18 @@ HAS_ROLES = True
 insert = postgresql.insert
 
 
+# Seconds to wait for a server to accept a connection (libpq's connect_timeout), unless the URL
+# says otherwise: a server that takes the connection and never answers would hold a command forever.
+CONNECT_TIMEOUT_S = 15
+
+
 def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
-    """The URL with psycopg 3 as its driver when it names none or psycopg2."""
-    return url.set(drivername="postgresql+psycopg") if url.get_driver_name() in ("", "psycopg2") else url
+    """The URL with psycopg 3 as its driver when it names none or psycopg2, and a connect timeout."""
+    if url.get_driver_name() in ("", "psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    if "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+    return url
 
 
 def connect_args(*, read_only: bool) -> dict[str, Any]:

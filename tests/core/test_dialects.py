@@ -193,3 +193,22 @@ def test_switching_a_new_sqlite_file_to_wal_waits_out_an_immediate_busy() -> Non
     with pytest.raises(sqlite3.OperationalError):
         _switch_to_wal(other)  # type: ignore[arg-type]
     assert other.executed == 1
+
+
+def test_a_server_that_never_answers_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.db import DatabaseError
+
+    monkeypatch.setattr(postgresql, "CONNECT_TIMEOUT_S", 2)
+    with socket.socket() as silent:  # takes connections into its backlog, answers none
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql+psycopg://mover:s3cret@127.0.0.1:{silent.getsockname()[1]}/atlas"
+        pool = ThreadPoolExecutor(1)
+        attempt = pool.submit(create_engine, url)
+        with pytest.raises(DatabaseError) as caught:
+            attempt.result(timeout=30)  # a hang fails here, after 30 s
+        pool.shutdown(wait=False)
+    assert "cannot connect" in str(caught.value) and "s3cret" not in str(caught.value)
