@@ -4,14 +4,17 @@ rollbacks and reports."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import create_engine
+from core.dialects import dialect_of
 from core.errors import CutoverError
 from core.settings import Settings, load_settings
 
@@ -35,6 +38,9 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
 
     origin, checkpoint = with_retries(sign, settings.retry_attempts, settings.retry_max_wait_seconds,
                                       what="the ledger checkpoint")
+    # The checkpoint is a writing command's last write.
+    with contextlib.suppress(SQLAlchemyError):  # a reader holding the log back only delays the fold
+        dialect_of(engine).settle(engine)
     pinned = fingerprint(key.public_key())
     verify = command_line(["audit", "verify", "--expect-key", pinned], target=settings.target_url)
     line = (f"ledger checkpoint: {checkpoint.size:,} entries of log {origin}, signed by key {pinned}; an auditor "

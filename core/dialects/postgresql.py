@@ -197,6 +197,10 @@ def set_local(conn: Connection, setting: str, value: str) -> None:
 _LZ4: dict[str, bool] = {}
 
 
+def settle(engine: Engine) -> None:
+    """Nothing: the server holds what was committed."""
+
+
 def compress_cheaply(conn: Connection) -> None:
     """Compress long values written in the rest of this transaction (case notes, digest packs)
     with lz4 rather than PostgreSQL's default pglz, when the server was built with it: a tenth of

@@ -127,3 +127,18 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     finally:
         os.close(write_end)
     assert (result.returncode, result.stderr) == (141, "")
+
+
+def test_after_a_run_the_sqlite_target_file_alone_holds_everything(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    legacy, target = tmp_path / "cid.db", tmp_path / "atlas.db"
+    generate(f"sqlite:///{legacy}", 60, seed=2)
+    assert main(["run", "--all", "--as-of", "2026-11-01", "--legacy", f"sqlite:///{legacy}",
+                 "--target", f"sqlite:///{target}", "--quiet"]) == 0
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(target.read_bytes())  # the file alone, as a careless backup takes it
+    counts = []
+    for path in (target, copy):
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            counts.append(conn.execute("SELECT count(*), max(seq) FROM cutover_ledger").fetchone())
+    assert counts[0] == counts[1] and counts[0][0] > 0
