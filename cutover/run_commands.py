@@ -23,7 +23,7 @@ from core.errors import CutoverError
 from core.process import freeze_imports
 from core.settings import MIN_BATCH, Settings, choose_parallelism, load_settings
 from cutover.as_of import choose_as_of, not_before, recorded_as_of, resync_changes
-from cutover.guards import guard_write, open_legacy, open_target_for_reading, survey_target
+from cutover.guards import GuardError, guard_write, open_legacy, open_target_for_reading, survey_target
 from cutover.hints import command_line
 from cutover.progress import progress
 from migration.plan import Plan
@@ -238,6 +238,12 @@ def settle_as_of(args: argparse.Namespace, cfg: RunConfig, has_cutover: bool) ->
         if not args.quiet:
             print(f"as of {as_of.isoformat()}" + (" (the target's recorded date)" if args.as_of is None else ""))
         return cfg
+    if not args.all:
+        # The recorded date is the target's, not a wave's: the other waves would stay judged on
+        # the old one, holding cases the new date takes out of flight.
+        whole = command_line(["run", "--all", "--as-of", as_of.isoformat()], legacy=args.legacy, target=args.target)
+        raise GuardError(f"--as-of {as_of.isoformat()} moves the whole target on from {recorded.isoformat()}, "
+                         f"so every wave runs at it: {whole}")
     leaving, joining = resync_changes(create_engine(cfg.legacy_url, read_only=True),
                                       create_engine(cfg.target_url, read_only=True), as_of,
                                       appeal_window_days=cfg.appeal_window_days, older_months=cfg.older_months)

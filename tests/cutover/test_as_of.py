@@ -60,6 +60,18 @@ def test_an_earlier_as_of_is_refused_naming_both_dates(migrated_copy: Copier, ca
     assert (digest(legacy), digest(target)) == before
 
 
+def test_a_later_as_of_for_one_wave_is_refused_naming_the_whole_run(migrated_copy: Copier,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    legacy, target = migrated_copy(200, seed=7, batch_size=50)
+    before = digest(legacy), digest(target)
+    code, _, err = outcome(capsys, "run", "--wave", "rest", "--as-of", LATER.isoformat(), "--legacy", legacy,
+                           "--target", target)
+    assert code == 2 and "\n" not in err
+    whole = command_line(["run", "--all", "--as-of", LATER.isoformat()], legacy=legacy, target=target)
+    assert err.endswith(f"so every wave runs at it: {whole}"), err
+    assert (digest(legacy), digest(target)) == before
+
+
 def test_reading_commands_refuse_an_earlier_as_of_too(migrated_copy: Copier, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture) -> None:
     legacy, target = migrated_copy(200, seed=7, batch_size=50)
