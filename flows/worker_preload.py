@@ -2,6 +2,10 @@
 task engine and pandera's schemas are made ready while the plan is recorded and Prefect's
 server starts, not when the first batch arrives."""
 
+import logging
+import signal
+import threading
+
 import prefect.task_engine  # noqa: F401
 from prefect.context import refresh_global_settings_context
 
@@ -14,3 +18,9 @@ from migration.transform.validate import warm_up
 refresh_global_settings_context()
 warm_up()
 freeze_imports()
+if threading.current_thread() is threading.main_thread():
+    # Ctrl-C reaches the terminal's whole process group: the run's process stops the cluster, and
+    # a worker that took the interrupt too would only print a traceback of its own as it went.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Its batch, cancelled as the run's process closes the cluster, is no news either.
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)

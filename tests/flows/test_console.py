@@ -97,10 +97,12 @@ def test_quiet_drops_standard_output_only(capsys: pytest.CaptureFixture[str]) ->
 
 
 @pytest.mark.e2e
-def test_ctrl_c_mid_run_prints_one_line_and_the_same_command_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runner", [(), ("--workers", "2")], ids=["threads", "local-dask-workers"])
+def test_ctrl_c_mid_run_prints_one_line_and_the_same_command_resumes(tmp_path: Path, runner: tuple[str, ...]) -> None:
+    """Ctrl-C reaches the whole process group, Dask's worker processes too: still one line."""
     generate(f"sqlite:///{tmp_path / 'data' / 'legacy.db'}", 1500, seed=24)
     target = f"sqlite:///{tmp_path / 'data' / 'target.db'}"
-    args = ("run", "--all", "--as-of", "2026-11-01", "--batch-size", "40", "--quiet")
+    args = ("run", "--all", "--as-of", "2026-11-01", "--batch-size", "40", *runner, "--quiet")
     proc = _start(tmp_path, *args)
     deadline = time.monotonic() + 300
     while committed_batches(target) < 3 and proc.poll() is None and time.monotonic() < deadline:
