@@ -44,6 +44,11 @@ class Targets:
         """The target holds a recorded plan (a cutover has run into it)."""
         return "cutover_plan" in self.tables
 
+    @property
+    def other_tables(self) -> list[str]:
+        """Tables of another application: neither the target model's nor the engine's own."""
+        return sorted(self.tables - set(target_metadata.tables) - {ALEMBIC_TABLE} - ENGINE_TABLES)
+
 
 def shipped_revisions() -> frozenset[str]:
     """The Alembic revisions this version of the tool ships (file names start with the id)."""
@@ -125,7 +130,7 @@ def check_target(target: Targets, *, allow_other_tables: bool = True) -> None:
                          f"cutover does not ship (newest: {max(shipped_revisions())}); use the version that "
                          "wrote it")
     if not allow_other_tables:
-        other = sorted(target.tables - set(target_metadata.tables) - {ALEMBIC_TABLE} - ENGINE_TABLES)
+        other = target.other_tables
         if other:
             raise GuardError(f"the target holds {len(other)} table(s) of another application (first: {other[0]}); "
                              "give an empty database, or add --allow-other-tables to put the cutover beside them")

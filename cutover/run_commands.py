@@ -83,7 +83,8 @@ def plan(args: argparse.Namespace) -> int:
     cfg, _ = run_config(args)
     legacy = open_legacy(cfg.legacy_url)
     recorded: dict[int, str] = {}
-    if survey_target(cfg.target_url).has_cutover:  # the given target, or the default one when it exists
+    surveyed = survey_target(cfg.target_url)
+    if surveyed.has_cutover:  # the given target, or the default one when it exists
         target = open_target_for_reading(cfg.target_url)
         recorded = recorded_plan(target)
         recorded_date = recorded_as_of(target)
@@ -114,6 +115,8 @@ def plan(args: argparse.Namespace) -> int:
         print(f"  {reason:<20} {count:>9,}")
     if not recorded:
         words = ["run", "--all", "--as-of", cfg.as_of.isoformat()]
+        if surveyed.other_tables:
+            words.append("--allow-other-tables")
         print("Nothing written. This records the plan in the target and runs it: "
               f"{command_line(words, legacy=args.legacy, target=args.target)}")
     return 0
@@ -232,6 +235,10 @@ def settle_as_of(args: argparse.Namespace, cfg: RunConfig, has_cutover: bool) ->
     """The run's as-of date: the target's recorded one unless a later one is given (then first
     printed as what it changes); an earlier one, or none at all on a new target, is refused."""
     recorded = recorded_as_of(create_engine(cfg.target_url, read_only=True)) if has_cutover else None
+    if args.as_of is None and recorded is None:
+        words = ["run", *(["--all"] if args.all else ["--wave", args.wave]), "--as-of", dt.date.today().isoformat()]
+        raise GuardError("the target has no recorded as-of date: give the day the cutover judges cases in flight "
+                         f"on, today's say: {command_line(words, legacy=args.legacy, target=args.target)}")
     as_of = choose_as_of(args.as_of, recorded)
     cfg = dataclasses.replace(cfg, as_of=as_of)
     if recorded is None or as_of == recorded:

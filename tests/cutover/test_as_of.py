@@ -36,8 +36,10 @@ def test_a_first_run_without_as_of_is_refused(tmp_path: Path, capsys: pytest.Cap
     before = digest(legacy)
     code, _, err = outcome(capsys, "run", "--wave", "uasc", "--legacy", legacy, "--target", f"sqlite:///{target}")
     assert code == 2 and "\n" not in err
-    assert err == ("cutover: error: the target has no recorded as-of date: give --as-of YYYY-MM-DD (the day the "
-                   "cutover judges cases in flight on)")
+    whole = command_line(["run", "--wave", "uasc", "--as-of", dt.date.today().isoformat()], legacy=legacy,
+                         target=f"sqlite:///{target}")
+    assert err == ("cutover: error: the target has no recorded as-of date: give the day the cutover judges cases in "
+                   f"flight on, today's say: {whole}")
     assert not target.exists() and digest(legacy) == before
 
 

@@ -92,6 +92,9 @@ def test_target_with_another_applications_tables_needs_allowing(databases: Datab
     assert "1 table(s) of another application (first: invoices)" in err and "--allow-other-tables" in err
     assert "another application" in refused(capsys, "init-target", "--target", target)
     assert (digest(legacy), digest(target)) == before
+    assert main(["plan", "--as-of", AS_OF.isoformat(), "--legacy", legacy, "--target", target]) == 0
+    suggested = capsys.readouterr().out.splitlines()[-1].split(": ", 1)[1]  # the whole command plan suggests
+    assert suggested.endswith(f"--allow-other-tables --legacy {legacy} --target {target}"), suggested
     assert main([*RUN[:-1], "--legacy", legacy, "--target", target, "--allow-other-tables", "--dry-run"]) == 0
     assert "dry run: nothing written" in capsys.readouterr().out
     assert (digest(legacy), digest(target)) == before
