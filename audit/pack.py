@@ -159,6 +159,12 @@ def verify_pack(path: Path, expect_key: str | None, published: Sequence[str] = (
     return result
 
 
+def shown(name: str) -> str:
+    """A name found in a pack, as a failure line shows it: quoted and cut short (whoever changed the
+    pack chose it, line breaks included)."""
+    return repr(name)[:80]
+
+
 class PackError(ValueError):
     """A file of the pack that does not hold what a pack's file holds."""
 
@@ -185,7 +191,11 @@ def _record(line: str, field: str, kind: type) -> Any:
 def _ledger_lines(file: Path) -> Iterator[str]:
     """The ledger file's entries. Only "\n" ends one: canonical JSON escapes it inside strings,
     but not U+2028 and its kin."""
-    with file.open("rb") as lines:
+    try:
+        lines = file.open("rb")
+    except OSError as exc:
+        raise PackError(f"{file.name} cannot be read") from exc
+    with lines:
         for number, raw in enumerate(lines, start=1):
             try:
                 yield raw.removesuffix(b"\n").decode("utf-8")
@@ -229,7 +239,7 @@ def _bag_check(path: Path) -> str | None:
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         relative = str(file.relative_to(path))
         if relative not in TAG_FILES and relative not in listed:
-            return f"unexpected file in the pack: {relative}"
+            return f"unexpected file in the pack: {shown(relative)}"
     try:
         bag.validate(fast=False)
     except bagit.BagValidationError as exc:
@@ -245,11 +255,11 @@ def _first_detail(exc: bagit.BagValidationError) -> str:
     """The first failure bagit found, named by its file (no checksums, which say nothing to a reader)."""
     for detail in exc.details:
         if isinstance(detail, bagit.ChecksumMismatch):
-            return f"{detail.path}: its content differs from the manifest's checksum"
+            return f"{shown(detail.path)}: its content differs from the manifest's checksum"
         if isinstance(detail, bagit.FileMissing):
-            return f"{detail.path}: listed in a manifest but missing"
+            return f"{shown(detail.path)}: listed in a manifest but missing"
         if isinstance(detail, bagit.UnexpectedFile):
-            return f"{detail.path}: not listed in the manifests"
+            return f"{shown(detail.path)}: not listed in the manifests"
     return str(exc).splitlines()[0][:200]
 
 
@@ -274,12 +284,15 @@ def _check_reports(result: Verification, data: Path) -> None:
     for entry in result.reports:
         name = report_file(entry["seq"], entry["report"])
         if name not in files:
-            result.failure = f"report {entry['report']} of ledger entry {entry['seq']} is missing from the pack"
+            result.failure = f"the report of ledger entry {entry['seq']} is missing from the pack"
             return
         files.discard(name)
-        body = (data / "reports" / name).read_bytes()
+        try:
+            body = (data / "reports" / name).read_bytes()
+        except OSError as exc:
+            raise PackError(f"the report of ledger entry {entry['seq']} cannot be read") from exc
         if hashlib.sha256(body).hexdigest() != entry.get("digest"):
-            result.failure = f"report {name} is not the one the ledger recorded"
+            result.failure = f"the report of ledger entry {entry['seq']} is not the one the ledger recorded"
             return
         if name.endswith(".json"):
             try:
@@ -287,13 +300,13 @@ def _check_reports(result: Verification, data: Path) -> None:
             except (ValueError, TypeError, AttributeError):
                 totals = None
             if totals != entry.get("counts"):
-                result.failure = f"report {name}: its totals differ from the ledger's"
+                result.failure = f"the report of ledger entry {entry['seq']}: its totals differ from the ledger's"
                 return
         if not _proof_holds(proofs.get(entry["seq"]), entry["seq"], result):
-            result.failure = f"report {name}: its inclusion proof does not verify"
+            result.failure = f"the report of ledger entry {entry['seq']}: its inclusion proof does not verify"
             return
     if files:
-        result.failure = f"report {sorted(files)[0]} is in the pack but not in the ledger"
+        result.failure = f"the report file {shown(sorted(files)[0])} is in the pack but not in the ledger"
 
 
 def _proof_holds(proof: dict[str, Any] | None, seq: int, result: Verification) -> bool:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.checkpoint import Checkpoint, NoteError, open_checkpoint, parse_text
 from audit.entries import EntryError, canonical, check_body
-from audit.keys import fingerprint
+from audit.keys import fingerprint, public_bytes
 from audit.ledger import GENESIS, Entry
 from audit.merkle import Frontier, leaf_hash
 from audit.note import COSIGNATURE, Verifier, open_note, split
@@ -129,6 +129,9 @@ def verify_ledger(entries: Iterable[Entry], notes: Sequence[str], key: Ed25519Pu
         result.entry = covered + 1
         return result
     if witness is not None:
+        if public_bytes(witness.key) == public_bytes(key):
+            result.failure = "the witness key given is the log's own key: a log does not witness itself"
+            return result
         _check_witness(result, notes, opened, witness)
     return result
 

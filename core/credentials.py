@@ -23,12 +23,17 @@ def parse_url(url: str) -> URL:
     """The URL parsed, its password whole even when it holds an unescaped `@` (the last `@` before
     the host ends the password, as libpq reads it); raise ArgumentError when it is not a URL."""
     scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if sep and netloc.count("@") > 1:
-        userinfo, _, hostport = netloc.rpartition("@")
+    base, question, query = rest.partition("?")
+    userinfo, at, hostpath = base.rpartition("@")  # a host and a database name hold no `@`
+    if sep and at and any(c in userinfo for c in "@/?#"):
         user, colon, password = userinfo.partition(":")
-        url = f"{scheme}://{user}{':' + quote(password, safe='') if colon else ''}@{hostport}{slash}{path}"
-    return make_url(url)
+        url = f"{scheme}://{user}{':' + quote(password, safe='') if colon else ''}@{hostpath}{question}{query}"
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number fails here, as the rest of a bad URL does
+    except ValueError as exc:
+        raise ArgumentError("not a database URL") from exc
+    return parsed
 
 
 def masked(url: str) -> str:
@@ -76,7 +81,7 @@ def remember(url: str, side: Side) -> None:
     """Make a URL given on the command line findable by `resolve` in this process and the local
     workers it starts (their environment is inherited; nothing is written anywhere)."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
         has_password = parsed.password is not None or "password" in parsed.query
     except ArgumentError:
         return
@@ -89,7 +94,7 @@ def _from_environment(wanted: URL, side: Side) -> str | None:
     if not raw:
         return None
     try:
-        known = make_url(raw)
+        known = parse_url(raw)
     except ArgumentError:
         return None
     same = (known.username, known.host, known.port or 5432, known.database) == (

@@ -39,7 +39,7 @@ def write_checkpoint(settings: Settings, engine: Engine) -> str:
     origin, checkpoint = with_retries(sign, settings.retry_attempts, settings.retry_max_wait_seconds,
                                       what="the ledger checkpoint")
     # The checkpoint is a writing command's last write.
-    with contextlib.suppress(SQLAlchemyError):  # a reader holding the log back only delays the fold
+    with contextlib.suppress(SQLAlchemyError):  # the fold is a convenience: a failure loses nothing
         dialect_of(engine).settle(engine)
     pinned = fingerprint(key.public_key())
     verify = command_line(["audit", "verify", "--expect-key", pinned], target=settings.target_url)
@@ -161,6 +161,12 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                               .order_by(CUTOVER_CHECKPOINT.c.checkpoint_id)).all()
         held = conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_LEDGER)).scalar() or 0
         if not held and not stored:
+            default = checkpoints_file(settings.data_dir, origin) if origin is not None else None
+            signed = published or (_published(default) if default is not None and default.exists() else [])
+            if signed:  # a log signed outside the target that the target no longer holds at all
+                return Verification(failure=f"the target holds no ledger entry, yet {len(signed)} signed "
+                                            "checkpoint(s) of a log are kept outside it: its ledger was emptied"), \
+                    "ledger"
             raise CutoverError("the ledger has no checkpoint to verify against; run `cutover run` first")
         if origin is None or not stored:
             # Entries that no checkpoint, or no log, stands for: the records that sign them were removed.

@@ -17,6 +17,16 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import CutoverError
+from cutover.arg_types import (
+    bounded_int,
+    existing_folder,
+    file_path,
+    fingerprint,
+    folder,
+    fraction,
+    iso_date,
+    new_folder,
+)
 from cutover.console import command_console, interrupted_line
 
 DESCRIPTION = """\
@@ -55,70 +65,6 @@ class _handler:  # noqa: N801 - used like a function in the command table
 
     def __call__(self, args: argparse.Namespace) -> int | None:
         return self.resolve()(args)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
-
-
-def _folder(text: str) -> Path:
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
-    return path
-
-
-def _new_folder(text: str) -> Path:
-    path = _folder(text)
-    if path.is_dir() and any(path.iterdir()):
-        raise argparse.ArgumentTypeError(f"{text} is not empty; give a new folder")
-    return path
-
-
-def _file(text: str) -> Path:
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
-    return path
-
-
-def _existing_folder(text: str) -> Path:
-    path = Path(text)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"no folder at {text}")
-    return path
-
-
-def _fingerprint(text: str) -> str:
-    if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
-        raise argparse.ArgumentTypeError("is not a key fingerprint (the 64 hex digits of its SHA-256)")
-    return text.lower()
-
-
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
-        return value
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a fraction in (0, 1]")
-    return value
 
 
 def _add_legacy(p: argparse.ArgumentParser) -> None:
@@ -173,13 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate a CID-like legacy database with realistic cases and injected defects.",
     )
     _add_legacy(p)
-    p.add_argument("--cases", type=_bounded_int(1, 5_000_000), required=True, help="number of cases (1 to 5,000,000)")
+    p.add_argument("--cases", type=bounded_int(1, 5_000_000), required=True, help="number of cases (1 to 5,000,000)")
     p.add_argument("--seed", type=int, default=1, help="random seed: same seed and N give the same rows (default 1)")
     p.add_argument("--manifest", type=Path, help="write the injected-defect manifest (JSON) here")
-    p.add_argument("--as-of", type=_date, default=dt.date.today(), help="the date the data is as of (default today)")
-    p.add_argument("--in-flight", type=_fraction, default=0.6, help="share of cases in flight (default 0.6)")
+    p.add_argument("--as-of", type=iso_date, default=dt.date.today(), help="the date the data is as of (default today)")
+    p.add_argument("--in-flight", type=fraction, default=0.6, help="share of cases in flight (default 0.6)")
     p.add_argument("--defect-rate-scale", type=float, default=1.0, help="multiply every defect rate (default 1)")
-    p.add_argument("--workers", type=_bounded_int(1, 64), default=2, help="generator processes (default 2)")
+    p.add_argument("--workers", type=bounded_int(1, 64), default=2, help="generator processes (default 2)")
     p.add_argument("--replace", action="store_true", help="drop and recreate a legacy database that holds data")
     p.set_defaults(handler=_handler("commands", "generate"))
 
@@ -193,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_legacy(p)
     p.add_argument("--seed", type=int, required=True, help="random seed of the day")
-    p.add_argument("--fraction", type=_fraction, default=0.02, help="share of live cases changed (default 0.02)")
+    p.add_argument("--fraction", type=fraction, default=0.02, help="share of live cases changed (default 0.02)")
     p.add_argument("--manifest", type=Path, help="write what changed (JSON) here")
     p.set_defaults(handler=_handler("commands", "churn"))
 
@@ -212,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_legacy(p)
     _add_target(p)
-    p.add_argument("--as-of", type=_date,
+    p.add_argument("--as-of", type=iso_date,
                    help="the as-of date (default: the --target's recorded one, else today)")
     _add_format(p)
     _add_rules(p)
@@ -231,26 +177,26 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every wave, in order")
     _add_legacy(p)
     _add_target(p)
-    p.add_argument("--as-of", type=_date,
+    p.add_argument("--as-of", type=iso_date,
                    help="the as-of date (default: the target's recorded one; required on a new target). A later "
                    "date re-syncs a live CID (printed first: cases leaving flight, cases joining catch-up); "
                    "an earlier one is refused")
     p.add_argument("--dry-run", action="store_true",
                    help="check both databases and show the as-of date and what it changes; write nothing")
     _add_allow_other_tables(p)
-    p.add_argument("--batch-size", type=_bounded_int(1, 100_000),
+    p.add_argument("--batch-size", type=bounded_int(1, 100_000),
                    help="cases per batch [CUTOVER_BATCH_SIZE; default: chosen per wave, a batch a lane, "
                    f"{MIN_BATCH:,} to {MAX_BATCH:,}]")
-    p.add_argument("--lanes", type=_bounded_int(1, 64),
+    p.add_argument("--lanes", type=bounded_int(1, 64),
                    help="batches that run at once: each wave is cut into a multiple of this many batches of "
                    "even sizes, so that none runs on alone at a wave's end [CUTOVER_LANES; default: the threads "
                    "or workers]. An interrupted run resumes with the batch size and lanes it recorded")
     runner = p.add_mutually_exclusive_group()
-    runner.add_argument("--threads", type=_bounded_int(1, 64),
+    runner.add_argument("--threads", type=bounded_int(1, 64),
                         help="run the batches on N threads of this process [CUTOVER_THREADS]")
     runner.add_argument("--dask-address", metavar="tcp://HOST:PORT",
                         help="run the batches on this Dask cluster (prefect-dask) [CUTOVER_DASK_ADDRESS]")
-    runner.add_argument("--workers", type=_bounded_int(1, 64),
+    runner.add_argument("--workers", type=bounded_int(1, 64),
                    help="run the batches on a local Dask cluster of N processes [CUTOVER_WORKERS]. With none of "
                    "these three: one thread on SQLite; on PostgreSQL a process per core (up to 8) for a CID of "
                    "50,000 cases or more on 2+ cores, else two threads")
@@ -280,9 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_legacy(p)
     _add_target(p)
     p.add_argument("--wave", help="reconcile one wave only")
-    p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
+    p.add_argument("--as-of", type=iso_date, help="as-of date (default: the newest run's)")
     _add_format(p)
-    p.add_argument("--out", type=_file, help="write the report to this file instead of standard output, and "
+    p.add_argument("--out", type=file_path, help="write the report to this file instead of standard output, and "
                    "record it in the ledger")
     _add_rules(p)
     p.set_defaults(handler=_handler("report_commands", "reconcile"))
@@ -293,9 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "reconciliation.json; record them in the ledger. Exit 0 balanced, 1 not.")
     _add_legacy(p)
     _add_target(p)
-    p.add_argument("--out", type=_folder, required=True, help="folder for the report")
+    p.add_argument("--out", type=folder, required=True, help="folder for the report")
     p.add_argument("--wave", help="one wave only")
-    p.add_argument("--as-of", type=_date, help="as-of date (default: the newest run's)")
+    p.add_argument("--as-of", type=iso_date, help="as-of date (default: the newest run's)")
     _add_rules(p)
     p.set_defaults(handler=_handler("report_commands", "report"))
 
@@ -307,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_handler("report_commands", "explain"))
 
     p = _command(sub, common, "ui", help="start the Prefect UI on loopback (prefect server start)")
-    p.add_argument("--port", type=_bounded_int(1024, 65535), default=4200, help="port (default 4200)")
+    p.add_argument("--port", type=bounded_int(1024, 65535), default=4200, help="port (default 4200)")
     p.set_defaults(handler=_handler("run_commands", "ui"))
 
     audit = _command(sub, common, "audit", help="verify the ledger or an evidence pack; export the pack")
@@ -317,9 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
                  description="Recompute the Merkle tree from the stored entries, check every entry's form and "
                  "chain and every signed checkpoint; name the first thing that diverges. Exit 0 verified, 1 not.")
     _add_target(p)
-    p.add_argument("--pack", type=_existing_folder, help="verify this evidence pack instead (no database needed)")
+    p.add_argument("--pack", type=existing_folder, help="verify this evidence pack instead (no database needed)")
     p.add_argument("--checkpoints", type=Path, help="checkpoints file kept outside the database [CUTOVER_CHECKPOINTS]")
-    p.add_argument("--expect-key", metavar="FPR", type=_fingerprint,
+    p.add_argument("--expect-key", metavar="FPR", type=fingerprint,
                    help="the signing key's SHA-256 fingerprint to insist on")
     p.add_argument("--witness-key", metavar="PEM", type=Path,
                    help="insist on a cosignature by this witness's Ed25519 key (its public or private PEM)")
@@ -329,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_handler("audit_commands", "audit_verify"))
     p = _command(audit_sub, common, "export", help="write the evidence pack (BagIt, signed)")
     _add_target(p)
-    p.add_argument("--out", type=_new_folder, required=True, help="a new folder for the pack")
+    p.add_argument("--out", type=new_folder, required=True, help="a new folder for the pack")
     p.set_defaults(handler=_handler("audit_commands", "audit_export"))
     p = _command(audit_sub, common, "cosign", help="verify a pack against your state, then cosign its checkpoint",
                  description="As a witness: verify the pack as `audit verify --state` does, then add a timestamped "

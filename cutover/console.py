@@ -92,6 +92,12 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def was_interrupted() -> bool:
+    """Whether Ctrl-C was pressed during the command now running (whatever it was turned into on
+    its way out)."""
+    return _interrupted
+
+
 def interrupted_line(argv: Sequence[str]) -> str:
     """The one line printed on Ctrl-C: the command to resume with, passwords left out."""
     command = shlex.join(["cutover", *(_without_password(arg) for arg in argv)])

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 
+from core.credentials import parse_url
 from core.db import create_engine
 from core.dialects.sqlite import check_url as check_sqlite_url
 from core.errors import CutoverError
@@ -58,7 +59,7 @@ def shipped_revisions() -> frozenset[str]:
 def same_database(first: str, second: str) -> bool:
     """Whether two URLs name the same database (same SQLite file, or same server and database)."""
     try:
-        a, b = make_url(first), make_url(second)
+        a, b = parse_url(first), parse_url(second)
     except ArgumentError:
         return False
     if a.get_backend_name() != b.get_backend_name():
@@ -94,7 +95,7 @@ def check_legacy(engine: Engine) -> None:
 def survey_target(url: str) -> Targets:
     """What the target holds, read through a read-only engine; a SQLite file not there yet holds nothing."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
         parsed = None  # create_engine names the fault
     if parsed is not None and parsed.get_backend_name() == "sqlite":

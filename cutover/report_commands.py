@@ -23,15 +23,13 @@ from reconciliation import STEPS
 def _as_of(engine: sa.Engine, given: dt.date | None, wave: str | None = None) -> dt.date:
     """The as-of date: given (never before the date the wave, or the target, last ran at), else
     the wave's, else the newest run's, else the recorded plan's."""
-    if wave is not None:
-        ran = wave_as_of(engine, wave)
-        if given:
-            return not_before(given, ran, f"the date wave {wave} last ran at,")
-        given = ran
-    elif given:
-        return not_before(given, recorded_as_of(engine))
+    ran = wave_as_of(engine, wave) if wave is not None else None
     if given:
-        return given
+        if ran is not None:
+            return not_before(given, ran, f"the date wave {wave} last ran at")
+        return not_before(given, recorded_as_of(engine))
+    if ran is not None:
+        return ran
     if sa.inspect(engine).has_table(CUTOVER_RUN.name):
         with engine.connect() as conn:
             latest = conn.execute(sa.select(CUTOVER_RUN.c.as_of).order_by(CUTOVER_RUN.c.started_at.desc())
@@ -151,8 +149,8 @@ def report(args: argparse.Namespace) -> int:
     guard_write(settings.legacy_url, settings.target_url, allow_other_tables=True)
     legacy = open_legacy(settings.legacy_url)
     target = create_engine(settings.target_url)
+    as_of = _as_of(target, args.as_of)  # refused before the schema is brought up to date
     upgrade_target(target)
-    as_of = _as_of(target, args.as_of)
     with progress("reconcile steps", STEPS, quiet=args.quiet) as advance:
         result = run_reconcile(legacy, target, as_of, appeal_window_days=settings.appeal_window_days,
                                progress=advance)

@@ -23,6 +23,7 @@ from core.errors import CutoverError
 from core.process import freeze_imports
 from core.settings import MIN_BATCH, Settings, choose_parallelism, load_settings
 from cutover.as_of import choose_as_of, not_before, recorded_as_of, resync_changes
+from cutover.console import was_interrupted
 from cutover.guards import GuardError, guard_write, open_legacy, open_target_for_reading, survey_target
 from cutover.hints import command_line
 from cutover.progress import progress
@@ -184,12 +185,11 @@ def run(args: argparse.Namespace) -> int:
         from cutover.audit_commands import write_checkpoint
 
         write_checkpoint(settings, create_engine(cfg.target_url))
-    except KeyboardInterrupt:
-        _sign_on_interrupt(settings, cfg)
-        raise
     finally:
         if warmup is not None:
             warmup.close()
+        if was_interrupted():  # after the workers stopped: nothing commits after the checkpoint
+            _sign_on_interrupt(settings, cfg)
         release_lock(cfg, holder)
     for wave, totals in results.items():
         print(f"wave {wave:<14} migrated {totals['migrated']:>8,}  quarantined {totals['quarantined']:>6,}  "

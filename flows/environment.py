@@ -295,6 +295,10 @@ def _keep_copy(database: Path, template: Path) -> None:
     partial.replace(template)
 
 
+# Set in the workers of the run's own local cluster only (an operator's cluster keeps its workers' ways).
+LOCAL_WORKER = "CUTOVER_LOCAL_WORKER"
+
+
 def worker_environment(workers: int) -> dict[str, str]:
     """What each local worker process sets before it imports Polars: the machine's cores shared
     out among the workers for Polars' own threads unless POLARS_MAX_THREADS is set (the workers
@@ -307,7 +311,7 @@ def worker_environment(workers: int) -> dict[str, str]:
     a peak of 680 MiB a worker against 555)."""
     from core.settings import Settings
 
-    wanted = {}
+    wanted = {LOCAL_WORKER: "1"}
     if "POLARS_MAX_THREADS" not in os.environ:
         wanted["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(workers, 1)))
     if allocator := Settings().worker_allocator:

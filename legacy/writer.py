@@ -21,8 +21,9 @@ class LegacyNotEmptyError(CutoverError):
 def prepare_legacy(engine: Engine, *, replace: bool) -> None:
     """Create the CID tables; refuse to touch a database that holds CID rows unless replacing."""
     existing = set(sa.inspect(engine).get_table_names())
-    # Case-blind: SQLite's names are, so CID's ADDRESS and a target's address are one table there.
-    others = sorted(name for name in existing if name.upper() not in {t.name.upper() for t in LEGACY_TABLES})
+    # By exact name: SQLite's names are case-blind, so a target's `address` would pass for CID's
+    # ADDRESS there, and be written into or dropped.
+    others = sorted(existing - {t.name for t in LEGACY_TABLES})
     if others:
         raise LegacyNotEmptyError(f"the database holds {len(others)} table(s) that are not CID's (first: {others[0]}); "
                                   "generate writes only into an empty database or a CID it generated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import operator
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -20,8 +21,9 @@ HAS_ROLES = True
 insert = postgresql.insert
 
 
-# Seconds to wait for a server to accept a connection (libpq's connect_timeout), unless the URL
-# says otherwise: a server that takes the connection and never answers would hold a command forever.
+# Seconds to wait for a server to accept a connection (libpq's connect_timeout), unless the URL or
+# PGCONNECT_TIMEOUT says otherwise: a server that takes the connection and never answers would hold
+# a command forever.
 CONNECT_TIMEOUT_S = 15
 
 
@@ -29,7 +31,7 @@ def prepared_url(url: URL, *, must_exist: bool, read_only: bool) -> URL:
     """The URL with psycopg 3 as its driver when it names none or psycopg2, and a connect timeout."""
     if url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
-    if "connect_timeout" not in url.query:
+    if "connect_timeout" not in url.query and "PGCONNECT_TIMEOUT" not in os.environ:
         url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
     return url
 

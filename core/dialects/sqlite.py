@@ -211,7 +211,7 @@ def settle(engine: Engine) -> None:
     """Fold the write-ahead log into the database file, once a command's writes are done: a copy
     of the file alone (a backup, a file handed on) then holds everything committed."""
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for a reader
 
 
 def compress_cheaply(conn: Connection) -> None:

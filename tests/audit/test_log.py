@@ -203,7 +203,7 @@ def test_the_pack_is_bagit_1_0_for_both_validators_and_holds_every_report(databa
     (pack / "data" / "reports" / reports[0]).unlink()  # dropped by the operator, who re-signs the pack
     resign(pack, data_dir / "keys" / "ledger-ed25519.pem")
     assert verify("--pack", str(pack)) == 1
-    assert "report reconciliation-a.json of ledger entry 4 is missing from the pack" in capsys.readouterr().err
+    assert "the report of ledger entry 4 is missing from the pack" in capsys.readouterr().err
 
 
 def resign(pack: Path, key_file: Path) -> None:

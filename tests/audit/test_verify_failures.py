@@ -44,6 +44,7 @@ def failure(capsys: pytest.CaptureFixture[str], *args: str, code: int = 1) -> st
 
 
 def key_file(data_dir: Path) -> Path:
+    """The signing key the data folder's cutover made."""
     return data_dir / "keys" / "ledger-ed25519.pem"
 
 
@@ -164,9 +165,13 @@ def test_a_witness_cosignature_is_checked_when_the_witness_is_named(
     assert "no checkpoint carries a cosignature of witness" in failure(capsys, *named)  # the default name: not it
     assert "witness.local/" in failure(capsys, "--pack", str(pack), "--checkpoints", str(cosigned),
                                        "--witness-key", str(data_dir / "stranger.pub"))
+    with create_engine(f"sqlite:///{data_dir.parent / 'target.db'}").connect() as conn:
+        origin = str(read_origin(conn))
+    assert "the log's own key" in failure(capsys, "--pack", str(pack), "--witness-key", str(key_file(data_dir)),
+                                          "--witness-name", origin)  # its own cosignature is no witness's
     note = json.loads(cosigned.read_text())["note"]
     line = note.splitlines()[-1]
-    flipped = line[:-3] + ("A" if line[-3] != "A" else "B") + line[-2:]
+    flipped = line[:-20] + ("A" if line[-20] != "A" else "B") + line[-19:]  # inside the signature's bytes
     cosigned.write_text(json.dumps({"note": note.replace(line, flipped)}) + "\n")
     assert "the cosignature of witness witness.example/w1 does not verify" in failure(
         capsys, *named, "--witness-name", "witness.example/w1")

@@ -278,9 +278,12 @@ def test_careless_arguments_are_one_line_and_change_nothing(migrated_copy: Copie
         (["status", "--target", target, "--legacy", f"sqlite:///{tmp_path / 'mistyped.db'}"], "no SQLite database"),
         ([*RUN, "--legacy", legacy, "--target", target, "--threads", "2", "--workers", "2"], "not allowed with"),
     ]:
-        with contextlib.suppress(SystemExit):  # argparse's own refusals exit through SystemExit
-            assert main(args) == 2
+        try:
+            code = main(args)
+        except SystemExit as exit_:  # argparse's own refusals exit through SystemExit
+            code = int(exit_.code or 0)
         err = capsys.readouterr().err.strip()
+        assert code == 2, (args, err)
         assert said in err and "\n" not in err and "s3cret" not in err, (args, err)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
 

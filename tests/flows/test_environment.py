@@ -285,24 +285,26 @@ def test_local_workers_share_the_cores_out_for_polars_threads_unless_told(monkey
     monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     monkeypatch.setenv("CUTOVER_WORKER_ALLOCATOR", "")
     monkeypatch.setattr(environment.os, "cpu_count", lambda: 8)
-    assert environment.worker_environment(2) == {"POLARS_MAX_THREADS": "4"}
-    assert environment.worker_environment(3) == {"POLARS_MAX_THREADS": "2"}
-    assert environment.worker_environment(16) == {"POLARS_MAX_THREADS": "1"}
+    local = {environment.LOCAL_WORKER: "1"}
+    assert environment.worker_environment(2) == {**local, "POLARS_MAX_THREADS": "4"}
+    assert environment.worker_environment(3) == {**local, "POLARS_MAX_THREADS": "2"}
+    assert environment.worker_environment(16) == {**local, "POLARS_MAX_THREADS": "1"}
     monkeypatch.setenv("POLARS_MAX_THREADS", "3")
-    assert environment.worker_environment(2) == {}  # the user's setting reaches the workers as it is
+    assert environment.worker_environment(2) == local  # the user's setting reaches the workers as it is
 
 
 def test_local_workers_add_the_allocator_settings_after_those_of_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLARS_MAX_THREADS", "1")
     monkeypatch.delenv("CUTOVER_WORKER_ALLOCATOR", raising=False)
     monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
-    assert environment.worker_environment(2) == {"_RJEM_MALLOC_CONF": "muzzy_decay_ms:-1"}
+    local = {environment.LOCAL_WORKER: "1"}
+    assert environment.worker_environment(2) == {**local, "_RJEM_MALLOC_CONF": "muzzy_decay_ms:-1"}
     # What Polars leaves here once imported, the user's settings after its own: ours come last.
     monkeypatch.setenv("_RJEM_MALLOC_CONF", "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1")
     assert environment.worker_environment(2) == {
-        "_RJEM_MALLOC_CONF": "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1,muzzy_decay_ms:-1"}
+        **local, "_RJEM_MALLOC_CONF": "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1,muzzy_decay_ms:-1"}
     monkeypatch.setenv("CUTOVER_WORKER_ALLOCATOR", "")
-    assert environment.worker_environment(2) == {}
+    assert environment.worker_environment(2) == local
 
 
 @pytest.mark.e2e
