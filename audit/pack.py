@@ -27,7 +27,7 @@ from audit.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from audit.note import split
 from audit.origin import read_origin
 from audit.provenance import rules_digest, software_version
-from audit.verify import Verification, Witness, of_origin, verify_ledger
+from audit.verify import Verification, Witness, verify_ledger
 from core.errors import CutoverError
 from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_REPORT
 
@@ -141,13 +141,10 @@ def verify_pack(path: Path, expect_key: str | None, published: Sequence[str] = (
     except PackError as exc:
         result.failure = str(exc)
         return result
-    ours = of_origin(published, origin)
-    if published and not ours:
-        result.failure = f"the published checkpoints hold none of log {origin}, the pack's"
-        return result
     entries = (_file_entry(n, line) for n, line in enumerate(_ledger_lines(data / "ledger.jsonl"), start=1))
     try:
-        result = verify_ledger(entries, [*notes, *ours], key, expect_key, origin, keep_leaves=True, witness=witness)
+        result = verify_ledger(entries, notes, key, expect_key, origin, keep_leaves=True, witness=witness,
+                               published=published)
     except PackError as exc:
         result = Verification(failure=str(exc))
     result.origin = origin
@@ -159,7 +156,7 @@ def verify_pack(path: Path, expect_key: str | None, published: Sequence[str] = (
     return result
 
 
-def shown(name: str) -> str:
+def _shown(name: str) -> str:
     """A name found in a pack, as a failure line shows it: quoted and cut short (whoever changed the
     pack chose it, line breaks included)."""
     return repr(name)[:80]
@@ -239,7 +236,7 @@ def _bag_check(path: Path) -> str | None:
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         relative = str(file.relative_to(path))
         if relative not in TAG_FILES and relative not in listed:
-            return f"unexpected file in the pack: {shown(relative)}"
+            return f"unexpected file in the pack: {_shown(relative)}"
     try:
         bag.validate(fast=False)
     except bagit.BagValidationError as exc:
@@ -255,11 +252,11 @@ def _first_detail(exc: bagit.BagValidationError) -> str:
     """The first failure bagit found, named by its file (no checksums, which say nothing to a reader)."""
     for detail in exc.details:
         if isinstance(detail, bagit.ChecksumMismatch):
-            return f"{shown(detail.path)}: its content differs from the manifest's checksum"
+            return f"{_shown(detail.path)}: its content differs from the manifest's checksum"
         if isinstance(detail, bagit.FileMissing):
-            return f"{shown(detail.path)}: listed in a manifest but missing"
+            return f"{_shown(detail.path)}: listed in a manifest but missing"
         if isinstance(detail, bagit.UnexpectedFile):
-            return f"{shown(detail.path)}: not listed in the manifests"
+            return f"{_shown(detail.path)}: not listed in the manifests"
     return str(exc).splitlines()[0][:200]
 
 
@@ -306,7 +303,7 @@ def _check_reports(result: Verification, data: Path) -> None:
             result.failure = f"the report of ledger entry {entry['seq']}: its inclusion proof does not verify"
             return
     if files:
-        result.failure = f"the report file {shown(sorted(files)[0])} is in the pack but not in the ledger"
+        result.failure = f"the report file {_shown(sorted(files)[0])} is in the pack but not in the ledger"
 
 
 def _proof_holds(proof: dict[str, Any] | None, seq: int, result: Verification) -> bool:

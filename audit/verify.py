@@ -57,7 +57,7 @@ class Witness:
     key: Ed25519PublicKey
 
 
-def of_origin(notes: Sequence[str], origin: str) -> list[str]:
+def _of_origin(notes: Sequence[str], origin: str) -> list[str]:
     """The notes whose checkpoint names `origin` (a note that does not parse is kept: it fails
     verification, named)."""
     kept = []
@@ -72,11 +72,18 @@ def of_origin(notes: Sequence[str], origin: str) -> list[str]:
 
 
 def verify_ledger(entries: Iterable[Entry], notes: Sequence[str], key: Ed25519PublicKey, expect_key: str | None,
-                  origin: str, keep_leaves: bool = False, witness: Witness | None = None) -> Verification:
-    """Check each entry and its link to the one before, then the key pin, each note's signature,
-    the Merkle root at each checkpoint's size, that the last checkpoint covers every entry and,
-    given a witness, that the witness cosigned a verified checkpoint."""
-    notes = list(dict.fromkeys(notes))
+                  origin: str, keep_leaves: bool = False, witness: Witness | None = None,
+                  published: Sequence[str] = ()) -> Verification:
+    """Check each entry and its link to the one before, then the key pin, each note's signature
+    (the log's own `notes`, and those of its origin among checkpoints `published` elsewhere, of
+    which there must be one if any are given), the Merkle root at each checkpoint's size, that the
+    last checkpoint covers every entry and, given a witness, that the witness cosigned a verified
+    checkpoint."""
+    ours = _of_origin(published, origin)
+    if published and not ours:
+        return Verification(failure=f"the published checkpoints hold none of log {origin}")
+    # One note kept in the log and published too is one note.
+    notes = list(dict.fromkeys([*notes, *ours]))
     opened = [_open(note, key, origin) for note in notes]
     sizes = {c[0].size for c in opened if isinstance(c, tuple)}
     frontier = Frontier()

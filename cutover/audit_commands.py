@@ -144,7 +144,7 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from audit.keys import load_or_create_key, load_public_pem
     from audit.ledger import iter_entries
     from audit.origin import checkpoints_file, read_origin
-    from audit.verify import Verification, of_origin, verify_ledger
+    from audit.verify import Verification, verify_ledger
     from cutover.guards import open_target_for_reading
     from migration.target_schema import CUTOVER_CHECKPOINT, CUTOVER_LEDGER
 
@@ -160,11 +160,12 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         stored = conn.execute(sa.select(CUTOVER_CHECKPOINT.c.note, CUTOVER_CHECKPOINT.c.public_key)
                               .order_by(CUTOVER_CHECKPOINT.c.checkpoint_id)).all()
         held = conn.execute(sa.select(sa.func.count()).select_from(CUTOVER_LEDGER)).scalar() or 0
+        kept = checkpoints_file(settings.data_dir, origin) if origin is not None else None
+        # The checkpoints kept outside the target: the file given, else this log's own file.
+        outside = published if given else _published(kept) if kept is not None and kept.exists() else []
         if not held and not stored:
-            default = checkpoints_file(settings.data_dir, origin) if origin is not None else None
-            signed = published or (_published(default) if default is not None and default.exists() else [])
-            if signed:  # a log signed outside the target that the target no longer holds at all
-                return Verification(failure=f"the target holds no ledger entry, yet {len(signed)} signed "
+            if outside:  # a log signed outside the target that the target no longer holds at all
+                return Verification(failure=f"the target holds no ledger entry, yet {len(outside)} signed "
                                             "checkpoint(s) of a log are kept outside it: its ledger was emptied"), \
                     "ledger"
             raise CutoverError("the ledger has no checkpoint to verify against; run `cutover run` first")
@@ -174,22 +175,14 @@ def _verify_target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             return Verification(entries=held, failure=f"the target holds {held:,} ledger entries and {gone}: "
                                                       "nothing signed covers them (removed, or never signed)"), "ledger"
         seen = _seen(args, origin)
-        file = given or checkpoints_file(settings.data_dir, origin)
-        outside = published if given else _published(file) if file.exists() else []
-        ours = of_origin(outside, origin)
-        if given and not ours:
-            return Verification(failure=f"the published checkpoints hold none of log {origin}, the target's"), \
-                f"ledger of log {origin}"
-        # The same checkpoint kept in the target and in the file outside it is one checkpoint.
-        notes = list(dict.fromkeys([note for note, _ in stored] + ours))
         if settings.signing_key is not None and settings.signing_key.exists():
             key = load_or_create_key(settings.signing_key).public_key()
         else:
             key = load_public_pem(stored[-1][1])
         # The checkpoints are read before the entries: one written meanwhile covers only entries
         # that already exist, so a run going on beside the audit cannot fail it.
-        result = verify_ledger(iter_entries(conn), notes, key, args.expect_key, origin,
-                               keep_leaves=bool(args.state), witness=witness)
+        result = verify_ledger(iter_entries(conn), [note for note, _ in stored], key, args.expect_key, origin,
+                               keep_leaves=bool(args.state), witness=witness, published=outside)
     _hold_to_state(args, result, seen, key)
     return result, f"ledger of log {origin}"
 

@@ -236,9 +236,9 @@ def settle_as_of(args: argparse.Namespace, cfg: RunConfig, has_cutover: bool) ->
     printed as what it changes); an earlier one, or none at all on a new target, is refused."""
     recorded = recorded_as_of(create_engine(cfg.target_url, read_only=True)) if has_cutover else None
     if args.as_of is None and recorded is None:
-        words = ["run", *(["--all"] if args.all else ["--wave", args.wave]), "--as-of", dt.date.today().isoformat()]
-        raise GuardError("the target has no recorded as-of date: give the day the cutover judges cases in flight "
-                         f"on, today's say: {command_line(words, legacy=args.legacy, target=args.target)}")
+        today = run_again(args, dataclasses.replace(cfg, as_of=dt.date.today()))
+        raise GuardError(f"the target has no recorded as-of date: give the day the cutover judges cases in flight "
+                         f"on, today's say: {today}")
     as_of = choose_as_of(args.as_of, recorded)
     cfg = dataclasses.replace(cfg, as_of=as_of)
     if recorded is None or as_of == recorded:
